@@ -1,0 +1,42 @@
+# certsync: every target installs what it needs into ./.venv from the hash-pinned lock files.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test unit integration demo lint bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest -q -m integration
+
+demo: $(STAMP)
+	$(PY) -m scripts.demo $(DEMO_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench $(BENCH_ARGS)
+
+# Re-resolve the pins (needs the uv tool and a package index); commit both lock files.
+lock:
+	uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --no-header -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --no-header -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,21 @@
+"""Event Notifications (placeholder: being written)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from tests.fakecloud.cloud import FakeCloud
+
+
+class EventNotifications:
+    def __init__(self, cloud: FakeCloud) -> None:
+        self.cloud = cloud
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    def shutdown(self) -> None:
+        """Stop background job-run runners."""

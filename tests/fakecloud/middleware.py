@@ -1,0 +1,109 @@
+"""ASGI middleware in front of every service: bearer-token check, faults, request log."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tests.fakecloud.faults import RecordedRequest
+from tests.fakecloud.http import error_response
+
+if TYPE_CHECKING:
+    from tests.fakecloud.cloud import FakeCloud
+
+# Paths that do not need a bearer token: IAM itself and the emulator's own control plane.
+OPEN_PREFIXES = ("/identity/", "/_fakecloud/")
+
+
+class DroppedConnection(Exception):
+    """Raised after the response has started so uvicorn closes the socket without a response."""
+
+
+class CloudMiddleware:
+    def __init__(self, app: ASGIApp, cloud: FakeCloud) -> None:
+        self.app = app
+        self.cloud = cloud
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _read_body(receive)
+        replay = _replay(body)
+        status = {"code": 0}
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        faults = self.cloud.faults
+        fault = None if path.startswith("/_fakecloud/") else faults.take(method, path)
+        delay = faults.latency_all + (fault.latency if fault else 0.0)
+        if delay and not path.startswith("/_fakecloud/"):
+            await asyncio.sleep(delay)
+        answered_by_fault = fault is not None and (fault.drop or fault.status is not None)
+        try:
+            if fault is not None and fault.drop:
+                status["code"] = -1
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                raise DroppedConnection(path)
+            if fault is not None and fault.status is not None:
+                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                response = error_response(
+                    fault.status, "injected_fault", "injected by the test", extra
+                )
+                await response(scope, replay, recording_send)
+                return
+            if not path.startswith(OPEN_PREFIXES):
+                problem = self.cloud.iam.verify(headers.get("authorization"))
+                if problem is not None:
+                    response = error_response(401, "not_authorized", f"Unauthorized: {problem}")
+                    await response(scope, replay, recording_send)
+                    return
+            await self.app(scope, replay, recording_send)
+        finally:
+            if not path.startswith("/_fakecloud/"):
+                recorded = {k: v for k, v in headers.items() if k != "authorization"}
+                self.cloud.requests.append(
+                    RecordedRequest(
+                        method=method,
+                        path=path,
+                        query=scope.get("query_string", b"").decode("latin-1"),
+                        headers=recorded,
+                        body=body,
+                        status=status["code"],
+                        fault=answered_by_fault,
+                    )
+                )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # like a real client that keeps the connection open
+        return {"type": "http.disconnect"}
+
+    return receive
