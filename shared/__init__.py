@@ -1,0 +1,1 @@
+"""Code both certsync entry points use: settings helpers, logging, errors, retry, SDK clients."""

@@ -1,0 +1,97 @@
+"""Authentication settings and SDK client factories, following ibm-cloud-sdk-core's conventions.
+
+For a service prefix such as `SECRETS_MANAGER`: `<PREFIX>_AUTH_TYPE` is `iam` (with
+`<PREFIX>_APIKEY`) or `container` (a trusted profile: `<PREFIX>_IAM_PROFILE_NAME` or
+`<PREFIX>_IAM_PROFILE_ID`, optionally `<PREFIX>_CR_TOKEN_FILENAME`); `<PREFIX>_AUTH_URL`
+overrides the IAM endpoint. With no auth type but an API key, `iam` is assumed (as the SDK
+core does).
+Settings are read here from the injected mapping (not by the SDK from `os.environ`) so that a
+missing value is reported, with its name, before any API call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ibm_cloud_sdk_core.authenticators import (
+    Authenticator,
+    ContainerAuthenticator,
+    IAMAuthenticator,
+)
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
+
+from shared.settings import EnvReader, SecretValue
+
+# The Code Engine API version certsync is written against (the SDK accepts 2021-03-31..2026-09-04).
+CODE_ENGINE_API_VERSION = "2026-09-04"
+
+
+@dataclass(frozen=True)
+class ServiceAuth:
+    prefix: str
+    auth_type: str  # "iam" or "container"
+    apikey: SecretValue | None = None
+    profile_name: str | None = None
+    profile_id: str | None = None
+    cr_token_filename: str | None = None
+    auth_url: str | None = None
+
+
+def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
+    """Read `<prefix>_AUTH_TYPE` and friends, recording problems on `env`."""
+    auth_type = (env.get(f"{prefix}_AUTH_TYPE") or "").lower()
+    apikey = env.secret(f"{prefix}_APIKEY")
+    if not auth_type:
+        if apikey is None:
+            env.problem(
+                f"{prefix}_AUTH_TYPE is not set: use 'container' with {prefix}_IAM_PROFILE_NAME "
+                f"(a trusted profile, recommended) or 'iam' with {prefix}_APIKEY."
+            )
+            return ServiceAuth(prefix, "")
+        auth_type = "iam"
+    auth = ServiceAuth(
+        prefix=prefix,
+        auth_type=auth_type,
+        apikey=apikey,
+        profile_name=env.get(f"{prefix}_IAM_PROFILE_NAME"),
+        profile_id=env.get(f"{prefix}_IAM_PROFILE_ID"),
+        cr_token_filename=env.get(f"{prefix}_CR_TOKEN_FILENAME"),
+        auth_url=env.get(f"{prefix}_AUTH_URL"),
+    )
+    if auth_type == "iam" and apikey is None:
+        env.problem(f"{prefix}_APIKEY is not set, and {prefix}_AUTH_TYPE is 'iam'.")
+    elif auth_type == "container" and not (auth.profile_name or auth.profile_id):
+        env.problem(
+            f"{prefix}_IAM_PROFILE_NAME (or {prefix}_IAM_PROFILE_ID) is not set, "
+            f"and {prefix}_AUTH_TYPE is 'container'."
+        )
+    elif auth_type not in ("iam", "container"):
+        env.problem(f"{prefix}_AUTH_TYPE has value {auth_type!r}. Supported: 'container', 'iam'.")
+    return auth
+
+
+def build_authenticator(auth: ServiceAuth) -> Authenticator:
+    if auth.auth_type == "container":
+        return ContainerAuthenticator(
+            cr_token_filename=auth.cr_token_filename,
+            iam_profile_name=auth.profile_name,
+            iam_profile_id=auth.profile_id,
+            url=auth.auth_url,
+        )
+    assert auth.apikey is not None  # guaranteed by read_service_auth
+    return IAMAuthenticator(auth.apikey.reveal(), url=auth.auth_url)
+
+
+def secrets_manager_client(url: str, auth: ServiceAuth, *, timeout: float) -> SecretsManagerV2:
+    client = SecretsManagerV2(authenticator=build_authenticator(auth))
+    client.set_service_url(url)
+    client.set_http_config({"timeout": timeout})
+    return client
+
+
+def code_engine_client(url: str, auth: ServiceAuth, *, timeout: float) -> CodeEngineV2:
+    client = CodeEngineV2(authenticator=build_authenticator(auth), version=CODE_ENGINE_API_VERSION)
+    client.set_service_url(url)
+    client.set_http_config({"timeout": timeout})
+    return client

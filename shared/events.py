@@ -1,0 +1,144 @@
+"""Event Notifications notifications carrying Secrets Manager events: parsed outside-in, purely.
+
+The envelope is validated first (an object with an `id` and a `data` object), then the payload
+(`data.event_type`, `data.secrets[]` with a `secret_id` each). Secret references may be bare ids or
+full CRNs; `secret_id_from_ref` reduces both to the id that mappings are matched on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import PermanentError
+
+EVENT_PREFIX = "com.ibm.cloud.secrets-manager."
+MAX_SECRETS = 100
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class MalformedEvent(PermanentError):
+    """The notification is not JSON, or not the shape Event Notifications sends."""
+
+
+@dataclass(frozen=True)
+class EventSecret:
+    secret_id: str  # the bare Secrets Manager id
+    name: str | None = None
+    expiration: str | None = None
+    serial_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    notification_id: str | None
+    source: str | None
+    event_type: str  # e.g. com.ibm.cloud.secrets-manager.secret_rotated
+    secret_type: str | None
+    secrets: tuple[EventSecret, ...]
+    source_instance_crn: str | None
+
+    @property
+    def key(self) -> str:
+        """What identifies one notification across redeliveries."""
+        return self.notification_id or self.id
+
+    @property
+    def kind(self) -> str:
+        """The event's short name: secret_rotated, secret_expired, test_event, ..."""
+        short = self.event_type.removeprefix(EVENT_PREFIX)
+        return short.split(":", 1)[0]
+
+    @property
+    def secret_ids(self) -> tuple[str, ...]:
+        return tuple(s.secret_id for s in self.secrets)
+
+
+def secret_id_from_ref(ref: str) -> str:
+    """`<id>` or `crn:v1:...:secrets-manager:<region>:a/<account>:<instance>:secret:<id>` -> `<id>`.
+
+    Raises ValueError naming what is wrong (never echoing more than the reference itself).
+    """
+    ref = ref.strip()
+    if ref.startswith("crn:"):
+        parts = ref.split(":")
+        if len(parts) != 10 or parts[4] != "secrets-manager" or parts[8] != "secret":
+            raise ValueError(
+                f"{ref!r} is not a Secrets Manager secret CRN "
+                "(crn:v1:<cloud>:<type>:secrets-manager:<region>:a/<account>:<instance>:secret:<id>)"
+            )
+        ref = parts[9]
+    if not _ID.match(ref):
+        raise ValueError(f"{ref!r} is not a valid secret id")
+    return ref
+
+
+def parse_notification(raw: str | bytes) -> Notification:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEvent(f"notification is not valid JSON: {exc}") from None
+    return notification_from_dict(body)
+
+
+def notification_from_dict(body: Any) -> Notification:
+    if not isinstance(body, dict):
+        raise MalformedEvent("notification must be a JSON object")
+    nid = _text(body, "id", required=True) or ""
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise MalformedEvent("notification has no 'data' object")
+    event_type = _text(data, "event_type") or _text(body, "type")
+    if not event_type:
+        raise MalformedEvent("notification has no 'data.event_type' (nor a top-level 'type')")
+    raw_secrets = data.get("secrets", [])
+    if not isinstance(raw_secrets, list):
+        raise MalformedEvent("'data.secrets' must be an array")
+    if len(raw_secrets) > MAX_SECRETS:
+        raise MalformedEvent(
+            f"'data.secrets' has {len(raw_secrets)} entries; at most {MAX_SECRETS}"
+        )
+    secrets = tuple(_secret(i, item) for i, item in enumerate(raw_secrets))
+    return Notification(
+        id=nid,
+        notification_id=_text(body, "notification_id"),
+        source=_text(body, "source"),
+        event_type=event_type,
+        secret_type=_text(data, "secret_type"),
+        secrets=secrets,
+        source_instance_crn=_text(data, "source_instance_crn"),
+    )
+
+
+def _secret(index: int, item: Any) -> EventSecret:
+    where = f"data.secrets[{index}]"
+    if not isinstance(item, dict):
+        raise MalformedEvent(f"'{where}' must be an object")
+    ref = item.get("secret_id")
+    if not isinstance(ref, str) or not ref.strip():
+        raise MalformedEvent(f"'{where}.secret_id' is missing or not a string")
+    try:
+        secret_id = secret_id_from_ref(ref)
+    except ValueError as exc:
+        raise MalformedEvent(f"'{where}.secret_id': {exc}") from None
+    return EventSecret(
+        secret_id=secret_id,
+        name=_text(item, "secret_name", where=where),
+        expiration=_text(item, "secret_expiration", where=where),
+        serial_number=_text(item, "serial_number", where=where),
+    )
+
+
+def _text(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
+    value = obj.get(key)
+    name = f"{where}.{key}" if where else key
+    if value is None:
+        if required:
+            raise MalformedEvent(f"notification has no '{name}'")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise MalformedEvent(f"'{name}' must be a non-empty string")
+    return value

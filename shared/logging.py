@@ -1,0 +1,61 @@
+"""structlog set-up: JSON lines (or a console renderer on a TTY), context via contextvars.
+
+A last-line-of-defence processor withholds anything that looks like key or certificate material
+or a bearer token, so a mistake elsewhere cannot print a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+_SECRET_PATTERNS = (
+    re.compile(r"-----BEGIN [A-Z0-9 ]+-----"),  # PEM: certificates and keys
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."),  # a JWT (IAM access token)
+    re.compile(r"(?i)\bbearer\s+\S{8,}"),
+)
+WITHHELD = "[withheld: looked like secret material]"
+
+
+def redact_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str) and any(p.search(value) for p in _SECRET_PATTERNS):
+            event_dict[key] = WITHHELD
+    return event_dict
+
+
+def configure_logging(
+    stream: TextIO | None = None, *, json: bool | None = None, level: int = logging.INFO
+) -> None:
+    """Configure structlog once per process. `json=None` picks JSON unless `stream` is a TTY."""
+    out = stream or sys.stdout
+    use_json = json if json is not None else not out.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=True,
+    )
+    # The SDKs log through stdlib logging; keep them quiet (their debug output includes headers).
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    for name in ("ibm_cloud_sdk_core", "urllib3", "requests"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,83 @@
+"""The one retry layer: tenacity around single adapter calls.
+
+Retries only `RetryableError`; stops on attempts AND total time; exponential backoff with full
+jitter; honours `Retry-After` (never waiting past the total budget); `sleep` is injectable so tests
+assert the waits instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from shared.errors import RetryableError
+
+T = TypeVar("T")
+log = structlog.get_logger("certsync.retry")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    total_seconds: float = 60.0
+    initial_wait: float = 0.5
+    max_wait: float = 10.0
+
+
+class _Wait:
+    """Exponential backoff with jitter, or the server's Retry-After when that is longer."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+        self._budget = policy.total_seconds
+
+    def __call__(self, state: RetryCallState) -> float:
+        wait = float(self._backoff(state))
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, RetryableError) and error.retry_after is not None:
+            wait = max(wait, error.retry_after)
+        return min(wait, self._budget)
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    operation: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "call_retried",
+            operation=operation,
+            attempt=state.attempt_number,
+            wait_seconds=round(state.upcoming_sleep, 3),
+            status=getattr(error, "status", None),
+            error=str(error),
+        )
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_seconds),
+        wait=_Wait(policy),
+        retry=retry_if_exception_type(RetryableError),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(fn)

@@ -1,0 +1,120 @@
+"""Reading settings from an injected environment mapping, collecting every problem at once.
+
+Entry points build their frozen settings dataclass from an `EnvReader`; nothing reads `os.environ`
+except the composition roots (`__main__`), which pass it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.errors import ConfigError
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A secret setting (API key, token): masked in repr and str, revealed only on purpose."""
+
+    _value: str
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue('**********')"
+
+    __str__ = __repr__
+
+
+class EnvReader:
+    """Typed access to an environment mapping that records problems instead of raising early."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self.environ.get(name)
+        if value is None or value.strip() == "":
+            return default
+        return value.strip()
+
+    def require(self, name: str, why: str = "") -> str:
+        value = self.get(name)
+        if value is None:
+            self.problem(f"{name} is not set{': ' + why if why else ''}.")
+            return ""
+        return value
+
+    def secret(self, name: str) -> SecretValue | None:
+        value = self.get(name)
+        return SecretValue(value) if value is not None else None
+
+    def integer(self, name: str, default: int, *, minimum: int = 1, maximum: int = 1000) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(f"{name} has value {raw!r}. Not a valid integer.")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem(f"{name} has value {value}. Must be between {minimum} and {maximum}.")
+            return default
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problem(f"{name} has value {raw!r}. Not a valid number.")
+            return default
+        if value < minimum:
+            self.problem(f"{name} has value {value}. Must be at least {minimum}.")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if raw.lower() in TRUE:
+            return True
+        if raw.lower() in FALSE:
+            return False
+        self.problem(f"{name} has value {raw!r}. Not a valid boolean (use true or false).")
+        return default
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def check(self) -> None:
+        """Raise ConfigError listing every problem found so far."""
+        if self.problems:
+            raise ConfigError(list(self.problems))
+
+
+def code_engine_url(env: EnvReader) -> str:
+    """`CODE_ENGINE_URL`, else `${CE_API_BASE_URL}/v2`, else `CE_REGION`'s regional endpoint."""
+    explicit = env.get("CODE_ENGINE_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    base = env.get("CE_API_BASE_URL")
+    if base:
+        return base.rstrip("/") + "/v2"
+    region = env.get("CE_REGION")
+    if region:
+        return f"https://api.{region}.codeengine.cloud.ibm.com/v2"
+    env.problem(
+        "CODE_ENGINE_URL is not set, and neither CE_API_BASE_URL nor CE_REGION is set "
+        "to derive it from."
+    )
+    return ""
