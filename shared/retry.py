@@ -57,7 +57,7 @@ def call_with_retry(
     policy: RetryPolicy,
     *,
     operation: str,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
 
@@ -76,7 +76,7 @@ def call_with_retry(
         stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_seconds),
         wait=_Wait(policy),
         retry=retry_if_exception_type(RetryableError),
-        sleep=sleep,
+        sleep=sleep or time.sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -1,0 +1,99 @@
+"""`python -m job [--secret ID ...]`: the composition root.
+
+Reads the environment once, builds the clients, syncs the selected mappings, and exits 0 (all in
+sync), 1 (any failed) or 2 (bad configuration, before any API call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from job.mappings import Selection, select
+from job.runner import FetchOnce, run_all
+from job.settings import JobSettings
+from job.sources import SecretSource
+from job.sync import Syncer
+from job.targets import TargetStore
+from shared.clients import code_engine_client, secrets_manager_client
+from shared.errors import ConfigError
+from shared.logging import configure_logging
+
+log = structlog.get_logger("certsync.job")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m job",
+        description="Sync IBM Cloud Secrets Manager certificates into Code Engine TLS secrets.",
+    )
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="sync only the mappings of this secret (id or CRN); repeatable",
+    )
+    return parser
+
+
+def configure(
+    environ: Mapping[str, str], secret_ids: Sequence[str]
+) -> tuple[JobSettings, Selection]:
+    settings = JobSettings.from_env(environ, cli_secret_ids=secret_ids)
+    selection = select(
+        settings.mappings, secret_ids=settings.secret_ids, notification=settings.notification
+    )
+    if selection.reason == "secret_ids" and selection.unmapped:
+        names = ", ".join(repr(i) for i in selection.unmapped)
+        raise ConfigError([f"{settings.secret_ids_from} names {names}, which no mapping has."])
+    return settings, selection
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging()
+    structlog.contextvars.clear_contextvars()
+    try:
+        settings, selection = configure(os.environ if environ is None else environ, args.secret)
+    except ConfigError as exc:
+        log.error("config_invalid", problems=exc.problems)
+        print("certsync: bad configuration:", *exc.problems, sep="\n  - ", file=sys.stderr)
+        return EXIT_CONFIG
+    notification = settings.notification
+    structlog.contextvars.bind_contextvars(
+        ce_jobrun=settings.jobrun,
+        notification_id=notification.key if notification else None,
+    )
+    log.info(
+        "run_started",
+        selected=len(selection.mappings),
+        mappings=len(settings.mappings),
+        selected_by=selection.reason,
+        event_type=notification.event_type if notification else None,
+        unmapped_secret_ids=list(selection.unmapped) or None,
+    )
+    secrets_manager = secrets_manager_client(
+        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=settings.http_timeout
+    )
+    code_engine = code_engine_client(
+        settings.code_engine_url, settings.code_engine_auth, timeout=settings.http_timeout
+    )
+    syncer = Syncer(
+        fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
+        targets=TargetStore(code_engine, settings.project_id, settings.retry),
+    )
+    result = run_all(selection.mappings, syncer, concurrency=settings.concurrency)
+    finish = log.info if result.exit_code == EXIT_OK else log.error
+    finish("run_finished", exit_code=result.exit_code, seconds=result.seconds, **result.counts())
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Pure certificate handling: build the TLS chain from a Secrets Manager secret and validate it.
+
+No I/O and no logging; `now` is a parameter. A `CertificateRejected` message says what is wrong
+and with which certificate (by subject and serial), never the material itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import (
+    dsa,
+    ec,
+    ed448,
+    ed25519,
+    rsa,
+)
+
+from shared.errors import PermanentError
+
+CERT_TYPES = ("imported_cert", "public_cert", "private_cert")
+_PRIVATE_KEYS = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+    dsa.DSAPrivateKey,
+)
+
+
+class CertificateRejected(PermanentError):
+    """The certificate in Secrets Manager cannot be served; Code Engine is left untouched."""
+
+
+@dataclass(frozen=True)
+class SourceCertificate:
+    """What Secrets Manager holds for one certificate secret (as the adapter read it)."""
+
+    secret_id: str
+    name: str
+    secret_type: str
+    certificate: str
+    private_key: str | None = None
+    intermediate: str | None = None  # imported_cert, public_cert
+    issuing_ca: str | None = None  # private_cert
+    ca_chain: tuple[str, ...] = ()  # private_cert
+
+
+@dataclass(frozen=True)
+class TlsBundle:
+    """A validated chain (leaf first, no self-signed root) and its matching private key."""
+
+    chain: tuple[x509.Certificate, ...]
+    key_pem: str
+    key_der: bytes  # PKCS8 DER, for comparisons
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+    @property
+    def cert_pem(self) -> str:
+        return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in self.chain)
+
+    @property
+    def serial(self) -> str:
+        return format(self.leaf.serial_number, "x")
+
+    @property
+    def not_after(self) -> dt.datetime:
+        return self.leaf.not_valid_after_utc
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over the chain and the key: equal bundles have equal fingerprints."""
+        digest = hashlib.sha256()
+        for cert in self.chain:
+            digest.update(cert.public_bytes(serialization.Encoding.DER))
+        digest.update(self.key_der)
+        return digest.hexdigest()
+
+
+def describe(cert: x509.Certificate) -> str:
+    """`CN=www.example.com (serial 1a2b...)`: enough to find the certificate, nothing secret."""
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    subject = f"CN={names[0].value!s}" if names else cert.subject.rfc4514_string() or "no subject"
+    return f"{subject} (serial {format(cert.serial_number, 'x')})"
+
+
+def parse_certificates(pem: str, what: str) -> list[x509.Certificate]:
+    """Every certificate in a PEM text; raises CertificateRejected naming `what`."""
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise CertificateRejected(f"{what} holds no PEM certificate")
+    try:
+        return x509.load_pem_x509_certificates(pem.encode())
+    except ValueError:
+        raise CertificateRejected(f"{what} is not a valid PEM certificate") from None
+
+
+def parse_private_key(pem: str | None, what: str) -> tuple[str, bytes]:
+    """The key as clean PEM text and as PKCS8 DER; rejects missing, encrypted or invalid keys."""
+    if not pem or not pem.strip():
+        raise CertificateRejected(f"{what} has no private key")
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise CertificateRejected(f"{what} has an encrypted private key") from None
+    except ValueError:
+        raise CertificateRejected(f"{what} has a private key that is not valid PEM") from None
+    if not isinstance(key, _PRIVATE_KEYS):
+        raise CertificateRejected(f"{what} has a private key of an unsupported type")
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.strip() + "\n", der
+
+
+def build_bundle(source: SourceCertificate, now: dt.datetime) -> TlsBundle:
+    """Chain, key and every check, before anything is written anywhere."""
+    what = f"secret {source.name!r} ({source.secret_id})"
+    if source.secret_type not in CERT_TYPES:
+        raise CertificateRejected(
+            f"{what} is a {source.secret_type!r} secret; only {', '.join(CERT_TYPES)} can be synced"
+        )
+    given = parse_certificates(source.certificate, f"{what} certificate")
+    leaf, pool = given[0], given[1:]
+    for index, pem in enumerate(_intermediate_pems(source)):
+        pool += parse_certificates(pem, f"{what} {_field(source, index)}")
+    chain = order_chain(leaf, pool, what)
+    key_pem, key_der = parse_private_key(source.private_key, what)
+    check_key_matches(leaf, key_der, what)
+    check_validity(chain, now, what)
+    return TlsBundle(chain=chain, key_pem=key_pem, key_der=key_der)
+
+
+def _intermediate_pems(source: SourceCertificate) -> list[str]:
+    if source.secret_type == "private_cert":
+        return [*source.ca_chain, *([source.issuing_ca] if source.issuing_ca else [])]
+    return [source.intermediate] if source.intermediate else []
+
+
+def _field(source: SourceCertificate, index: int) -> str:
+    if source.secret_type != "private_cert":
+        return "intermediate"
+    return f"ca_chain[{index}]" if index < len(source.ca_chain) else "issuing_ca"
+
+
+def order_chain(
+    leaf: x509.Certificate, pool: list[x509.Certificate], what: str
+) -> tuple[x509.Certificate, ...]:
+    """Leaf first, then each certificate's issuer from `pool`; self-signed roots are dropped.
+
+    Duplicates are ignored. A pool certificate that does not fit the path from the leaf means the
+    chain belongs to something else: rejected.
+    """
+    unique = _dedupe([c for c in pool if not _self_signed(c) and c != leaf])
+    chain = [leaf]
+    while unique:
+        issuer = next((c for c in unique if _issued_by(chain[-1], c)), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+        unique.remove(issuer)
+    if unique:
+        strays = ", ".join(describe(c) for c in unique)
+        raise CertificateRejected(
+            f"{what}: the chain is broken; {describe(chain[-1])} is not issued by {strays}"
+        )
+    return tuple(chain)
+
+
+def check_key_matches(leaf: x509.Certificate, key_der: bytes, what: str) -> None:
+    key = serialization.load_der_private_key(key_der, password=None)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if key.public_key().public_bytes(der, spki) != leaf.public_key().public_bytes(der, spki):
+        raise CertificateRejected(f"{what}: the private key does not match {describe(leaf)}")
+
+
+def check_validity(chain: tuple[x509.Certificate, ...], now: dt.datetime, what: str) -> None:
+    for cert in chain:
+        role = "certificate" if cert is chain[0] else "intermediate"
+        if now < cert.not_valid_before_utc:
+            raise CertificateRejected(
+                f"{what}: {role} {describe(cert)} is not valid before "
+                f"{cert.not_valid_before_utc.isoformat()}"
+            )
+        if now > cert.not_valid_after_utc:
+            raise CertificateRejected(
+                f"{what}: {role} {describe(cert)} expired at {cert.not_valid_after_utc.isoformat()}"
+            )
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    return cert.subject == cert.issuer and _issued_by(cert, cert)
+
+
+def _dedupe(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    seen: list[x509.Certificate] = []
+    for cert in certs:
+        if cert not in seen:
+            seen.append(cert)
+    return seen

@@ -1,0 +1,100 @@
+"""Mappings from Secrets Manager secrets to Code Engine TLS secrets, and which ones a run syncs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from shared.events import Notification, secret_id_from_ref
+
+# Code Engine secret names: lowercase alphanumerics, '-' and '.', starting and ending alphanumeric.
+_TARGET = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    secret_id: str  # the bare Secrets Manager id
+    target: str  # the Code Engine TLS secret name
+    secret_ref: str  # as configured: the id or its CRN
+
+
+def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Mapping, ...]:
+    """Parse and validate mappings; raises ValueError with a message naming `source`."""
+    try:
+        raw: Any = yaml.safe_load(text) if yaml_ok else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "YAML" if yaml_ok else "JSON"
+        raise ValueError(f"{source} is not valid {kind}: {_first_line(exc)}") from None
+    if isinstance(raw, dict) and "mappings" in raw:
+        raw = raw["mappings"]
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f'{source} must be a non-empty array of {{"secret": ..., "target": ...}}')
+    problems: list[str] = []
+    mappings: list[Mapping] = []
+    for index, item in enumerate(raw):
+        try:
+            mappings.append(_mapping(item))
+        except ValueError as exc:
+            problems.append(f"{source}[{index}]: {exc}")
+    targets: dict[str, int] = {}
+    for index, m in enumerate(mappings):
+        if m.target in targets:
+            problems.append(
+                f"{source}: target {m.target!r} appears twice; one Code Engine secret can have "
+                "only one source"
+            )
+        targets[m.target] = index
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(mappings)
+
+
+def _mapping(item: Any) -> Mapping:
+    if not isinstance(item, dict):
+        raise ValueError('must be an object {"secret": ..., "target": ...}')
+    unknown = set(item) - {"secret", "target"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; expected 'secret' and 'target'")
+    secret, target = item.get("secret"), item.get("target")
+    if not isinstance(secret, str) or not secret.strip():
+        raise ValueError("'secret' is missing or not a string")
+    if not isinstance(target, str) or not _TARGET.match(target):
+        raise ValueError(
+            f"'target' {target!r} is not a valid Code Engine secret name "
+            "(lowercase letters, digits, '-' and '.', at most 253 characters)"
+        )
+    return Mapping(secret_id=secret_id_from_ref(secret), target=target, secret_ref=secret.strip())
+
+
+@dataclass(frozen=True)
+class Selection:
+    mappings: tuple[Mapping, ...]
+    reason: str  # "secret_ids", "event" or "all"
+    unmapped: tuple[str, ...] = ()  # requested or notified secret ids that no mapping has
+
+
+def select(
+    mappings: Sequence[Mapping],
+    *,
+    secret_ids: Sequence[str] = (),
+    notification: Notification | None = None,
+) -> Selection:
+    """Which mappings a run syncs: explicit ids, else the event's secrets, else every mapping."""
+    if secret_ids:
+        wanted, reason = list(dict.fromkeys(secret_ids)), "secret_ids"
+    elif notification is not None:
+        wanted, reason = list(dict.fromkeys(notification.secret_ids)), "event"
+    else:
+        return Selection(tuple(mappings), "all")
+    chosen = tuple(m for m in mappings if m.secret_id in wanted)
+    mapped = {m.secret_id for m in mappings}
+    return Selection(chosen, reason, tuple(i for i in wanted if i not in mapped))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,99 @@
+"""Run the selected mappings concurrently, fetching each secret once, and log one line each."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+
+from job.certs import SourceCertificate
+from job.mappings import Mapping
+from job.sync import Outcome, Syncer
+
+log = structlog.get_logger("certsync.job")
+
+EVENTS = {
+    "created": "target_created",
+    "updated": "target_updated",
+    "current": "target_current",
+    "rejected": "certificate_rejected",
+    "refused": "target_refused",
+    "failed": "mapping_failed",
+}
+
+
+class FetchOnce:
+    """Memoises a fetch per secret id, so N targets of one secret cost one Secrets Manager read."""
+
+    def __init__(self, fetch: Callable[[str], SourceCertificate]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[SourceCertificate]] = {}
+
+    def __call__(self, secret_id: str) -> SourceCertificate:
+        with self._lock:
+            future = self._futures.get(secret_id)
+            owner = future is None
+            if future is None:
+                future = self._futures[secret_id] = Future()
+        if owner:
+            try:
+                future.set_result(self._fetch(secret_id))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(o.ok for o in self.outcomes) else 1
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(EVENTS, 0)
+        for outcome in self.outcomes:
+            counts[outcome.result] += 1
+        return counts
+
+
+def run_all(mappings: Sequence[Mapping], syncer: Syncer, *, concurrency: int) -> RunResult:
+    started = time.monotonic()
+    if not mappings:
+        return RunResult((), 0.0)
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m) for m in mappings
+        ]
+        outcomes = tuple(f.result() for f in futures)
+    return RunResult(outcomes, round(time.monotonic() - started, 3))
+
+
+def _sync_and_log(syncer: Syncer, mapping: Mapping) -> Outcome:
+    with structlog.contextvars.bound_contextvars(
+        secret_id=mapping.secret_id, target=mapping.target
+    ):
+        try:
+            outcome = syncer.sync(mapping)
+        except Exception as exc:  # a bug must not stop the other mappings
+            outcome = Outcome(mapping, "failed", f"unexpected {type(exc).__name__}", 0.0)
+            log.exception("mapping_crashed")
+        level = log.info if outcome.ok else log.error
+        level(
+            EVENTS[outcome.result],
+            outcome=outcome.result,
+            reason=outcome.reason,
+            serial=outcome.serial,
+            not_after=outcome.not_after,
+            previous_serial=outcome.previous_serial,
+            seconds=outcome.seconds,
+        )
+        return outcome

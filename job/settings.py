@@ -1,0 +1,108 @@
+"""The job's settings: read once from an injected environment mapping, every problem at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as EnvMapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from job.mappings import Mapping, parse_mappings
+from shared.clients import ServiceAuth, read_service_auth
+from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
+from shared.retry import RetryPolicy
+from shared.settings import EnvReader, code_engine_url
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    project_id: str
+    code_engine_url: str
+    secrets_manager_url: str
+    secrets_manager_auth: ServiceAuth
+    code_engine_auth: ServiceAuth
+    mappings: tuple[Mapping, ...]
+    concurrency: int
+    secret_ids: tuple[str, ...]  # --secret or CERTSYNC_SECRET_IDS, as bare ids
+    secret_ids_from: str  # which of the two named them (for messages)
+    notification: Notification | None  # from `ibmendata`
+    jobrun: str | None
+    http_timeout: float
+    retry: RetryPolicy
+
+    @classmethod
+    def from_env(
+        cls, environ: EnvMapping[str, str], *, cli_secret_ids: Sequence[str] = ()
+    ) -> JobSettings:
+        env = EnvReader(environ)
+        ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
+        raw_ids = list(cli_secret_ids) or _split(env.get("CERTSYNC_SECRET_IDS") or "")
+        settings = cls(
+            project_id=env.require("CE_PROJECT_ID", "the Code Engine project (injected on CE)"),
+            code_engine_url=code_engine_url(env),
+            secrets_manager_url=env.require(
+                "SECRETS_MANAGER_URL", "the Secrets Manager instance endpoint"
+            ),
+            secrets_manager_auth=read_service_auth(env, "SECRETS_MANAGER"),
+            code_engine_auth=read_service_auth(env, "CODE_ENGINE"),
+            mappings=_mappings(env),
+            concurrency=env.integer("CERTSYNC_CONCURRENCY", 8, minimum=1, maximum=64),
+            secret_ids=_secret_ids(env, raw_ids, ids_from),
+            secret_ids_from=ids_from,
+            notification=_notification(env),
+            jobrun=env.get("CE_JOBRUN"),
+            http_timeout=env.number("CERTSYNC_HTTP_TIMEOUT", 30.0, minimum=1.0),
+            retry=RetryPolicy(
+                attempts=env.integer("CERTSYNC_RETRY_ATTEMPTS", 5, minimum=1, maximum=20),
+                total_seconds=env.number("CERTSYNC_RETRY_SECONDS", 60.0, minimum=1.0),
+            ),
+        )
+        env.check()
+        return settings
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _secret_ids(env: EnvReader, raw: list[str], source: str) -> tuple[str, ...]:
+    ids: list[str] = []
+    for ref in raw:
+        try:
+            ids.append(secret_id_from_ref(ref))
+        except ValueError as exc:
+            env.problem(f"{source}: {exc}")
+    return tuple(ids)
+
+
+def _mappings(env: EnvReader) -> tuple[Mapping, ...]:
+    inline, path = env.get("CERTSYNC_MAPPINGS"), env.get("CERTSYNC_MAPPINGS_FILE")
+    if inline and path:
+        env.problem("CERTSYNC_MAPPINGS and CERTSYNC_MAPPINGS_FILE are both set; use one.")
+        return ()
+    try:
+        if inline:
+            return parse_mappings(inline, source="CERTSYNC_MAPPINGS")
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+            yaml_ok = Path(path).suffix.lower() in (".yaml", ".yml")
+            return parse_mappings(text, source="CERTSYNC_MAPPINGS_FILE", yaml_ok=yaml_ok)
+    except OSError as exc:
+        env.problem(f"CERTSYNC_MAPPINGS_FILE has value {path!r}. Cannot read it: {exc.strerror}.")
+        return ()
+    except ValueError as exc:
+        env.problem(str(exc))
+        return ()
+    env.problem("CERTSYNC_MAPPINGS is not set (nor CERTSYNC_MAPPINGS_FILE): nothing to sync.")
+    return ()
+
+
+def _notification(env: EnvReader) -> Notification | None:
+    raw = env.get("ibmendata")
+    if raw is None:
+        return None
+    try:
+        return parse_notification(raw)
+    except MalformedEvent as exc:
+        env.problem(f"ibmendata is not an Event Notifications notification: {exc}")
+        return None

@@ -1,0 +1,36 @@
+"""One SDK call at the edge: translate its exceptions into ours, under the one retry layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from ibm_cloud_sdk_core import ApiException
+
+from shared.errors import from_api_exception, from_transport_error
+from shared.retry import RetryPolicy, call_with_retry
+
+
+def call_api(
+    request: Callable[[], Any],
+    *,
+    what: str,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Run `request` (an SDK method call returning a DetailedResponse); return its JSON result.
+
+    `what` names the operation and object for errors and logs ("get Code Engine secret 'tls-web'").
+    """
+
+    def once() -> dict[str, Any]:
+        try:
+            result = request().get_result()
+        except ApiException as exc:
+            raise from_api_exception(exc, what) from None
+        except requests.RequestException as exc:
+            raise from_transport_error(exc, what) from None
+        return result if isinstance(result, dict) else {}
+
+    return call_with_retry(once, policy, operation=what, sleep=sleep)
