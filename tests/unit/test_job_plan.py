@@ -1,0 +1,83 @@
+import datetime as dt
+
+from job.certs import SourceCertificate, TlsBundle, build_bundle
+from job.plan import Action, CurrentTarget, plan
+from tests.pki import make_chain, renew
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def bundle_of(chain) -> TlsBundle:
+    source = SourceCertificate(
+        secret_id="id-1",
+        name="web",
+        secret_type="imported_cert",
+        certificate=chain.leaf_pem,
+        private_key=chain.key_pem,
+        intermediate=chain.intermediate_pem,
+    )
+    return build_bundle(source, NOW)
+
+
+def current_of(bundle: TlsBundle, **changes) -> CurrentTarget:
+    fields = {
+        "name": "tls-web",
+        "entity_tag": "7",
+        "format": "tls",
+        "tls_cert": bundle.cert_pem,
+        "tls_key": bundle.key_pem,
+    }
+    return CurrentTarget(**{**fields, **changes})
+
+
+def test_missing_target_is_created():
+    assert plan(bundle_of(make_chain()), None).action is Action.CREATE
+
+
+def test_same_chain_and_key_is_nothing():
+    bundle = bundle_of(make_chain())
+    decision = plan(bundle, current_of(bundle))
+    assert decision.action is Action.NOTHING
+    assert decision.current_serial == bundle.serial
+
+
+def test_newer_certificate_replaces_with_the_tag_just_read():
+    old = make_chain(days=30)
+    new = bundle_of(renew(old, days=90))
+    decision = plan(new, current_of(bundle_of(old), entity_tag="42"))
+    assert decision.action is Action.REPLACE
+    assert decision.if_match == "42"
+
+
+def test_same_leaf_with_a_different_chain_replaces():
+    chain = make_chain()
+    bundle = bundle_of(chain)
+    decision = plan(bundle, current_of(bundle, tls_cert=chain.leaf_pem))
+    assert decision.action is Action.REPLACE
+
+
+def test_target_expiring_later_is_a_refused_downgrade():
+    newer = make_chain(days=300)
+    older = bundle_of(renew(newer, days=30))
+    decision = plan(older, current_of(bundle_of(newer)))
+    assert decision.action is Action.REFUSE
+    assert "downgrade" in decision.reason
+
+
+def test_non_tls_target_is_refused():
+    bundle = bundle_of(make_chain())
+    decision = plan(bundle, current_of(bundle, format="generic"))
+    assert decision.action is Action.REFUSE
+    assert "format 'generic'" in decision.reason
+
+
+def test_unreadable_target_is_replaced():
+    bundle = bundle_of(make_chain())
+    decision = plan(bundle, current_of(bundle, tls_cert="garbage"))
+    assert decision.action is Action.REPLACE
+
+
+def test_target_without_data_is_replaced():
+    bundle = bundle_of(make_chain())
+    decision = plan(bundle, current_of(bundle, tls_cert=None, tls_key=None))
+    assert decision.action is Action.REPLACE
