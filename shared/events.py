@@ -1,7 +1,10 @@
 """Event Notifications notifications carrying Secrets Manager events: parsed outside-in, purely.
 
 The envelope is validated first (an object with an `id` and a `data` object), then the payload
-(`data.event_type`, `data.secrets[]` with a `secret_id` each). Secret references may be bare ids or
+(`data.event_type`, `data.secrets[]` with a `secret_id` each). Event Notifications puts the short
+name in `data.event_type` (`secret_rotated`) and the full one, with any sub-type, in the envelope's
+`type` (`com.ibm.cloud.secrets-manager.secret_about_to_expire:in_10_days`); both are accepted and
+normalised to the full name without the sub-type. Secret references may be bare ids or
 full CRNs; `secret_id_from_ref` reduces both to the id that mappings are matched on.
 """
 
@@ -36,7 +39,8 @@ class Notification:
     id: str
     notification_id: str | None
     source: str | None
-    event_type: str  # e.g. com.ibm.cloud.secrets-manager.secret_rotated
+    event_type: str  # always in full: com.ibm.cloud.secrets-manager.secret_rotated
+    event_sub_type: str | None  # e.g. in_10_days for secret_about_to_expire
     secret_type: str | None
     secrets: tuple[EventSecret, ...]
     source_instance_crn: str | None
@@ -49,8 +53,7 @@ class Notification:
     @property
     def kind(self) -> str:
         """The event's short name: secret_rotated, secret_expired, test_event, ..."""
-        short = self.event_type.removeprefix(EVENT_PREFIX)
-        return short.split(":", 1)[0]
+        return self.event_type.removeprefix(EVENT_PREFIX)
 
     @property
     def secret_ids(self) -> tuple[str, ...]:
@@ -91,8 +94,8 @@ def notification_from_dict(body: Any) -> Notification:
     data = body.get("data")
     if not isinstance(data, dict):
         raise MalformedEvent("notification has no 'data' object")
-    event_type = _text(data, "event_type") or _text(body, "type")
-    if not event_type:
+    raw_type = _text(data, "event_type") or _text(body, "type")
+    if not raw_type:
         raise MalformedEvent("notification has no 'data.event_type' (nor a top-level 'type')")
     raw_secrets = data.get("secrets", [])
     if not isinstance(raw_secrets, list):
@@ -106,11 +109,25 @@ def notification_from_dict(body: Any) -> Notification:
         id=nid,
         notification_id=_text(body, "notification_id"),
         source=_text(body, "source"),
-        event_type=event_type,
+        event_type=_full_event_type(raw_type),
+        event_sub_type=_text(data, "event_sub_type") or _sub_type(_text(body, "type")),
         secret_type=_text(data, "secret_type"),
         secrets=secrets,
         source_instance_crn=_text(data, "source_instance_crn"),
     )
+
+
+def _full_event_type(raw: str) -> str:
+    """`secret_rotated` (as in `data.event_type`) or `com.ibm.cloud.secrets-manager.secret_rotated`
+    or `...secret_about_to_expire:in_10_days` (as in the envelope's `type`) -> the full type."""
+    name = raw.strip().split(":", 1)[0]
+    return name if "." in name else EVENT_PREFIX + name
+
+
+def _sub_type(envelope_type: str | None) -> str | None:
+    if envelope_type and ":" in envelope_type:
+        return envelope_type.split(":", 1)[1] or None
+    return None
 
 
 def _secret(index: int, item: Any) -> EventSecret:

@@ -3,4 +3,4 @@
 from tests.fakecloud.cloud import FakeCloud, Identity
 from tests.fakecloud.faults import Fault
 
-__all__ = ["Fault", "FakeCloud", "Identity"]
+__all__ = ["FakeCloud", "Fault", "Identity"]

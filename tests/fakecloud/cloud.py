@@ -16,6 +16,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from tests.fakecloud.code_engine import CodeEngine
 from tests.fakecloud.event_notifications import EventNotifications
 from tests.fakecloud.faults import Fault, Faults, RequestLog
-from tests.fakecloud.http import BadRequest, json_response, read_json_object
+from tests.fakecloud.http import BadRequest, error_response, json_response, read_json_object
 from tests.fakecloud.iam import Iam
 from tests.fakecloud.middleware import CloudMiddleware
 from tests.fakecloud.secrets_manager import SecretsManager
@@ -98,7 +99,8 @@ class FakeCloud:
         ]
 
     def app(self) -> Starlette:
-        app = Starlette(routes=self.routes(), exception_handlers={BadRequest: _bad_request})
+        handlers = {BadRequest: _bad_request, HTTPException: _http_error}
+        app = Starlette(routes=self.routes(), exception_handlers=handlers)
         app.add_middleware(CloudMiddleware, cloud=self)
         return app
 
@@ -197,3 +199,11 @@ class FakeCloud:
 async def _bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadRequest)
     return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and methods (405) in IBM's error envelope, not Starlette's plain text."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, code, message, exc.headers)

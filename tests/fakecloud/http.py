@@ -72,8 +72,10 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not valid UTF-8") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body

@@ -92,24 +92,30 @@ class Iam:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         grant = form.get("grant_type")
         if grant == APIKEY_GRANT:
-            apikey = form.get("apikey", "")
-            if not apikey:
-                return iam_error(400, "BXNIM0109E", "Property missing or empty: apikey")
-            iam_id = self.apikeys.get(apikey)
-            if iam_id is None:
-                return iam_error(400, "BXNIM0415E", "Provided API key could not be found.")
-            return json_response(self.issue(iam_id))
+            return self._apikey_grant(form)
         if grant == CR_TOKEN_GRANT:
-            profiles = self.cr_tokens.get(form.get("cr_token", ""))
-            if profiles is None:
-                return iam_error(400, "BXNIM0438E", "Compute resource token is not valid.")
-            name = form.get("profile_name") or form.get("profile_id")
-            if name not in profiles:
-                return iam_error(
-                    400, "BXNIM0500E", "Compute resource is not linked to the trusted profile."
-                )
-            return json_response(self.issue(f"iam-Profile-{name}"))
+            return self._cr_token_grant(form)
         return iam_error(400, "BXNIM0103E", "Unsupported grant type.")
+
+    def _apikey_grant(self, form: dict[str, str]) -> Response:
+        apikey = form.get("apikey", "")
+        if not apikey:
+            return iam_error(400, "BXNIM0109E", "Property missing or empty: apikey")
+        iam_id = self.apikeys.get(apikey)
+        if iam_id is None:
+            return iam_error(400, "BXNIM0415E", "Provided API key could not be found.")
+        return json_response(self.issue(iam_id))
+
+    def _cr_token_grant(self, form: dict[str, str]) -> Response:
+        profiles = self.cr_tokens.get(form.get("cr_token", ""))
+        if profiles is None:
+            return iam_error(400, "BXNIM0438E", "Compute resource token is not valid.")
+        name = form.get("profile_name") or form.get("profile_id")
+        if name not in profiles:
+            return iam_error(
+                400, "BXNIM0500E", "Compute resource is not linked to the trusted profile."
+            )
+        return json_response(self.issue(f"iam-Profile-{name}"))
 
     def routes(self) -> list[Route]:
         return [Route("/identity/token", self.token_endpoint, methods=["POST"])]
