@@ -74,7 +74,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not '²', which isdigit() accepts
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -84,6 +84,8 @@ def parse_notification(raw: str | bytes) -> Notification:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedEvent(f"notification is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedEvent("notification is not valid JSON: nested too deeply") from None
     return notification_from_dict(body)
 
 

@@ -26,9 +26,19 @@ def redact_secrets(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in list(event_dict.items()):
-        if isinstance(value, str) and any(p.search(value) for p in _SECRET_PATTERNS):
-            event_dict[key] = WITHHELD
+        event_dict[key] = _redact(value)
     return event_dict
+
+
+def _redact(value: Any) -> Any:
+    """`value` with secret-looking strings withheld, inside dicts, lists and tuples too."""
+    if isinstance(value, str):
+        return WITHHELD if any(p.search(value) for p in _SECRET_PATTERNS) else value
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(v) for v in value)
+    return value
 
 
 def configure_logging(

@@ -18,9 +18,9 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_before_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from shared.errors import RetryableError
 
@@ -52,6 +52,20 @@ class _Wait:
         return min(wait, self._budget)
 
 
+class _StopBeforeBudget(stop_base):
+    """Stop when the next wait would end past the total budget.
+
+    Time slept counts as well as the clock, so an injected `sleep` spends the same budget.
+    """
+
+    def __init__(self, budget: float) -> None:
+        self._budget = budget
+
+    def __call__(self, state: RetryCallState) -> bool:
+        elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
+        return elapsed + state.upcoming_sleep >= self._budget
+
+
 def call_with_retry(
     fn: Callable[[], T],
     policy: RetryPolicy,
@@ -73,10 +87,10 @@ def call_with_retry(
         )
 
     retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_seconds),
+        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
         wait=_Wait(policy),
         retry=retry_if_exception_type(RetryableError),
-        sleep=sleep or time.sleep,
+        sleep=time.sleep if sleep is None else sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -6,6 +6,7 @@ except the composition roots (`__main__`), which pass it in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -75,6 +76,8 @@ class EnvReader:
         try:
             value = float(raw)
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):  # float() accepts 'nan' and 'inf'
             self.problem(f"{name} has value {raw!r}. Not a valid number.")
             return default
         if value < minimum:

@@ -145,9 +145,7 @@ def make_chain(
         intermediate = issue("certsync test intermediate CA", issuer=root, ca=True, days=1825)
     else:
         root, intermediate = ca
-    leaf = issue(
-        domain, issuer=intermediate, days=days, not_before=not_before, not_after=not_after
-    )
+    leaf = issue(domain, issuer=intermediate, days=days, not_before=not_before, not_after=not_after)
     return Chain(root, intermediate, leaf)
 
 

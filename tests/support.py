@@ -1,4 +1,4 @@
-"""Helpers the integration tests share: running the job as Code Engine would, and reading its output."""
+"""What the integration tests share: run the job as Code Engine would, and read its output."""
 
 from __future__ import annotations
 

@@ -94,9 +94,7 @@ class RequestLog:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(
-        self, method: str | None = None, path: str | None = None
-    ) -> list[RecordedRequest]:
+    def entries(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Recorded requests, optionally filtered by method and path regex (re.search)."""
         with self._lock:
             snapshot = list(self._entries)
