@@ -7,7 +7,6 @@ The emulator's own control plane lives under `/_fakecloud/` (faults, request log
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -67,7 +66,6 @@ class FakeCloud:
         self.event_notifications = EventNotifications(self)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -106,24 +104,26 @@ class FakeCloud:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeCloud:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        self._sock = sock
-        self.host, self.port = sock.getsockname()[:2]
+        # uvicorn binds the socket itself: handing it a pre-bound socket loses TCP_NODELAY on the
+        # accepted connections, and every response then waits ~40 ms for a delayed ACK.
         config = uvicorn.Config(
-            self.app(), log_level="critical", lifespan="off", timeout_keep_alive=30
+            self.app(),
+            host=host,
+            port=port,
+            log_level="critical",
+            lifespan="off",
+            timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="fakecloud"
-        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True, name="fakecloud")
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("fake cloud did not start")
             time.sleep(0.01)
+        sockets = self._server.servers[0].sockets
+        self.host, self.port = sockets[0].getsockname()[:2]
         return self
 
     def stop(self) -> None:
@@ -133,8 +133,6 @@ class FakeCloud:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
 
     def __enter__(self) -> FakeCloud:
         return self.start() if self._server is None else self

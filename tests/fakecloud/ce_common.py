@@ -1,0 +1,205 @@
+"""Code Engine v2 emulator: request checks, paging, names, tags and timestamps shared by its parts.
+
+Known real behaviour (SDK docs, terraform-provider-ibm validators, IBM's SDK examples):
+- every call carries `version=YYYY-MM-DD`; the SDK documents dates 2021-03-31 .. 2026-09-04.
+- secret names: 1..253 chars, lowercase DNS subdomain (`SECRET_NAME`); job and job-run
+  names: 1..63 chars, lowercase DNS label (`JOB_NAME`).
+- list calls page with `limit` and an opaque `start` token taken from `next.start`.
+
+Unknown, so the stricter choice is made: a missing/malformed/too-old/future `version` is a 400;
+`limit` outside 1..100 is a 400 (documented default 50); an unparseable `start` token is a 400.
+The exact `errors[0].code` strings of the real service are not published; ours are descriptive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+from tests.fakecloud.http import BadRequest
+
+OLDEST_VERSION = dt.date(2021, 3, 31)
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+SECRET_NAME = re.compile(r"^[a-z0-9]([\-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([\-a-z0-9]*[a-z0-9])?)*$")
+JOB_NAME = re.compile(r"^[a-z0-9]([\-a-z0-9]*[a-z0-9])?$")
+PROJECT_ID = re.compile(r"^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$")
+VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def not_found(kind: str, name: str) -> BadRequest:
+    return BadRequest(f"{kind} '{name}' not found", status=404, code="not_found")
+
+
+def conflict(kind: str, name: str) -> BadRequest:
+    return BadRequest(f"{kind} '{name}' already exists", status=409, code="already_exists")
+
+
+def invalid(message: str) -> BadRequest:
+    return BadRequest(message, status=400, code="invalid_input")
+
+
+def now_iso() -> str:
+    """RFC 3339 UTC timestamp, second precision, as the API returns them."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class EntityTags:
+    """Monotonic entity tags shared by all resources of the project (like k8s resourceVersion)."""
+
+    def __init__(self, start: int = 2385407409) -> None:
+        self._counter = itertools.count(start)
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            return str(next(self._counter))
+
+
+def project_body(identity: Any, code_engine_url: str, created_at: str) -> dict[str, Any]:
+    """The one project of the emulated account (`cloud.identity.project_id`), status active."""
+    region, account, project = identity.region, identity.account_id, identity.project_id
+    return {
+        "account_id": account,
+        "created_at": created_at,
+        "crn": f"crn:v1:bluemix:public:codeengine:{region}:a/{account}:{project}::",
+        "href": f"{code_engine_url}/projects/{project}",
+        "id": project,
+        "name": "certsync",
+        "region": region,
+        "resource_group_id": "b0c0ffee0000000000000000000000d1",
+        "resource_type": "project_v2",
+        "status": "active",
+    }
+
+
+def check_version(request: Request) -> None:
+    """400 unless `version` is a real date in [2021-03-31, today]."""
+    raw = request.query_params.get("version")
+    if raw is None or raw == "":
+        raise BadRequest(
+            "The 'version' query parameter is required", code="missing_version_parameter"
+        )
+    try:
+        if not VERSION.match(raw):
+            raise ValueError(raw)
+        date = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid 'version' query parameter '{raw}': expected format YYYY-MM-DD",
+            code="invalid_version_parameter",
+        ) from None
+    if date < OLDEST_VERSION or date > dt.datetime.now(dt.UTC).date():
+        raise BadRequest(
+            f"Invalid 'version' query parameter '{raw}': must be between "
+            f"{OLDEST_VERSION.isoformat()} and today",
+            code="invalid_version_parameter",
+        )
+
+
+def check_name(name: Any, pattern: re.Pattern[str], max_len: int, field: str = "name") -> str:
+    if not isinstance(name, str) or not name:
+        raise invalid(f"'{field}' is required and must be a non-empty string")
+    if len(name) > max_len or not pattern.match(name):
+        raise invalid(
+            f"Invalid '{field}': must be at most {max_len} characters of lowercase "
+            "alphanumerics or '-', starting and ending with an alphanumeric"
+        )
+    return name
+
+
+def page_params(request: Request) -> tuple[int, str | None]:
+    """(limit, start-after-name) from the query string."""
+    raw_limit = request.query_params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw_limit is not None:
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise invalid(f"Invalid 'limit' '{raw_limit}': must be an integer") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise invalid(f"Invalid 'limit' {limit}: must be between 1 and {MAX_LIMIT}")
+    start = request.query_params.get("start")
+    return limit, (None if start is None else _decode_token(start))
+
+
+def _encode_token(after: str) -> str:
+    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after = value["after"]
+        if not isinstance(after, str):
+            raise TypeError(after)
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise invalid("Invalid 'start' token") from None
+    return after
+
+
+def paginate(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    limit: int,
+    after: str | None,
+    base_href: str,
+    filters: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """`{key: [...], limit, first: {href}, next?: {href, start}}` over name-sorted items."""
+    ordered = sorted(items, key=lambda item: str(item["name"]))
+    if after is not None:
+        ordered = [item for item in ordered if str(item["name"]) > after]
+    page = list(ordered[:limit])
+    query = {**dict(filters or {}), "limit": str(limit)}
+    body: dict[str, Any] = {
+        key: page,
+        "limit": limit,
+        "first": {"href": f"{base_href}?{urlencode(query)}"},
+    }
+    if len(ordered) > limit:
+        token = _encode_token(str(page[-1]["name"]))
+        body["next"] = {
+            "href": f"{base_href}?{urlencode({**query, 'start': token})}",
+            "start": token,
+        }
+    return body
+
+
+def pick(body: Mapping[str, Any], field: str, kind: type, default: Any = None) -> Any:
+    """A typed optional body field; 400 when present with the wrong type."""
+    value = body.get(field, default)
+    if value is None:
+        return default
+    if kind is int and isinstance(value, bool):
+        raise invalid(f"'{field}' must be of type integer")
+    if not isinstance(value, kind):
+        raise invalid(f"'{field}' must be of type {kind.__name__}")
+    return value
+
+
+def str_list(body: Mapping[str, Any], field: str) -> list[str]:
+    value = pick(body, field, list, [])
+    if not all(isinstance(v, str) for v in value):
+        raise invalid(f"'{field}' must be an array of strings")
+    return list(value)
+
+
+def reject_unknown(body: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise invalid(f"Unknown field(s) in {what}: {', '.join(unknown)}")

@@ -1,0 +1,167 @@
+"""Code Engine v2 emulator: HTTP routes under `/v2/projects/...`.
+
+Status codes as the SDK examples assert: create secret/job 201, create job run 202, get/replace/
+update 200, delete 202 (no body). Secret and job bodies come with an `ETag` header equal to their
+`entity_tag`. Every call needs a valid `version`; an unknown project is a 404, a malformed project
+id a 400.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tests.fakecloud import ce_secrets
+from tests.fakecloud.ce_common import (
+    PROJECT_ID,
+    check_version,
+    invalid,
+    not_found,
+    page_params,
+    paginate,
+)
+from tests.fakecloud.http import BadRequest, json_response, read_json_object
+
+if TYPE_CHECKING:
+    from tests.fakecloud.code_engine import CodeEngine
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def routes(ce: CodeEngine) -> list[BaseRoute]:
+    api = _Api(ce)
+    base = "/v2/projects/{project_id}"
+    return [
+        Route("/v2/projects", api.guard(api.list_projects, project=False), methods=["GET"]),
+        Route(base, api.guard(api.get_project), methods=["GET"]),
+        Route(f"{base}/secrets", api.guard(api.secrets), methods=["GET", "POST"]),
+        Route(f"{base}/secrets/{{name}}", api.guard(api.secret), methods=["GET", "PUT", "DELETE"]),
+        Route(f"{base}/jobs", api.guard(api.jobs), methods=["GET", "POST"]),
+        Route(f"{base}/jobs/{{name}}", api.guard(api.job), methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{base}/job_runs", api.guard(api.job_runs), methods=["GET", "POST"]),
+        Route(f"{base}/job_runs/{{name}}", api.guard(api.job_run), methods=["GET", "DELETE"]),
+    ]
+
+
+def _tagged(body: dict[str, Any], status: int = 200) -> Response:
+    return json_response(body, status, {"ETag": str(body["entity_tag"])})
+
+
+def _accepted() -> Response:
+    return Response(status_code=202)
+
+
+class _Api:
+    def __init__(self, ce: CodeEngine) -> None:
+        self.ce = ce
+
+    def guard(self, handler: Endpoint, *, project: bool = True) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            check_version(request)
+            if project:
+                self._check_project(request.path_params["project_id"])
+            return await handler(request)
+
+        return endpoint
+
+    def _check_project(self, project_id: str) -> None:
+        if not PROJECT_ID.match(project_id):
+            raise invalid(f"Invalid project id '{project_id[:64]}'")
+        if project_id != self.ce.project_id:
+            raise not_found("Project", project_id)
+
+    def _list(self, request: Request, key: str, items: list[dict[str, Any]], collection: str,
+              filters: dict[str, str]) -> Response:  # fmt: skip
+        limit, after = page_params(request)
+        href = (
+            self.ce.href(collection) if collection else f"{self.ce.cloud.code_engine_url}/projects"
+        )
+        return json_response(
+            paginate(items, key=key, limit=limit, after=after, base_href=href, filters=filters)
+        )
+
+    # -- projects ---------------------------------------------------------------------------
+    async def list_projects(self, request: Request) -> Response:
+        return self._list(request, "projects", [self.ce.project()], "", {})
+
+    async def get_project(self, request: Request) -> Response:
+        return json_response(self.ce.project())
+
+    # -- secrets ----------------------------------------------------------------------------
+    async def secrets(self, request: Request) -> Response:
+        if request.method == "POST":
+            return _tagged(self.ce.create_secret(await read_json_object(request)), 201)
+        fmt = request.query_params.get("format")
+        filters = {} if fmt is None else {"format": ce_secrets.check_format_filter(fmt)}
+        items = [
+            ce_secrets.listed(s)
+            for s in self.ce.secrets.values()
+            if fmt is None or s["format"] == fmt
+        ]
+        return self._list(request, "secrets", items, "secrets", filters)
+
+    async def secret(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            self.ce.delete_secret(name)
+            return _accepted()
+        if request.method == "PUT":
+            body = await read_json_object(request)
+            return _tagged(self.ce.replace_secret(name, request.headers.get("if-match"), body))
+        return _tagged(self.ce.get_secret(name))
+
+    # -- jobs -------------------------------------------------------------------------------
+    async def jobs(self, request: Request) -> Response:
+        if request.method == "POST":
+            return _tagged(self.ce.create_job(await read_json_object(request)), 201)
+        return self._list(request, "jobs", list(self.ce.jobs.values()), "jobs", {})
+
+    async def job(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            self.ce.delete_job(name)
+            return _accepted()
+        if request.method == "PATCH":
+            patch = await _read_merge_patch(request)
+            return _tagged(self.ce.update_job(name, request.headers.get("if-match"), patch))
+        return _tagged(self.ce.get_job(name))
+
+    # -- job runs ---------------------------------------------------------------------------
+    async def job_runs(self, request: Request) -> Response:
+        if request.method == "POST":
+            return json_response(self.ce.create_job_run(await read_json_object(request)), 202)
+        job_name = request.query_params.get("job_name")
+        filters = {} if job_name is None else {"job_name": job_name}
+        items = self.ce.list_job_runs(job_name)
+        return self._list(request, "job_runs", items, "job_runs", filters)
+
+    async def job_run(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            self.ce.delete_job_run(name)
+            return _accepted()
+        return json_response(self.ce.get_job_run(name))
+
+
+async def _read_merge_patch(request: Request) -> dict[str, Any]:
+    """A JSON merge patch body (`application/merge-patch+json`, as the SDK sends for PATCH)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != MERGE_PATCH:
+        raise BadRequest(
+            f"Content-Type must be {MERGE_PATCH}, got {ctype or 'none'}",
+            status=415,
+            code="unsupported_media_type",
+        )
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise invalid("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("request body must be a JSON object")
+    return body

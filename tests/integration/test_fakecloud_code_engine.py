@@ -1,0 +1,591 @@
+"""The Code Engine v2 emulator, driven through the unmodified official SDK over loopback HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from ibm_cloud_sdk_core import ApiException
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_code_engine_sdk.code_engine_v2 import (
+    CodeEngineV2,
+    EnvVarPrototype,
+    Job,
+    JobList,
+    JobPatch,
+    JobRun,
+    JobRunList,
+    Project,
+    ProjectList,
+    Secret,
+    SecretDataGenericSecretData,
+    SecretDataTLSSecretData,
+    SecretList,
+)
+
+from tests.fakecloud.cloud import FakeCloud
+from tests.fakecloud.http import BadRequest
+from tests.pki import make_chain, new_key
+
+pytestmark = pytest.mark.integration
+
+APIKEY = "ce-test-apikey"
+VERSION = "2025-06-20"
+ENV_IMAGE = "icr.io/certsync/print-env:1"
+SCRIPT_PRINT_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture
+def cloud() -> Iterator[FakeCloud]:
+    with FakeCloud() as fake:
+        fake.iam.add_apikey(APIKEY)
+        fake.code_engine.register_image(ENV_IMAGE, [sys.executable, "-c", SCRIPT_PRINT_ENV])
+        yield fake
+
+
+def client(cloud: FakeCloud, version: str | None = VERSION) -> CodeEngineV2:
+    service = CodeEngineV2(
+        authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url), version=version
+    )
+    service.set_service_url(cloud.code_engine_url)
+    return service
+
+
+@pytest.fixture
+def ce(cloud: FakeCloud) -> Iterator[CodeEngineV2]:
+    service = client(cloud)
+    yield service
+    service.http_client.close()
+
+
+@pytest.fixture
+def pid(cloud: FakeCloud) -> str:
+    return cloud.identity.project_id
+
+
+def api_error(call: Any, *args: Any, **kwargs: Any) -> ApiException:
+    with pytest.raises(ApiException) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def digest(text: str) -> str:
+    """Compare material by digest so a failing assertion never prints it."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tls_data() -> SecretDataTLSSecretData:
+    chain = make_chain("app.example.com")
+    return SecretDataTLSSecretData(
+        tls_cert=chain.leaf_pem + chain.intermediate_pem, tls_key=chain.key_pem
+    )
+
+
+def env_lines(cloud: FakeCloud, run: str) -> list[dict[str, str]]:
+    logs = cloud.code_engine.job_run_logs(run)
+    return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+
+
+def literal(name: str, value: str) -> EnvVarPrototype:
+    return EnvVarPrototype(type="literal", name=name, value=value)
+
+
+# -- projects and the version parameter ---------------------------------------------------------
+def test_get_project_and_unknown_project(ce: CodeEngineV2, pid: str) -> None:
+    project = ce.get_project(id=pid).get_result()
+    assert Project.from_dict(project).id == pid
+    assert project["status"] == "active"
+    assert ProjectList.from_dict(ce.list_projects().get_result()).projects[0].id == pid
+    unknown = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
+    error = api_error(ce.get_secret, project_id=unknown, name="x")
+    assert error.status_code == 404
+    assert api_error(ce.get_project, id=unknown).status_code == 404
+    assert api_error(ce.list_secrets, project_id="not-a-uuid").status_code == 400
+
+
+@pytest.mark.parametrize("version", [None, "2025-13-01", "20250101", "2021-03-30", "tomorrow"])
+def test_version_missing_malformed_or_out_of_range(
+    cloud: FakeCloud, pid: str, version: str | None
+) -> None:
+    if version == "tomorrow":
+        version = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
+    service = client(cloud, version)
+    try:
+        error = api_error(service.list_secrets, project_id=pid)
+    finally:
+        service.http_client.close()
+    assert error.status_code == 400
+    assert "version" in error.message
+
+
+def test_oldest_documented_version_is_accepted(cloud: FakeCloud, pid: str) -> None:
+    service = client(cloud, "2021-03-31")
+    try:
+        assert service.list_secrets(project_id=pid).get_status_code() == 200
+    finally:
+        service.http_client.close()
+
+
+# -- secrets ----------------------------------------------------------------------------------
+def test_tls_secret_roundtrip_with_etag(ce: CodeEngineV2, pid: str) -> None:
+    data = tls_data()
+    created = ce.create_secret(project_id=pid, format="tls", name="app-tls", data=data)
+    assert created.get_status_code() == 201
+    body = created.get_result()
+    assert created.get_headers()["ETag"] == body["entity_tag"]
+    assert body["resource_type"] == "secret_tls_v2"
+    assert body["generated_by"] == "user"
+    got = ce.get_secret(project_id=pid, name="app-tls")
+    secret = Secret.from_dict(got.get_result())
+    assert got.get_headers()["ETag"] == secret.entity_tag == body["entity_tag"]
+    # The real GET returns the material (terraform's TLS import-verify test relies on it).
+    assert digest(secret.data["tls_cert"]) == digest(data.tls_cert)
+    assert digest(secret.data["tls_key"]) == digest(data.tls_key)
+
+
+def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: FakeCloud) -> None:
+    first = ce.create_secret(project_id=pid, format="tls", name="rot", data=tls_data())
+    tag = first.get_result()["entity_tag"]
+    renewed = tls_data()
+    replaced = ce.replace_secret(
+        project_id=pid, name="rot", if_match=tag, format="tls", data=renewed
+    )
+    new_tag = replaced.get_result()["entity_tag"]
+    assert new_tag != tag
+    assert replaced.get_headers()["ETag"] == new_tag
+    stored = cloud.code_engine.secret("rot")
+    assert stored is not None
+    assert digest(stored["data"]["tls_cert"]) == digest(renewed.tls_cert)
+    assert stored["created_at"] == first.get_result()["created_at"]
+
+    stale = api_error(
+        ce.replace_secret, project_id=pid, name="rot", if_match=tag, format="tls", data=renewed
+    )
+    assert stale.status_code == 412
+    star = ce.replace_secret(project_id=pid, name="rot", if_match="*", format="tls", data=renewed)
+    assert star.get_result()["entity_tag"] not in (tag, new_tag)
+    wrong_format = api_error(
+        ce.replace_secret,
+        project_id=pid,
+        name="rot",
+        if_match="*",
+        format="generic",
+        data=SecretDataGenericSecretData(a="b"),
+    )
+    assert wrong_format.status_code == 400
+    missing = api_error(
+        ce.replace_secret, project_id=pid, name="nope", if_match="*", format="tls", data=renewed
+    )
+    assert missing.status_code == 404
+
+
+def test_replace_secret_without_if_match_is_rejected(
+    ce: CodeEngineV2, pid: str, cloud: FakeCloud
+) -> None:
+    ce.create_secret(project_id=pid, format="generic", name="g", data={"k": "v"})
+    authenticator = ce.authenticator
+    assert isinstance(authenticator, IAMAuthenticator)
+    token = authenticator.token_manager.get_token()
+    response = requests.put(
+        f"{cloud.code_engine_url}/projects/{pid}/secrets/g",
+        params={"version": VERSION},
+        json={"format": "generic", "data": {"k": "w"}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "missing_if_match"
+
+
+def test_every_write_yields_a_new_entity_tag(ce: CodeEngineV2, pid: str) -> None:
+    tags = {ce.create_secret(project_id=pid, format="generic", name="t", data={"k": "v"})
+            .get_result()["entity_tag"]}  # fmt: skip
+    for value in ("a", "b", "c"):
+        result = ce.replace_secret(
+            project_id=pid, name="t", if_match="*", format="generic", data={"k": value}
+        ).get_result()
+        tags.add(result["entity_tag"])
+    assert len(tags) == 4
+
+
+def test_duplicate_secret_is_409(ce: CodeEngineV2, pid: str) -> None:
+    ce.create_secret(project_id=pid, format="generic", name="dup", data={"k": "v"})
+    error = api_error(
+        ce.create_secret, project_id=pid, format="generic", name="dup", data={"k": "v"}
+    )
+    assert error.status_code == 409
+
+
+@pytest.mark.parametrize("name", ["Upper", "-lead", "trail-", "under_score", "a" * 254, ""])
+def test_invalid_secret_names(ce: CodeEngineV2, pid: str, name: str) -> None:
+    error = api_error(ce.create_secret, project_id=pid, format="generic", name=name, data={})
+    assert error.status_code == 400
+
+
+def test_longest_dotted_secret_name_is_accepted(ce: CodeEngineV2, pid: str) -> None:
+    name = ".".join(["a" * 63] * 4)[:253]
+    assert len(name) == 253
+    assert ce.create_secret(project_id=pid, format="generic", name=name, data={}).get_status_code()
+
+
+def _bad_tls_cases() -> dict[str, dict[str, str]]:
+    chain, other = make_chain(), make_chain()
+    encrypted = new_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    )
+    return {
+        "garbage cert": {"tls_cert": "not a cert", "tls_key": chain.key_pem},
+        "garbage key": {"tls_cert": chain.leaf_pem, "tls_key": "-----BEGIN PRIVATE KEY-----x"},
+        "mismatch": {"tls_cert": chain.leaf_pem, "tls_key": other.key_pem},
+        "intermediate first": {
+            "tls_cert": chain.intermediate_pem + chain.leaf_pem,
+            "tls_key": chain.key_pem,
+        },
+        "encrypted key": {"tls_cert": chain.leaf_pem, "tls_key": encrypted.decode()},
+        "missing key": {"tls_cert": chain.leaf_pem},
+        "extra key": {"tls_cert": chain.leaf_pem, "tls_key": chain.key_pem, "ca.crt": "x"},
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_tls_cases()))
+def test_tls_material_is_validated_without_echo(ce: CodeEngineV2, pid: str, case: str) -> None:
+    data = _bad_tls_cases()[case]
+    error = api_error(ce.create_secret, project_id=pid, format="tls", name="bad", data=data)
+    assert error.status_code == 400
+    assert "BEGIN" not in error.message
+    assert "tls" in error.message
+
+
+def test_list_secrets_pages_filters_and_omits_data(ce: CodeEngineV2, pid: str) -> None:
+    for i in range(5):
+        ce.create_secret(project_id=pid, format="generic", name=f"g{i}", data={"k": "v"})
+    for name in ("t1", "t2"):
+        ce.create_secret(project_id=pid, format="tls", name=name, data=tls_data())
+    names: list[str] = []
+    start: str | None = None
+    pages = 0
+    while True:
+        page = ce.list_secrets(project_id=pid, limit=3, start=start).get_result()
+        parsed = SecretList.from_dict(page)
+        assert parsed.limit == 3
+        assert "limit=3" in page["first"]["href"]
+        assert all("data" not in item for item in page["secrets"])
+        names += [s.name for s in parsed.secrets]
+        pages += 1
+        if "next" not in page:
+            break
+        start = page["next"]["start"]
+        assert f"start={start}" in page["next"]["href"]
+    assert names == sorted(["g0", "g1", "g2", "g3", "g4", "t1", "t2"])
+    assert pages == 3
+    tls_only = ce.list_secrets(project_id=pid, format="tls").get_result()
+    assert [s["name"] for s in tls_only["secrets"]] == ["t1", "t2"]
+    assert "next" not in tls_only
+    assert tls_only["limit"] == 50
+    for bad in ({"limit": 0}, {"limit": 101}, {"start": "garbage!"}, {"format": "nope"}):
+        assert api_error(ce.list_secrets, project_id=pid, **bad).status_code == 400
+
+
+def test_delete_secret(ce: CodeEngineV2, pid: str) -> None:
+    ce.create_secret(project_id=pid, format="generic", name="gone", data={"k": "v"})
+    assert ce.delete_secret(project_id=pid, name="gone").get_status_code() == 202
+    assert api_error(ce.get_secret, project_id=pid, name="gone").status_code == 404
+    assert api_error(ce.delete_secret, project_id=pid, name="gone").status_code == 404
+
+
+def test_seed_helpers(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    seeded = cloud.code_engine.put_secret("seeded", "generic", {"a": "1"})
+    got = ce.get_secret(project_id=pid, name="seeded").get_result()
+    assert got["entity_tag"] == seeded["entity_tag"]
+    assert cloud.code_engine.secret("absent") is None
+    assert set(cloud.code_engine.secrets) == {"seeded"}
+
+
+# -- jobs -------------------------------------------------------------------------------------
+def test_job_create_get_list_update_delete(ce: CodeEngineV2, pid: str) -> None:
+    created = ce.create_job(
+        project_id=pid,
+        image_reference=ENV_IMAGE,
+        name="sync",
+        run_env_variables=[literal("MODE", "job")],
+    )
+    assert created.get_status_code() == 201
+    job = Job.from_dict(created.get_result())
+    assert created.get_headers()["ETag"] == job.entity_tag
+    assert (job.run_mode, job.scale_retry_limit, job.scale_max_execution_time) == ("task", 3, 7200)
+    assert job.scale_array_spec == "0"
+    assert job.resource_type == "job_v2"
+    assert job.run_env_variables[0].to_dict() == {"name": "MODE", "type": "literal", "value": "job"}
+    assert {e.name for e in job.computed_env_variables} >= {"CE_JOB", "CE_PROJECT_ID"}
+    dup = api_error(ce.create_job, project_id=pid, image_reference=ENV_IMAGE, name="sync")
+    assert dup.status_code == 409
+
+    patch = JobPatch(scale_retry_limit=1).to_dict()
+    stale = api_error(ce.update_job, project_id=pid, name="sync", if_match="1", job=patch)
+    assert stale.status_code == 412
+    updated = ce.update_job(project_id=pid, name="sync", if_match=job.entity_tag, job=patch)
+    assert updated.get_result()["scale_retry_limit"] == 1
+    assert updated.get_result()["entity_tag"] != job.entity_tag
+
+    listed = JobList.from_dict(ce.list_jobs(project_id=pid).get_result())
+    assert [j.name for j in listed.jobs] == ["sync"]
+    assert ce.delete_job(project_id=pid, name="sync").get_status_code() == 202
+    assert api_error(ce.get_job, project_id=pid, name="sync").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "Bad_Name"},
+        {"image_reference": "UPPER/case"},
+        {"scale_array_spec": "3-1"},
+        {"scale_retry_limit": 99},
+        {"run_mode": "daemon", "scale_retry_limit": 1},
+        {"run_env_variables": [EnvVarPrototype(type="literal", name="X")]},
+        {"run_env_variables": [EnvVarPrototype(type="secret_key_reference", name="X")]},
+    ],
+)
+def test_invalid_jobs_are_400(ce: CodeEngineV2, pid: str, changes: dict[str, Any]) -> None:
+    fields: dict[str, Any] = {"image_reference": ENV_IMAGE, "name": "job", **changes}
+    assert api_error(ce.create_job, project_id=pid, **fields).status_code == 400
+
+
+# -- job runs ---------------------------------------------------------------------------------
+def test_job_run_injected_env_and_overrides(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    cloud.code_engine.put_secret("cfg", "generic", {"REGION_HINT": "south", "COLOR": "blue"})
+    ce.create_job(
+        project_id=pid,
+        image_reference=ENV_IMAGE,
+        name="sync",
+        run_env_variables=[
+            literal("MODE", "job"),
+            literal("KEEP", "kept"),
+            EnvVarPrototype(
+                type="secret_key_reference", name="PICKED", reference="cfg", key="COLOR"
+            ),
+            EnvVarPrototype(type="secret_full_reference", reference="cfg", prefix="CFG_"),
+        ],
+    )
+    response = ce.create_job_run(
+        project_id=pid, job_name="sync", run_env_variables=[literal("MODE", "run")]
+    )
+    assert response.get_status_code() == 202
+    run = response.get_result()
+    assert re.fullmatch(r"sync-jobrun-[bcdfghjklmnpqrstvwxz2456789]{5}", run["name"])
+    assert run["job_name"] == "sync"
+    final = cloud.code_engine.wait_for_job_run(run["name"], timeout=30)
+    assert final["status"] == "completed"
+    (env,) = env_lines(cloud, run["name"])
+    assert env["MODE"] == "run"
+    assert env["KEEP"] == "kept"
+    assert env["PICKED"] == "blue"
+    assert (env["CFG_REGION_HINT"], env["CFG_COLOR"]) == ("south", "blue")
+    assert env["CE_PROJECT_ID"] == pid
+    assert env["CE_REGION"] == cloud.identity.region
+    assert env["CE_API_BASE_URL"] == cloud.url
+    assert (env["CE_JOB"], env["CE_JOBRUN"]) == ("sync", run["name"])
+    assert (env["JOB_INDEX"], env["JOB_INDEX_RETRY_COUNT"], env["JOB_ARRAY_SIZE"]) == (
+        "0",
+        "0",
+        "1",
+    )
+    assert {"PATH", "HOME", "LANG"} <= set(env)
+    assert "PYTEST_CURRENT_TEST" not in env
+
+
+def test_job_run_retries_until_success(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    script = (
+        "import os, sys; n = int(os.environ['JOB_INDEX_RETRY_COUNT']); print(n); sys.exit(n < 2)"
+    )
+    cloud.code_engine.register_image("icr.io/certsync/flaky:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="icr.io/certsync/flaky:1", name="flaky")
+    ok = ce.create_job_run(project_id=pid, job_name="flaky", scale_retry_limit=2).get_result()
+    done = cloud.code_engine.wait_for_job_run(ok["name"], timeout=30)
+    assert done["status"] == "completed"
+    assert cloud.code_engine.job_run_logs(ok["name"]).split() == ["0", "1", "2"]
+    details = done["status_details"]
+    assert (details["succeeded"], details["failed"], details["succeeded_indices"]) == (1, 0, "0")
+    assert "completion_time" in details
+    assert "start_time" in details
+
+    bad = ce.create_job_run(project_id=pid, job_name="flaky", scale_retry_limit=1).get_result()
+    failed = cloud.code_engine.wait_for_job_run(bad["name"], timeout=30)
+    assert failed["status"] == "failed"
+    assert failed["status_details"]["failed_indices"] == "0"
+    attempts = cloud.code_engine.job_run_attempts(bad["name"])
+    assert [(a["retry"], a["exit_code"]) for a in attempts] == [(0, 1), (1, 1)]
+
+
+def test_job_run_array_indices(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    script = "import os, sys; sys.exit(os.environ['JOB_INDEX'] == '3')"
+    cloud.code_engine.register_image("icr.io/certsync/arr:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="icr.io/certsync/arr:1", name="arr")
+    run = ce.create_job_run(
+        project_id=pid, job_name="arr", scale_array_spec="0-1,3", scale_retry_limit=0
+    ).get_result()
+    assert run["status_details"]["requested"] == 3
+    done = cloud.code_engine.wait_for_job_run(run["name"], timeout=30)
+    details = done["status_details"]
+    assert done["status"] == "failed"
+    assert (details["succeeded_indices"], details["failed_indices"]) == ("0-1", "3")
+    assert (details["requested"], details["succeeded"], details["failed"]) == (3, 2, 1)
+
+
+def test_job_run_max_execution_time_kills(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    script = "import time; print('started', flush=True); time.sleep(60)"
+    cloud.code_engine.register_image("icr.io/certsync/slow:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="icr.io/certsync/slow:1", name="slow")
+    run = ce.create_job_run(
+        project_id=pid, job_name="slow", scale_max_execution_time=1, scale_retry_limit=0
+    ).get_result()
+    began = time.monotonic()
+    done = cloud.code_engine.wait_for_job_run(run["name"], timeout=30)
+    assert time.monotonic() - began < 20
+    assert done["status"] == "failed"
+    (attempt,) = cloud.code_engine.job_run_attempts(run["name"])
+    assert attempt["timed_out"] is True
+    assert attempt["stdout"] == "started\n"
+
+
+def test_job_run_names_conflicts_and_unknown_job(
+    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+) -> None:
+    ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="sync")
+    ce.create_job_run(project_id=pid, job_name="sync", name="fixed")
+    assert (
+        api_error(ce.create_job_run, project_id=pid, job_name="sync", name="fixed").status_code
+        == 409
+    )
+    assert api_error(ce.create_job_run, project_id=pid, job_name="nope").status_code == 404
+    assert (
+        api_error(ce.create_job_run, project_id=pid, job_name="sync", name="Bad").status_code == 400
+    )
+    no_job = api_error(ce.create_job_run, project_id=pid, image_reference=ENV_IMAGE)
+    assert no_job.status_code == 400
+    secret_on_run = api_error(
+        ce.create_job_run, project_id=pid, job_name="sync", image_secret="reg"
+    )
+    assert secret_on_run.status_code == 400
+    assert api_error(ce.get_job_run, project_id=pid, name="nope").status_code == 404
+    cloud.code_engine.wait_for_job_run("fixed", timeout=30)
+    assert ce.delete_job_run(project_id=pid, name="fixed").get_status_code() == 202
+    assert api_error(ce.get_job_run, project_id=pid, name="fixed").status_code == 404
+
+
+def test_list_job_runs_filters_and_pages(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    for job in ("a", "b"):
+        ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name=job)
+    for i in range(3):
+        ce.create_job_run(project_id=pid, job_name="a", name=f"a-{i}")
+    ce.create_job_run(project_id=pid, job_name="b", name="b-0")
+    first = ce.list_job_runs(project_id=pid, job_name="a", limit=2).get_result()
+    JobRunList.from_dict(first)
+    assert [r["name"] for r in first["job_runs"]] == ["a-0", "a-1"]
+    assert "job_name=a" in first["next"]["href"]
+    second = ce.list_job_runs(
+        project_id=pid, job_name="a", limit=2, start=first["next"]["start"]
+    ).get_result()
+    assert [r["name"] for r in second["job_runs"]] == ["a-2"]
+    everything = ce.list_job_runs(project_id=pid).get_result()
+    assert len(everything["job_runs"]) == 4
+    for name in cloud.code_engine.job_runs:
+        cloud.code_engine.wait_for_job_run(name, timeout=30)
+
+
+def test_unknown_image_and_missing_secret_fail_the_run(
+    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+) -> None:
+    ce.create_job(project_id=pid, image_reference="icr.io/certsync/unknown:1", name="noimg")
+    run = ce.create_job_run(project_id=pid, job_name="noimg").get_result()
+    assert cloud.code_engine.wait_for_job_run(run["name"], timeout=30)["status"] == "failed"
+    assert "not registered" in cloud.code_engine.job_run_logs(run["name"])
+
+    ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="nosecret")
+    ref = EnvVarPrototype(type="secret_key_reference", name="X", reference="absent", key="k")
+    run = ce.create_job_run(project_id=pid, job_name="nosecret", run_env_variables=[ref])
+    name = run.get_result()["name"]
+    assert cloud.code_engine.wait_for_job_run(name, timeout=30)["status"] == "failed"
+    assert "secret 'absent' not found" in cloud.code_engine.job_run_logs(name)
+
+
+def test_submit_job_run_in_process(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+    ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="sync")
+    run = cloud.code_engine.submit_job_run(
+        "sync", run_env_variables=[{"type": "literal", "name": "FROM", "value": "en"}]
+    )
+    JobRun.from_dict(run)
+    cloud.code_engine.wait_for_job_run(run["name"], timeout=30)
+    assert env_lines(cloud, run["name"])[0]["FROM"] == "en"
+    got = ce.get_job_run(project_id=pid, name=run["name"]).get_result()
+    assert got["status"] == "completed"
+    with pytest.raises(BadRequest) as info:
+        cloud.code_engine.submit_job_run("missing")
+    assert info.value.status == 404
+
+
+# -- contract: every body the fake returns parses with the SDK models ---------------------------
+def test_contract_every_body_parses_with_sdk_models(
+    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+) -> None:
+    Project.from_dict(ce.get_project(id=pid).get_result())
+    ProjectList.from_dict(ce.list_projects(limit=1).get_result())
+    Secret.from_dict(
+        ce.create_secret(project_id=pid, format="tls", name="c", data=tls_data()).get_result()
+    )
+    Secret.from_dict(ce.get_secret(project_id=pid, name="c").get_result())
+    SecretList.from_dict(ce.list_secrets(project_id=pid).get_result())
+    Job.from_dict(ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="j").get_result())
+    Job.from_dict(ce.get_job(project_id=pid, name="j").get_result())
+    JobList.from_dict(ce.list_jobs(project_id=pid).get_result())
+    script = "import sys, time; time.sleep(1); sys.exit(int(sys.argv[1]))"
+    cloud.code_engine.register_image("icr.io/certsync/exit:1", [sys.executable, "-c", script])
+    cloud.code_engine.pending_seconds = 0.5
+    statuses: dict[str, dict[str, Any]] = {}
+    for code in ("0", "1"):
+        run = ce.create_job_run(
+            project_id=pid, image_reference="icr.io/certsync/exit:1", name=f"exit-{code}",
+            run_arguments=[code], scale_retry_limit=0,
+        ).get_result()  # fmt: skip
+        statuses.setdefault(run["status"], run)
+    deadline = time.monotonic() + 30
+    while {"running", "completed", "failed"} - set(statuses) and time.monotonic() < deadline:
+        for name in ("exit-0", "exit-1"):
+            body = ce.get_job_run(project_id=pid, name=name).get_result()
+            statuses.setdefault(body["status"], body)
+        time.sleep(0.05)
+    assert set(statuses) == {"pending", "running", "completed", "failed"}
+    for body in statuses.values():
+        JobRun.from_dict(body)
+        assert body["resource_type"] == "job_run_v2"
+    JobRunList.from_dict(ce.list_job_runs(project_id=pid).get_result())
+
+
+def test_shutdown_kills_running_instances() -> None:
+    fake = FakeCloud().start()
+    script = "import time; time.sleep(120)"
+    fake.code_engine.register_image("icr.io/certsync/sleep:1", [sys.executable, "-c", script])
+    fake.code_engine.put_secret("unused", "generic", {})
+    fake.code_engine.create_job({"name": "sleeper", "image_reference": "icr.io/certsync/sleep:1"})
+    run = fake.code_engine.submit_job_run("sleeper")
+    deadline = time.monotonic() + 10
+    while fake.code_engine.job_runs[run["name"]]["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    began = time.monotonic()
+    fake.stop()
+    assert time.monotonic() - began < 10
+    final = fake.code_engine.wait_for_job_run(run["name"], timeout=1)
+    assert final["status"] == "failed"
+    assert fake.code_engine.job_run_attempts(run["name"])[0]["exit_code"] == -9
