@@ -96,8 +96,8 @@ def notification_from_dict(body: Any) -> Notification:
     data = body.get("data")
     if not isinstance(data, dict):
         raise MalformedEvent("notification has no 'data' object")
-    raw_type = _text(data, "event_type") or _text(body, "type")
-    if not raw_type:
+    raw_type = (_text(data, "event_type") or _text(body, "type") or "").strip()
+    if not raw_type or raw_type.startswith(":"):
         raise MalformedEvent("notification has no 'data.event_type' (nor a top-level 'type')")
     raw_secrets = data.get("secrets", [])
     if not isinstance(raw_secrets, list):

@@ -38,7 +38,10 @@ def _redact(value: Any) -> Any:
         return {k: _redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_redact(v) for v in value)
-    return value
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    # Anything else (an exception, a model object) is rendered with str()/repr(): check that too.
+    return WITHHELD if _redact(repr(value)) == WITHHELD else value
 
 
 def configure_logging(

@@ -267,3 +267,8 @@ def test_any_json_is_parsed_or_rejected_as_malformed(value: Any) -> None:
     except MalformedEvent:
         return
     assert isinstance(result, Notification)
+
+
+def test_blank_event_type_is_malformed():
+    with pytest.raises(MalformedEvent, match="event_type"):
+        parse_notification(json.dumps({"id": "n", "data": {"event_type": "  "}}))

@@ -151,3 +151,9 @@ def test_sdk_loggers_are_kept_quiet() -> None:
     configure_logging(stream=io.StringIO(), json=True)
     for name in SDK_LOGGERS:
         assert logging.getLogger(name).level == logging.WARNING
+
+
+def test_objects_whose_repr_carries_a_secret_are_withheld():
+    error = ValueError("-----BEGIN PRIVATE KEY-----")
+    assert redact_secrets(None, "info", {"error": error}) == {"error": WITHHELD}
+    assert redact_secrets(None, "info", {"count": 3}) == {"count": 3}
