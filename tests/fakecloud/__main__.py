@@ -1,0 +1,60 @@
+"""`python -m tests.fakecloud`: serve the local IBM Cloud as its own process.
+
+Prints one JSON line when ready (URLs, project id, Secrets Manager instance CRN), then serves until
+SIGINT/SIGTERM. Images that job runs may execute are fixed at start (`--image REF=COMMAND`), never
+over HTTP: the emulator runs only the commands its operator named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import threading
+
+from tests.fakecloud.cloud import FakeCloud
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakecloud")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--apikey", action="append", default=[], help="an API key IAM accepts")
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="REF=COMMAND",
+        help="run COMMAND for job runs of image REF (e.g. 'icr.io/x/job:1=python -m job')",
+    )
+    parser.add_argument("--cwd", default=None, help="working directory for image commands")
+    args = parser.parse_args(argv)
+    cloud = FakeCloud()
+    for key in args.apikey:
+        cloud.iam.add_apikey(key)
+    for spec in args.image:
+        ref, _, command = spec.partition("=")
+        if not ref or not command:
+            parser.error(f"--image {spec!r}: expected REF=COMMAND")
+        cloud.code_engine.register_image(ref, shlex.split(command), cwd=args.cwd)
+    cloud.start(args.host, args.port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    ready = {
+        "url": cloud.url,
+        "code_engine_url": cloud.code_engine_url,
+        "project_id": cloud.identity.project_id,
+        "region": cloud.identity.region,
+        "sm_instance_crn": cloud.identity.sm_instance_crn,
+    }
+    print(json.dumps(ready), flush=True)
+    stop.wait()
+    cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
