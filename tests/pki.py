@@ -1,4 +1,4 @@
-"""Real X.509 chains for tests and the demo: root CA -> intermediate -> leaf, made with cryptography."""
+"""Real X.509 chains for tests and the demo (root, intermediate, leaf), made with cryptography."""
 
 from __future__ import annotations
 
