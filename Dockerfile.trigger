@@ -1,0 +1,23 @@
+# certsync trigger image: `python -m trigger`, the webhook Event Notifications calls on rotation.
+# Dependencies come only from the hash-pinned lock; the final stage has no build tools and no root.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements.lock
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8080
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin certsync
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY shared/ /app/shared/
+COPY trigger/ /app/trigger/
+USER 10001
+EXPOSE 8080
+CMD ["python", "-m", "trigger"]

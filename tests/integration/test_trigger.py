@@ -1,0 +1,326 @@
+"""The real trigger (`python -m trigger`, a subprocess) against the local IBM Cloud.
+
+Code Engine job runs are created through the unmodified SDK over loopback HTTP; the job's image
+is a local command printing the `ibmendata` it was started with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+
+from shared.clients import CODE_ENGINE_API_VERSION
+from tests.fakecloud import FakeCloud, Fault
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+APIKEY = "trigger-test-apikey-0123"
+TOKEN = "trigger-webhook-token-4567-89ab"
+JOB = "certsync"
+IMAGE = "icr.io/certsync/print-ibmendata:1"
+PRINT_IBMENDATA = "import os, sys; sys.stdout.write(os.environ['ibmendata'])"
+JOB_RUNS = r"/v2/projects/[^/]+/job_runs$"
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def job(cloud: FakeCloud) -> str:
+    """The certsync job, created as a user would, through the SDK."""
+    cloud.iam.add_apikey(APIKEY)
+    cloud.code_engine.register_image(IMAGE, [sys.executable, "-c", PRINT_IBMENDATA])
+    client = CodeEngineV2(
+        authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url), version=CODE_ENGINE_API_VERSION
+    )
+    client.set_service_url(cloud.code_engine_url)
+    try:
+        client.create_job(cloud.identity.project_id, IMAGE, JOB)
+    finally:
+        client.http_client.close()
+    return JOB
+
+
+class Trigger:
+    """`python -m trigger` as a subprocess; its stdout and stderr go to files."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
+        self.port = int(env["PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out_path, self.err_path = tmp_path / "trigger.out", tmp_path / "trigger.err"
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "trigger"], cwd=ROOT, env=env, stdout=out, stderr=err
+            )
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"trigger exited: {self.output()}"
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError(f"trigger not ready after {timeout}s: {self.output()}")
+
+    def post(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return requests.post(f"{self.url}/events", data=data, headers=headers or HEADERS)
+
+    def output(self) -> str:
+        return self.out_path.read_text() + self.err_path.read_text()
+
+    def events(self) -> list[dict[str, Any]]:
+        lines = self.out_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events() if e["event"] == event]
+
+    def stop(self, timeout: float = 40.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+
+def trigger_env(cloud: FakeCloud, **changes: str | None) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PORT": str(free_port()),
+        "CE_PROJECT_ID": cloud.identity.project_id,
+        "CODE_ENGINE_URL": cloud.code_engine_url,
+        "CODE_ENGINE_AUTH_TYPE": "iam",
+        "CODE_ENGINE_APIKEY": APIKEY,
+        "CODE_ENGINE_AUTH_URL": cloud.iam_url,
+        "CERTSYNC_JOB_NAME": JOB,
+        "CERTSYNC_WEBHOOK_TOKEN": TOKEN,
+    }
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def trigger(cloud: FakeCloud, job: str, tmp_path: Path) -> Iterator[Trigger]:
+    running = Trigger(trigger_env(cloud), tmp_path)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def rotation(cloud: FakeCloud) -> dict[str, Any]:
+    """A secret_rotated notification as Event Notifications builds it."""
+    [notification] = _published(cloud, "secret_rotated")
+    return notification
+
+
+def _published(cloud: FakeCloud, event: str) -> list[dict[str, Any]]:
+    secret_id = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    cloud.event_notifications.publish_secret_event(
+        event_sub_type=event,
+        secret_type="public_cert",
+        secrets=[
+            {
+                "secret_id": cloud.identity.secret_crn(secret_id),
+                "secret_name": "web-cert",
+                "secret_group_id": "default",
+                "serial_number": "3a:9f:01",
+                "domains": ["example.com"],
+                "secret_expiration": "2027-02-26T01:00:00Z",
+                "event_time": "2026-11-28T01:00:00Z",
+                "event_triggered_by": "iam-ServiceId-secrets-manager",
+            }
+        ],
+    )
+    return cloud.event_notifications.notifications()[-1:]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def run_posts(cloud: FakeCloud) -> list[int]:
+    return [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+
+def test_a_rotation_starts_one_job_run_with_the_notification(
+    cloud: FakeCloud, trigger: Trigger
+) -> None:
+    notification = rotation(cloud)
+    sent = json.dumps(notification, indent=2)
+
+    response = trigger.post(sent.encode())
+
+    assert response.status_code == 202
+    name = response.json()["job_run"]
+    assert wait_until(lambda: name in cloud.code_engine.job_runs)
+    assert list(cloud.code_engine.job_runs) == [name]
+    run = cloud.code_engine.wait_for_job_run(name)
+    assert run["job_name"] == JOB
+    assert cloud.code_engine.job_run_logs(name) == sent  # the job sees exactly what was posted
+    assert trigger.named("job_run_submitted")[0]["job_run"] == name
+
+
+def test_event_notifications_delivers_to_the_trigger_end_to_end(
+    cloud: FakeCloud, trigger: Trigger
+) -> None:
+    destination = cloud.event_notifications.add_webhook_destination(
+        f"{trigger.url}/events",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        sensitive_headers={"Authorization"},
+    )
+    cloud.event_notifications.subscribe(destination, {"secret_rotated"})
+
+    [notification] = _published(cloud, "secret_rotated")
+
+    assert cloud.event_notifications.wait_idle(15)
+    [delivery] = cloud.event_notifications.deliveries()
+    assert delivery.status == 202
+    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1)
+    [name] = cloud.code_engine.job_runs
+    cloud.code_engine.wait_for_job_run(name)
+    assert json.loads(cloud.code_engine.job_run_logs(name)) == notification
+
+
+def test_a_redelivery_makes_one_run(cloud: FakeCloud, trigger: Trigger) -> None:
+    notification = rotation(cloud)
+
+    first = trigger.post(notification)
+    assert wait_until(lambda: bool(trigger.named("job_run_submitted")))
+    second = trigger.post(notification)
+
+    assert first.json() == second.json()
+    assert wait_until(lambda: bool(trigger.named("job_run_exists")))
+    assert run_posts(cloud) == [202, 409]
+    assert len(cloud.code_engine.job_runs) == 1
+
+
+def test_a_redelivery_during_a_slow_submission_is_not_submitted_again(
+    cloud: FakeCloud, trigger: Trigger
+) -> None:
+    cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=2.0))
+    notification = rotation(cloud)
+
+    responses = [trigger.post(notification) for _ in range(3)]
+
+    assert {r.status_code for r in responses} == {202}
+    assert wait_until(lambda: bool(trigger.named("job_run_submitted")))
+    assert run_posts(cloud) == [202]
+    assert len(trigger.named("job_run_skipped")) == 2
+    assert len(cloud.code_engine.job_runs) == 1
+
+
+def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: FakeCloud, trigger: Trigger) -> None:
+    cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=5.0))
+
+    started = time.monotonic()
+    response = trigger.post(rotation(cloud))
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 202
+    assert elapsed < 2.0
+    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1)
+
+
+def test_two_503s_end_in_exactly_one_run(cloud: FakeCloud, trigger: Trigger) -> None:
+    cloud.faults.add(Fault(path=JOB_RUNS, method="POST", status=503, times=2))
+
+    response = trigger.post(rotation(cloud))
+
+    assert response.status_code == 202
+    assert wait_until(lambda: bool(trigger.named("job_run_submitted")), timeout=20)
+    assert run_posts(cloud) == [503, 503, 202]
+    assert len(cloud.code_engine.job_runs) == 1
+    assert [e["status"] for e in trigger.named("call_retried")] == [503, 503]
+    assert trigger.named("job_run_submitted")[0]["attempts"] == 3
+
+
+def test_rejected_requests_start_nothing_and_the_token_is_never_printed(
+    cloud: FakeCloud, trigger: Trigger
+) -> None:
+    notification = rotation(cloud)
+    wrong = {**HEADERS, "Authorization": f"Bearer {TOKEN[:-1]}"}
+
+    statuses = [
+        trigger.post(notification, wrong).status_code,
+        trigger.post(notification, {"Content-Type": "application/json"}).status_code,
+        trigger.post(notification, {**HEADERS, "Content-Type": "text/plain"}).status_code,
+        trigger.post(b"{", HEADERS).status_code,
+        trigger.post(b"x" * (256 * 1024 + 1), HEADERS).status_code,
+        trigger.post(notification).status_code,
+    ]
+
+    assert statuses == [401, 401, 415, 400, 413, 202]
+    assert wait_until(lambda: bool(trigger.named("job_run_submitted")))
+    trigger.stop()
+    assert len(cloud.code_engine.job_runs) == 1
+    assert [e["status"] for e in trigger.named("request_finished")] == statuses
+    output = trigger.output()
+    assert TOKEN not in output
+    assert TOKEN[:-1] not in output
+    assert APIKEY not in output
+
+
+def test_without_a_token_the_trigger_refuses_to_start(
+    cloud: FakeCloud, job: str, tmp_path: Path
+) -> None:
+    started = Trigger(trigger_env(cloud, CERTSYNC_WEBHOOK_TOKEN=None), tmp_path)
+
+    try:
+        code = started.process.wait(timeout=30)
+    finally:
+        started.stop()
+
+    assert code == 2
+    assert "CERTSYNC_WEBHOOK_TOKEN" in started.output()
+
+
+def test_sigterm_lets_an_in_flight_submission_finish(cloud: FakeCloud, trigger: Trigger) -> None:
+    cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=2.0))
+
+    response = trigger.post(rotation(cloud))
+    assert response.status_code == 202
+    code = trigger.stop()
+
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
+    assert list(cloud.code_engine.job_runs) == [response.json()["job_run"]]
+    events = [e["event"] for e in trigger.events()]
+    assert events.index("job_run_submitted") < events.index("trigger_stopped")
+    assert trigger.named("trigger_stopped")[0]["unfinished_submissions"] == []

@@ -1,0 +1,1 @@
+"""The certsync trigger: acknowledges Event Notifications webhooks and submits the sync job run."""

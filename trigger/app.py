@@ -1,0 +1,215 @@
+"""The webhook: `POST /events` takes Event Notifications notifications, `GET /healthz` answers 200.
+
+Checks run outside-in, cheapest and least revealing first: token (401), content type (415),
+size while reading (413), JSON and shape (400), source (403). Only then is the event acted on:
+a rotation is acknowledged with 202 and its job run submitted after the response; expiry and
+rotation failures are logged as warnings for a person; anything else is acknowledged with 200.
+No request, whatever it holds, gets a 5xx: an unexpected error is logged with its traceback and
+answered 400, and does not start a job run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import structlog
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shared.events import MalformedEvent, Notification, parse_notification
+from trigger.naming import job_run_name
+from trigger.settings import Settings, instance_crn
+from trigger.submitter import Submitter
+
+log = structlog.get_logger("certsync.trigger")
+
+ROTATED = "secret_rotated"
+TEST = "test_event"
+# Events a person must act on: the certificate will not be (or was not) renewed by itself.
+NEEDS_ATTENTION = frozenset({"secret_about_to_expire", "secret_expired", "secret_rotation_failed"})
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, str]
+    outcome: str
+    headers: dict[str, str] = field(default_factory=dict)
+    background: BackgroundTask | None = None
+
+    def response(self) -> Response:
+        return JSONResponse(self.body, self.status, self.headers, background=self.background)
+
+
+class Rejected(Exception):
+    """A request refused by a check; becomes a 4xx reply."""
+
+    def __init__(
+        self, status: int, error: str, outcome: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(error)
+        self.reply = Reply(status, {"error": error}, outcome, dict(headers or {}))
+
+
+def create_app(settings: Settings, submitter: Submitter) -> Starlette:
+    events = Events(settings, submitter)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # After the server's graceful shutdown: in-flight submissions have finished (or timed out).
+        log.info("trigger_stopped", unfinished_submissions=sorted(submitter.in_flight))
+
+    return Starlette(
+        routes=[
+            Route("/events", events.handle, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+class Events:
+    def __init__(self, settings: Settings, submitter: Submitter) -> None:
+        self._settings = settings
+        self._submitter = submitter
+        token = settings.webhook_token
+        self._token = token.reveal().encode() if token is not None else None
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one notification and write its one request line."""
+        structlog.contextvars.clear_contextvars()
+        started = time.monotonic()
+        try:
+            reply = await self._handle(request)
+        except Rejected as rejected:
+            reply = rejected.reply
+        except Exception:
+            log.exception("request_failed")
+            reply = Reply(400, {"error": "the notification could not be processed"}, "failed")
+        emit = log.info if reply.status < 400 else log.warning
+        emit(
+            "request_finished",
+            method=request.method,
+            path=request.url.path,
+            status=reply.status,
+            outcome=reply.outcome,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return reply.response()
+
+    async def _handle(self, request: Request) -> Reply:
+        self._authenticate(request)
+        _check_content_type(request)
+        raw = await _read_body(request, self._settings.max_body_bytes)
+        text, notification = _parse(raw)
+        structlog.contextvars.bind_contextvars(
+            notification_id=notification.key,
+            event_type=notification.kind,
+            secret_ids=list(notification.secret_ids),
+        )
+        self._check_source(notification)
+        return self._act(notification, text)
+
+    def _authenticate(self, request: Request) -> None:
+        if self._token is None:  # CERTSYNC_ALLOW_UNAUTHENTICATED=true
+            return
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        # latin-1 undoes Starlette's header decoding: the bytes as sent, whatever they are.
+        given = presented.strip().encode("latin-1")
+        valid = hmac.compare_digest(given, self._token)
+        if scheme.lower() != "bearer" or not valid:
+            raise Rejected(
+                401,
+                "missing or wrong bearer token",
+                "unauthorized",
+                {"WWW-Authenticate": 'Bearer realm="certsync"'},
+            )
+
+    def _check_source(self, notification: Notification) -> None:
+        allowed = self._settings.allowed_sources
+        if not allowed:
+            return
+        crn = notification.source_instance_crn
+        source = instance_crn(crn) if crn else None
+        if source not in allowed:
+            log.warning(
+                "notification_refused",
+                source_instance_crn=crn,
+                reason="source not in CERTSYNC_ALLOWED_SOURCES",
+            )
+            raise Rejected(403, "notifications from this source are not accepted", "forbidden")
+
+    def _act(self, notification: Notification, text: str) -> Reply:
+        kind = notification.kind
+        if kind == ROTATED:
+            if not notification.secrets:
+                raise Rejected(400, "a secret_rotated notification must name secrets", "malformed")
+            name = job_run_name(self._settings.job_name, notification.key)
+            structlog.contextvars.bind_contextvars(job_run=name)
+            task = BackgroundTask(self._submitter.submit, name, text)
+            return Reply(202, {"job_run": name}, "accepted", background=task)
+        if kind in NEEDS_ATTENTION:
+            log.warning(
+                "secret_problem_reported",
+                secrets=[
+                    {"secret_id": s.secret_id, "name": s.name, "expiration": s.expiration}
+                    for s in notification.secrets
+                ],
+                action="renew or rotate these certificates in Secrets Manager",
+            )
+            return Reply(200, {"status": "logged", "event_type": kind}, "logged")
+        if kind == TEST:
+            return Reply(200, {"status": "ok", "event_type": kind}, "tested")
+        return Reply(200, {"status": "ignored", "event_type": kind}, "ignored")
+
+
+def _check_content_type(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise Rejected(415, "Content-Type must be application/json", "unsupported_media_type")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    # No `Connection: close`: closing with the rest of the body unread makes the kernel answer
+    # with a reset, and the client may never see the 413. The server discards what follows.
+    too_large = Rejected(413, f"the body is larger than {limit} bytes", "too_large")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Rejected(400, "the client disconnected", "disconnected") from None
+    return b"".join(chunks)
+
+
+def _parse(raw: bytes) -> tuple[str, Notification]:
+    try:
+        text = raw.decode("utf-8")
+        return text, parse_notification(text)
+    except UnicodeDecodeError:
+        raise Rejected(400, "the body is not UTF-8", "malformed") from None
+    except MalformedEvent as exc:
+        raise Rejected(400, str(exc), "malformed") from None
+    except RecursionError:  # json.loads on very deeply nested arrays
+        raise Rejected(400, "the body is nested too deeply", "malformed") from None

@@ -1,0 +1,125 @@
+"""The trigger's settings, read once from an injected environment mapping.
+
+| Variable                         | Meaning                                                       |
+|----------------------------------|---------------------------------------------------------------|
+| `PORT`                           | port to listen on (default 8080; Code Engine sets it)         |
+| `CE_PROJECT_ID`                  | the Code Engine project that holds the job (required)         |
+| `CODE_ENGINE_URL`                | API endpoint; default from `CE_API_BASE_URL` or `CE_REGION`   |
+| `CODE_ENGINE_AUTH_TYPE` & co.    | Code Engine credentials, as for the job (`shared.clients`)    |
+| `CERTSYNC_JOB_NAME`              | the job to run for each rotation (required)                   |
+| `CERTSYNC_WEBHOOK_TOKEN`         | the bearer token Event Notifications sends (16+ characters)   |
+| `CERTSYNC_ALLOW_UNAUTHENTICATED` | `true` to run without a token (refused otherwise)             |
+| `CERTSYNC_ALLOWED_SOURCES`       | comma-separated Secrets Manager instance CRNs (default: any)  |
+
+Allowed sources are matched against the notification's `data.source_instance_crn`, the instance
+Secrets Manager itself names in the event (and the job acts on), compared on the instance part
+(`crn:v1:...:secrets-manager:<region>:a/<account>:<instance>`), so `::` endings and secret CRNs of
+the instance match. The envelope's `source` is not used: its form for IBM Cloud sources is not
+documented precisely enough to rely on. A notification without `data.source_instance_crn` is
+refused when sources are restricted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.clients import ServiceAuth, read_service_auth
+from shared.retry import RetryPolicy
+from shared.settings import EnvReader, SecretValue, code_engine_url
+from trigger.naming import is_valid_name
+
+MIN_TOKEN_LENGTH = 16
+MAX_BODY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    code_engine_url: str
+    code_engine_auth: ServiceAuth
+    job_name: str
+    webhook_token: SecretValue | None  # None only when unauthenticated requests are allowed
+    allowed_sources: frozenset[str] = frozenset()  # instance CRNs, normalized; empty: any
+    port: int = 8080
+    max_body_bytes: int = MAX_BODY_BYTES
+    # Submission: each call may take `ce_timeout`, new attempts start within `retry.total_seconds`;
+    # `shutdown_seconds` (uvicorn's graceful shutdown) leaves room for both.
+    ce_timeout: float = 10.0
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=5, total_seconds=15.0))
+    shutdown_seconds: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every variable; raise ConfigError naming each problem at once."""
+        env = EnvReader(environ)
+        port = env.integer("PORT", 8080, minimum=1, maximum=65535)
+        project_id = env.require("CE_PROJECT_ID", "the Code Engine project that holds the job")
+        url = code_engine_url(env)
+        auth = read_service_auth(env, "CODE_ENGINE")
+        job_name = env.require("CERTSYNC_JOB_NAME", "the Code Engine job to run on rotation")
+        if job_name and not is_valid_name(job_name):
+            env.problem(
+                f"CERTSYNC_JOB_NAME has value {job_name!r}. Not a valid Code Engine name "
+                "(lowercase letters, digits and '-', at most 63 characters)."
+            )
+        token = _webhook_token(env)
+        sources = _allowed_sources(env)
+        env.check()
+        return cls(
+            project_id=project_id,
+            code_engine_url=url,
+            code_engine_auth=auth,
+            job_name=job_name,
+            webhook_token=token,
+            allowed_sources=sources,
+            port=port,
+        )
+
+
+def _webhook_token(env: EnvReader) -> SecretValue | None:
+    token = env.secret("CERTSYNC_WEBHOOK_TOKEN")
+    allow_unauthenticated = env.boolean("CERTSYNC_ALLOW_UNAUTHENTICATED", False)
+    if token is None:
+        if not allow_unauthenticated:
+            env.problem(
+                "CERTSYNC_WEBHOOK_TOKEN is not set: set it to the bearer token Event Notifications "
+                "sends in its Authorization header (or set CERTSYNC_ALLOW_UNAUTHENTICATED=true)."
+            )
+        return None
+    value = token.reveal()
+    if len(value) < MIN_TOKEN_LENGTH or any(c.isspace() or not c.isprintable() for c in value):
+        env.problem(
+            f"CERTSYNC_WEBHOOK_TOKEN is not usable: it needs at least {MIN_TOKEN_LENGTH} "
+            "printable characters and no spaces (its value is not shown)."
+        )
+    return token
+
+
+def _allowed_sources(env: EnvReader) -> frozenset[str]:
+    raw = env.get("CERTSYNC_ALLOWED_SOURCES") or ""
+    sources = set()
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        instance = instance_crn(item)
+        if instance is None:
+            env.problem(
+                f"CERTSYNC_ALLOWED_SOURCES has value {item!r}. Not a Secrets Manager instance CRN "
+                "(crn:v1:<cloud>:<type>:secrets-manager:<region>:a/<account>:<instance>::)."
+            )
+        else:
+            sources.add(instance)
+    return frozenset(sources)
+
+
+def instance_crn(crn: str) -> str | None:
+    """The instance part of a Secrets Manager CRN (`crn:...:<instance>::`), or None.
+
+    Accepts the instance CRN with or without the trailing `::`, or a CRN of one of its
+    resources (a secret), so sources compare equal however they are written.
+    """
+    parts = crn.strip().split(":")
+    if len(parts) < 8 or parts[0] != "crn" or parts[4] != "secrets-manager" or not parts[7]:
+        return None
+    return ":".join(parts[:8]) + "::"

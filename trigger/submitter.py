@@ -1,0 +1,89 @@
+"""Submitting job runs after the response: one at a time per name, retried, every outcome logged.
+
+Deduplication has two layers: within this process, a name already being submitted is not
+submitted again; across processes (replicas, restarts), the deterministic name makes Code Engine
+answer 409, which counts as success.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+
+from shared.errors import CertsyncError
+from shared.retry import RetryPolicy, call_with_retry
+from trigger.jobruns import AlreadyExists, JobRuns, Submitted
+
+log = structlog.get_logger("certsync.trigger")
+
+
+class Submitter:
+    def __init__(
+        self,
+        job_runs: JobRuns,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._job_runs = job_runs
+        self._policy = policy
+        self._sleep = sleep
+        self._in_flight: set[str] = set()
+
+    @property
+    def in_flight(self) -> frozenset[str]:
+        return frozenset(self._in_flight)
+
+    async def submit(self, name: str, notification_json: str) -> None:
+        """Submit run `name` unless it is already being submitted; never raises.
+
+        Runs on the event loop (as a response's background task); the blocking SDK call and the
+        waits between attempts happen in a worker thread. Check-and-add has no `await` between,
+        so it is atomic on the loop.
+        """
+        if name in self._in_flight:
+            log.info("job_run_skipped", job_run=name, reason="already being submitted")
+            return
+        self._in_flight.add(name)
+        try:
+            await run_in_threadpool(self._submit_blocking, name, notification_json)
+        finally:
+            self._in_flight.discard(name)
+
+    def _submit_blocking(self, name: str, notification_json: str) -> None:
+        attempts = 0
+        started = time.monotonic()
+
+        def attempt() -> Submitted | AlreadyExists:
+            nonlocal attempts
+            attempts += 1
+            return self._job_runs.submit(name, notification_json)
+
+        try:
+            result = call_with_retry(
+                attempt, self._policy, operation="create_job_run", sleep=self._sleep
+            )
+        except CertsyncError as exc:
+            log.error(
+                "job_run_submit_failed",
+                job_run=name,
+                attempts=attempts,
+                status=getattr(exc, "status", None),
+                error=str(exc),
+                error_type=type(exc).__name__,
+                seconds=_since(started),
+            )
+            return
+        except Exception:
+            # A bug, not a service failure: log it with its traceback, keep serving.
+            log.exception("job_run_submit_failed", job_run=name, attempts=attempts)
+            return
+        event = "job_run_submitted" if isinstance(result, Submitted) else "job_run_exists"
+        log.info(event, job_run=name, attempts=attempts, seconds=_since(started))
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
