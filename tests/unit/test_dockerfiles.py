@@ -57,6 +57,7 @@ class Image:
 
 
 IMAGES = [
+    pytest.param(Image("Dockerfile.job", "job"), id="job"),
     pytest.param(Image("Dockerfile.trigger", "trigger"), id="trigger"),
 ]
 
