@@ -14,7 +14,6 @@ import json
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from cryptography import x509
@@ -37,6 +36,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from shared.clients import CODE_ENGINE_API_VERSION
 from tests.pki import Chain, make_chain, renew
+from tests.support import Trigger, base_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB, IMAGE, TARGET, SECRET_NAME = (
@@ -62,12 +62,6 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60.0) ->
     raise SystemExit(f"demo: timed out after {timeout:.0f} s waiting for {what}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def describe(pem: str) -> str:
     leaf = x509.load_pem_x509_certificates(pem.encode())[0]
     serial = format(leaf.serial_number, "x")
@@ -77,17 +71,18 @@ def describe(pem: str) -> str:
 @dataclass
 class Processes:
     cloud: subprocess.Popen[str]
-    trigger: subprocess.Popen[str] | None = None
+    trigger: Trigger | None = None
 
     def stop(self) -> None:
-        for proc in (self.trigger, self.cloud):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        if self.trigger is not None:
+            self.trigger.stop()
+        if self.cloud.poll() is None:
+            self.cloud.terminate()
+            try:
+                self.cloud.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.cloud.kill()
+                self.cloud.wait()
 
 
 @contextmanager
@@ -122,12 +117,11 @@ def local_cloud(apikey: str, logs: Path) -> Iterator[tuple[Processes, dict[str, 
 
 
 def start_trigger(
-    processes: Processes, info: dict[str, Any], apikey: str, token: str, logs: IO[str]
+    processes: Processes, info: dict[str, Any], apikey: str, token: str, logs: Path
 ) -> str:
-    port = free_port()
     env = {
-        "PATH": "/usr/bin:/bin",
-        "PORT": str(port),
+        **base_env(),
+        "PORT": str(free_port()),
         "CE_PROJECT_ID": info["project_id"],
         "CODE_ENGINE_URL": info["code_engine_url"],
         "CODE_ENGINE_AUTH_TYPE": "iam",
@@ -137,19 +131,9 @@ def start_trigger(
         "CERTSYNC_WEBHOOK_TOKEN": token,
         "CERTSYNC_ALLOWED_SOURCES": info["sm_instance_crn"],
     }
-    processes.trigger = subprocess.Popen(
-        [sys.executable, "-m", "trigger"], cwd=ROOT, env=env, stdout=logs, stderr=logs, text=True
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool | None:
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).ok or None
-        except requests.ConnectionError:
-            return None
-
-    wait_for("the trigger to answer /healthz", healthy, timeout=20)
-    return url
+    processes.trigger = Trigger(env, logs, token=token)
+    processes.trigger.wait_ready()
+    return processes.trigger.url
 
 
 def clients(info: dict[str, Any], apikey: str) -> tuple[SecretsManagerV2, CodeEngineV2]:
@@ -270,16 +254,13 @@ def main() -> int:
     apikey, token = f"demo-{secrets.token_hex(16)}", secrets.token_urlsafe(32)
     logs_dir = Path(tempfile.mkdtemp(prefix="certsync-demo-"))
     total = time.monotonic()
-    with (
-        local_cloud(apikey, logs_dir) as (processes, info),
-        (logs_dir / "trigger.log").open("w") as trigger_log,
-    ):
+    with local_cloud(apikey, logs_dir) as (processes, info):
         project = info["project_id"]
         say(
             f"Local IBM Cloud at {info['url']} (IAM, Secrets Manager, Code Engine, Event "
             "Notifications)"
         )
-        trigger_url = start_trigger(processes, info, apikey, token, trigger_log)
+        trigger_url = start_trigger(processes, info, apikey, token, logs_dir)
         say(f"Trigger (python -m trigger) at {trigger_url}/events; logs in {logs_dir}")
         sm, ce = clients(info, apikey)
         chain = make_chain("www.example.com", days=30)

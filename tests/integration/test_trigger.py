@@ -7,23 +7,21 @@ is a local command printing the `ibmendata` it was started with.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 
 from shared.clients import CODE_ENGINE_API_VERSION
 from tests.fakecloud import FakeCloud, Fault
+from tests.support import Trigger, wait_until
+from tests.support import trigger_env as support_trigger_env
 
 pytestmark = pytest.mark.integration
 
@@ -53,83 +51,13 @@ def job(cloud: FakeCloud) -> str:
     return JOB
 
 
-class Trigger:
-    """`python -m trigger` as a subprocess; its stdout and stderr go to files."""
-
-    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.out_path, self.err_path = tmp_path / "trigger.out", tmp_path / "trigger.err"
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "trigger"], cwd=ROOT, env=env, stdout=out, stderr=err
-            )
-
-    def wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"trigger exited: {self.output()}"
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError(f"trigger not ready after {timeout}s: {self.output()}")
-
-    def post(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return requests.post(f"{self.url}/events", data=data, headers=headers or HEADERS)
-
-    def output(self) -> str:
-        return self.out_path.read_text() + self.err_path.read_text()
-
-    def events(self) -> list[dict[str, Any]]:
-        lines = self.out_path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
-
-    def named(self, event: str) -> list[dict[str, Any]]:
-        return [e for e in self.events() if e["event"] == event]
-
-    def stop(self, timeout: float = 40.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-
-
 def trigger_env(cloud: FakeCloud, **changes: str | None) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PORT": str(free_port()),
-        "CE_PROJECT_ID": cloud.identity.project_id,
-        "CODE_ENGINE_URL": cloud.code_engine_url,
-        "CODE_ENGINE_AUTH_TYPE": "iam",
-        "CODE_ENGINE_APIKEY": APIKEY,
-        "CODE_ENGINE_AUTH_URL": cloud.iam_url,
-        "CERTSYNC_JOB_NAME": JOB,
-        "CERTSYNC_WEBHOOK_TOKEN": TOKEN,
-    }
-    for key, value in changes.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return support_trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN, **changes)
 
 
 @pytest.fixture
 def trigger(cloud: FakeCloud, job: str, tmp_path: Path) -> Iterator[Trigger]:
-    running = Trigger(trigger_env(cloud), tmp_path)
+    running = Trigger(trigger_env(cloud), tmp_path, token=TOKEN)
     try:
         running.wait_ready()
         yield running
@@ -162,15 +90,6 @@ def _published(cloud: FakeCloud, event: str) -> list[dict[str, Any]]:
         ],
     )
     return cloud.event_notifications.notifications()[-1:]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def run_posts(cloud: FakeCloud) -> list[int]:

@@ -1,0 +1,156 @@
+"""The whole chain with real processes: a rotation in Secrets Manager -> Event Notifications ->
+the trigger -> a Code Engine job run -> the job -> the Code Engine secret updated."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from tests.fakecloud import FakeCloud
+from tests.pki import Chain, make_chain, renew
+from tests.support import (
+    APIKEY,
+    ROOT,
+    Trigger,
+    assert_no_secret_material,
+    job_env,
+    trigger_env,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+IMAGE = "icr.io/certsync/job:test"
+JOB = "certsync"
+TOKEN = "flow-webhook-token-0123456789abcdef"
+INJECTED = {
+    "CE_PROJECT_ID",
+    "CODE_ENGINE_URL",
+}  # Code Engine injects CE_PROJECT_ID, CE_API_BASE_URL
+
+
+def served_serial(cloud: FakeCloud, target: str) -> int | None:
+    secret = cloud.code_engine.secret(target)
+    if secret is None:
+        return None
+    return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
+
+
+@pytest.fixture
+def deployed(cloud: FakeCloud) -> tuple[str, Chain]:
+    """A certificate in Secrets Manager, its copy in Code Engine, and the certsync job."""
+    chain = make_chain(days=30)
+    secret_id = cloud.secrets_manager.seed_certificate(
+        "imported_cert",
+        "web-cert",
+        chain.leaf_pem,
+        chain.key_pem,
+        intermediate=chain.intermediate_pem,
+    )["id"]
+    cloud.code_engine.put_secret(
+        "tls-web",
+        "tls",
+        {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem},
+    )
+    cloud.code_engine.register_image(IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
+    env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
+    variables = [
+        {"type": "literal", "name": k, "value": v}
+        for k, v in env.items()
+        if k.startswith(("SECRETS_MANAGER_", "CODE_ENGINE_", "CERTSYNC_")) and k not in INJECTED
+    ]
+    cloud.code_engine.create_job(
+        {
+            "name": JOB,
+            "image_reference": IMAGE,
+            "run_env_variables": variables,
+            "scale_retry_limit": 0,
+        }
+    )
+    return secret_id, chain
+
+
+@pytest.fixture
+def trigger(cloud: FakeCloud, deployed: tuple[str, Chain], tmp_path: Path) -> Iterator[Trigger]:
+    running = Trigger(
+        trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN), tmp_path, token=TOKEN
+    )
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def rotate(cloud: FakeCloud, secret_id: str, chain: Chain) -> Chain:
+    new = renew(chain, days=90)
+    cloud.secrets_manager.rotate(
+        secret_id, new.leaf_pem, new.key_pem, intermediate=new.intermediate_pem
+    )
+    return new
+
+
+def test_rotation_reaches_code_engine_through_the_trigger(cloud, deployed, trigger):
+    secret_id, chain = deployed
+    destination = cloud.event_notifications.add_code_engine_app_destination(
+        f"{trigger.url}/events",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        sensitive_headers={"Authorization"},
+    )
+    cloud.event_notifications.subscribe(destination)
+    new = rotate(cloud, secret_id, chain)
+
+    assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
+    (run,) = cloud.code_engine.job_runs.values()
+    finished = cloud.code_engine.wait_for_job_run(run["name"])
+    assert finished["status"] == "completed"
+    logs = cloud.code_engine.job_run_logs(run["name"])
+    assert '"event": "target_updated"' in logs
+    (notification,) = cloud.event_notifications.notifications()
+    assert f'"notification_id": "{notification["notification_id"]}"' in logs
+    assert f'"ce_jobrun": "{run["name"]}"' in logs
+    delivered = [d for d in cloud.event_notifications.deliveries() if d.outcome == "delivered"]
+    assert [d.status for d in delivered] == [202]
+    assert_no_secret_material(logs + trigger.output(), TOKEN, APIKEY)
+
+
+def test_a_code_engine_job_destination_starts_the_job_directly(cloud, deployed):
+    secret_id, chain = deployed
+    cloud.event_notifications.subscribe(
+        cloud.event_notifications.add_code_engine_job_destination(JOB)
+    )
+    new = rotate(cloud, secret_id, chain)
+
+    assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
+    (run,) = cloud.code_engine.job_runs.values()
+    assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
+
+
+def test_a_rotation_of_an_unmapped_secret_runs_the_job_and_changes_nothing(
+    cloud, deployed, trigger
+):
+    other = make_chain()
+    other_id = cloud.secrets_manager.seed_certificate(
+        "imported_cert",
+        "other-cert",
+        other.leaf_pem,
+        other.key_pem,
+        intermediate=other.intermediate_pem,
+    )["id"]
+    destination = cloud.event_notifications.add_webhook_destination(
+        f"{trigger.url}/events",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        sensitive_headers={"Authorization"},
+    )
+    cloud.event_notifications.subscribe(destination)
+    before = cloud.code_engine.secret("tls-web")
+    rotate(cloud, other_id, other)
+
+    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1, 30)
+    (run,) = cloud.code_engine.job_runs.values()
+    assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
+    assert cloud.code_engine.secret("tls-web") == before
