@@ -7,13 +7,25 @@ Code Engine and Secrets Manager latency is injected by the emulator on every API
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import requests
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+
+from shared.clients import CODE_ENGINE_API_VERSION
 from tests.fakecloud import FakeCloud
 from tests.pki import issue, make_chain
-from tests.support import job_env, run_job
+from tests.support import ROOT, Trigger, base_env, free_port, job_env, run_job
 
 
 def bench_job(mappings: int, latency: float, concurrency: int) -> dict[str, float]:
@@ -46,12 +58,159 @@ def bench_job(mappings: int, latency: float, concurrency: int) -> dict[str, floa
         return results
 
 
+def notification(sm_crn: str, n: int, event: str = "secret_rotated") -> bytes:
+    nid = str(uuid.UUID(int=n))
+    return json.dumps(
+        {
+            "id": nid,
+            "notification_id": nid,
+            "source": sm_crn,
+            "specversion": "1.0",
+            "type": f"com.ibm.cloud.secrets-manager.{event}",
+            "datacontenttype": "application/json",
+            "data": {
+                "event_type": event,
+                "secret_type": "imported_cert",
+                "secrets": [{"secret_id": f"{sm_crn.rstrip(':')}:secret:{nid}"}],
+                "source_instance_crn": sm_crn,
+            },
+        }
+    ).encode()
+
+
+def load(url: str, bodies: list[bytes], headers: dict[str, str], clients: int) -> list[float]:
+    """POST every body with `clients` concurrent keep-alive connections; latencies in seconds."""
+    chunks = [bodies[i::clients] for i in range(clients)]
+
+    def client(chunk: list[bytes]) -> list[float]:
+        latencies = []
+        with requests.Session() as session:
+            for body in chunk:
+                started = time.perf_counter()
+                response = session.post(url, data=body, headers=headers, timeout=30)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code not in (200, 202):
+                    raise SystemExit(f"{url} answered {response.status_code}")
+        return latencies
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return [t for chunk in pool.map(client, chunks) for t in chunk]
+
+
+def percentiles(latencies: list[float]) -> str:
+    ms = sorted(t * 1000 for t in latencies)
+    q = statistics.quantiles(ms, n=100)
+    return f"p50 {q[49]:6.1f} ms  p99 {q[98]:6.1f} ms  max {ms[-1]:6.1f} ms  (n={len(ms)})"
+
+
+def bench_trigger(requests_total: int, clients: int, rounds: int) -> None:
+    apikey, token = "bench-apikey-0123456789", "bench-webhook-token-0123456789abcdef"
+    with tempfile.TemporaryDirectory() as tmp:
+        cloud = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakecloud", "--apikey", apikey],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert cloud.stdout is not None
+            info = json.loads(cloud.stdout.readline())
+            ce = CodeEngineV2(
+                authenticator=IAMAuthenticator(apikey, url=info["url"]),
+                version=CODE_ENGINE_API_VERSION,
+            )
+            ce.set_service_url(info["code_engine_url"])
+            # The image is not registered, so each run fails at once without starting a process:
+            # the benchmark measures the trigger, not the job.
+            ce.create_job(info["project_id"], "icr.io/certsync/unregistered:bench", "certsync")
+            env = {
+                **base_env(),
+                "PORT": str(free_port()),
+                "CE_PROJECT_ID": info["project_id"],
+                "CODE_ENGINE_URL": info["code_engine_url"],
+                "CODE_ENGINE_AUTH_TYPE": "iam",
+                "CODE_ENGINE_APIKEY": apikey,
+                "CODE_ENGINE_AUTH_URL": info["url"],
+                "CERTSYNC_JOB_NAME": "certsync",
+                "CERTSYNC_WEBHOOK_TOKEN": token,
+            }
+            trigger = Trigger(env, Path(tmp), token=token)
+            bare = Trigger(
+                {**base_env(), "PORT": str(free_port())}, Path(tmp), module="scripts.bare_app"
+            )
+            try:
+                trigger.wait_ready()
+                bare.wait_ready()
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+                print(f"trigger: {requests_total} POSTs per round, {clients} concurrent clients")
+                results: dict[str, list[float]] = {
+                    "bare Starlette 202": [],
+                    "trigger, test events": [],
+                    "trigger, rotations": [],
+                }
+                crn = info["sm_instance_crn"]
+                for r in range(rounds):
+                    tests = [notification(crn, n, "test_event") for n in range(requests_total)]
+                    bodies = [
+                        notification(crn, r * requests_total + n) for n in range(requests_total)
+                    ]
+                    # Each round starts idle: the previous round's submissions have drained.
+                    results["bare Starlette 202"] += load(
+                        f"{bare.url}/events", bodies, headers, clients
+                    )
+                    results["trigger, test events"] += load(
+                        f"{trigger.url}/events", tests, headers, clients
+                    )
+                    results["trigger, rotations"] += load(
+                        f"{trigger.url}/events", bodies, headers, clients
+                    )
+                    wait_for_runs(ce, info["project_id"], (r + 1) * requests_total)
+                for label, latencies in results.items():
+                    print(f"  {label:<22} {percentiles(latencies)}")
+                runs = wait_for_runs(ce, info["project_id"], rounds * requests_total)
+                print(
+                    f"  job runs submitted by the trigger: {runs} "
+                    f"of {rounds * requests_total} notifications"
+                )
+            finally:
+                trigger.stop()
+                bare.stop()
+        finally:
+            cloud.terminate()
+            cloud.wait(timeout=15)
+
+
+def wait_for_runs(ce: CodeEngineV2, project_id: str, expected: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        count, start = 0, None
+        while True:
+            page = ce.list_job_runs(project_id, limit=100, start=start).get_result()
+            count += len(page.get("job_runs", []))
+            start = page.get("next", {}).get("start")
+            if not start:
+                break
+        if count >= expected:
+            break
+        time.sleep(0.5)
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--mappings", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 16])
+    parser.add_argument("--requests", type=int, default=1000, help="trigger POSTs per round")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=["job", "trigger"])
     args = parser.parse_args()
+    if args.only != "job":
+        bench_trigger(args.requests, args.clients, args.rounds)
+    if args.only == "trigger":
+        return
     print(f"job: {args.mappings} mappings, {args.latency_ms:.0f} ms added to every API call")
     for concurrency in args.concurrency:
         r = bench_job(args.mappings, args.latency_ms / 1000, concurrency)
@@ -60,7 +219,6 @@ def main() -> None:
             f"({r['first_run_calls']:.0f} calls), second run (no change) {r['second_run']:.2f} s "
             f"({r['second_run_calls']:.0f} calls), job max RSS {r['max_rss_mib']:.0f} MiB"
         )
-    _ = statistics  # the trigger benchmark below uses it
 
 
 if __name__ == "__main__":

@@ -92,16 +92,23 @@ def assert_no_secret_material(text: str, *secrets: str) -> None:
 class Trigger:
     """`python -m trigger` as a subprocess; its stdout and stderr go to files."""
 
-    def __init__(self, env: dict[str, str], tmp_path: Path, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        tmp_path: Path,
+        *,
+        token: str | None = None,
+        module: str = "trigger",
+    ) -> None:
         self.headers = {"Content-Type": "application/json"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.out_path, self.err_path = tmp_path / "trigger.out", tmp_path / "trigger.err"
+        self.out_path, self.err_path = tmp_path / f"{module}.out", tmp_path / f"{module}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "trigger"], cwd=ROOT, env=env, stdout=out, stderr=err
+                [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=err
             )
 
     def wait_ready(self, timeout: float = 20.0) -> None:
