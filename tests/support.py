@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -79,6 +80,20 @@ def run_job(env: dict[str, str], *args: str, timeout: float = 120) -> JobResult:
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return JobResult(proc.returncode, proc.stdout, proc.stderr, lines)
+
+
+def assert_same_material(actual: object, expected: object, what: str = "material") -> None:
+    """Equal PEM text (or lists of it), compared so that a failure never prints the material.
+
+    This module is not assertion-rewritten by pytest, so the message below is all a failure shows.
+    """
+
+    def digest(value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [digest(v) for v in value]
+        return hashlib.sha256(str(value).strip().encode()).hexdigest()
+
+    assert digest(actual) == digest(expected), f"{what} differs from what was expected"
 
 
 def assert_no_secret_material(text: str, *secrets: str) -> None:

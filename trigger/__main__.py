@@ -33,11 +33,9 @@ def main(environ: Mapping[str, str]) -> int:
             settings.code_engine_url, settings.code_engine_auth, timeout=settings.ce_timeout
         )
     except ConfigError as exc:
-        log.error("settings_rejected", problems=exc.problems)
-        return EXIT_CONFIG
+        return _rejected(exc.problems)
     except ValueError as exc:  # the SDK validating credentials (e.g. a quoted API key)
-        log.error("settings_rejected", problems=[f"Code Engine credentials: {exc}"])
-        return EXIT_CONFIG
+        return _rejected([f"Code Engine credentials: {exc}"])
     job_runs = CodeEngineJobRuns(client, settings.project_id, settings.job_name)
     app = create_app(settings, Submitter(job_runs, settings.retry))
     config = uvicorn.Config(
@@ -68,6 +66,12 @@ def main(environ: Mapping[str, str]) -> int:
     # signalled (the app logs `trigger_stopped` first).
     uvicorn.Server(config).run()
     return 0
+
+
+def _rejected(problems: list[str]) -> int:
+    log.error("settings_rejected", problems=problems)
+    print("certsync trigger: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 if __name__ == "__main__":

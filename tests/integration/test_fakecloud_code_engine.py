@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 import sys
@@ -35,6 +34,7 @@ from ibm_code_engine_sdk.code_engine_v2 import (
 from tests.fakecloud.cloud import FakeCloud
 from tests.fakecloud.http import BadRequest
 from tests.pki import make_chain, new_key
+from tests.support import assert_same_material
 
 pytestmark = pytest.mark.integration
 
@@ -77,11 +77,6 @@ def api_error(call: Any, *args: Any, **kwargs: Any) -> ApiException:
     with pytest.raises(ApiException) as info:
         call(*args, **kwargs)
     return info.value
-
-
-def digest(text: str) -> str:
-    """Compare material by digest so a failing assertion never prints it."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def tls_data() -> SecretDataTLSSecretData:
@@ -149,8 +144,8 @@ def test_tls_secret_roundtrip_with_etag(ce: CodeEngineV2, pid: str) -> None:
     secret = Secret.from_dict(got.get_result())
     assert got.get_headers()["ETag"] == secret.entity_tag == body["entity_tag"]
     # The real GET returns the material (terraform's TLS import-verify test relies on it).
-    assert digest(secret.data["tls_cert"]) == digest(data.tls_cert)
-    assert digest(secret.data["tls_key"]) == digest(data.tls_key)
+    assert_same_material(secret.data["tls_cert"], data.tls_cert)
+    assert_same_material(secret.data["tls_key"], data.tls_key)
 
 
 def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: FakeCloud) -> None:
@@ -165,7 +160,7 @@ def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: Fa
     assert replaced.get_headers()["ETag"] == new_tag
     stored = cloud.code_engine.secret("rot")
     assert stored is not None
-    assert digest(stored["data"]["tls_cert"]) == digest(renewed.tls_cert)
+    assert_same_material(stored["data"]["tls_cert"], renewed.tls_cert)
     assert stored["created_at"] == first.get_result()["created_at"]
 
     stale = api_error(

@@ -8,7 +8,6 @@ booleans or digests.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -47,6 +46,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from tests import pki
 from tests.fakecloud import FakeCloud
+from tests.support import assert_same_material
 
 pytestmark = pytest.mark.integration
 
@@ -56,10 +56,6 @@ SERIAL_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2})*$")
 MISSING_UUID = "00000000-0000-4000-8000-000000000000"
 
 Events = list[dict[str, Any]]
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def colon_serial(chain: pki.Chain) -> str:
@@ -172,9 +168,9 @@ def test_get_secret_returns_payload_and_marks_downloaded(
     got = sm.get_secret(secret_id).get_result()
     ImportedCertificate.from_dict(got)
     assert Secret.from_dict(got).__class__ is ImportedCertificate
-    assert digest(got["certificate"]) == digest(chain.leaf_pem)
-    assert digest(got["intermediate"]) == digest(chain.intermediate_pem)
-    assert digest(got["private_key"]) == digest(chain.key_pem)
+    assert_same_material(got["certificate"], chain.leaf_pem)
+    assert_same_material(got["intermediate"], chain.intermediate_pem)
+    assert_same_material(got["private_key"], chain.key_pem)
     meta = sm.get_secret_metadata(secret_id).get_result()
     ImportedCertificateMetadata.from_dict(meta)
     assert SecretMetadata.from_dict(meta).__class__ is ImportedCertificateMetadata
@@ -274,7 +270,7 @@ def test_get_by_name_type(sm: SecretsManagerV2, chain: pki.Chain) -> None:
     got = sm.get_secret_by_name_type("imported_cert", "by-name", "default").get_result()
     ImportedCertificate.from_dict(got)
     assert got["id"] == created["id"]
-    assert digest(got["certificate"]) == digest(chain.leaf_pem)
+    assert_same_material(got["certificate"], chain.leaf_pem)
     missing = api_error(lambda: sm.get_secret_by_name_type("imported_cert", "nope", "default"))
     assert missing.status_code == 404
     wrong_type = api_error(lambda: sm.get_secret_by_name_type("arbitrary", "by-name", "default"))
@@ -366,11 +362,11 @@ def test_rotate_imported_cert_via_api(
     SecretVersion.from_dict(version)
     assert version["serial_number"] == colon_serial(renewed)
     assert version["alias"] == "current"
-    assert digest(version["certificate"]) == digest(renewed.leaf_pem)
+    assert_same_material(version["certificate"], renewed.leaf_pem)
     after = sm.get_secret(secret["id"]).get_result()
     assert after["versions_total"] == 2
     assert after["serial_number"] == colon_serial(renewed)
-    assert digest(after["certificate"]) == digest(renewed.leaf_pem)
+    assert_same_material(after["certificate"], renewed.leaf_pem)
     assert len(events) == 1
     assert (events[0]["event"], events[0]["secret_type"]) == ("secret_rotated", "imported_cert")
     item = events[0]["secrets"][0]
@@ -400,8 +396,8 @@ def test_version_listing_and_aliases(sm: SecretsManagerV2, chain: pki.Chain) -> 
         assert item["payload_available"] is True
     current = sm.get_secret_version(secret_id, "current").get_result()
     previous = sm.get_secret_version(secret_id, "previous").get_result()
-    assert digest(current["certificate"]) == digest(second.leaf_pem)
-    assert digest(previous["certificate"]) == digest(chain.leaf_pem)
+    assert_same_material(current["certificate"], second.leaf_pem)
+    assert_same_material(previous["certificate"], chain.leaf_pem)
     by_id = sm.get_secret_version(secret_id, previous["id"]).get_result()
     assert by_id["serial_number"] == colon_serial(chain)
     meta = sm.get_secret_version_metadata(secret_id, "previous").get_result()
@@ -448,7 +444,7 @@ def test_seed_public_cert_and_rotate(
     )
     got = sm.get_secret(seeded["id"]).get_result()
     assert Secret.from_dict(got).__class__ is PublicCertificate
-    assert digest(got["intermediate"]) == digest(chain.intermediate_pem)
+    assert_same_material(got["intermediate"], chain.intermediate_pem)
     meta = sm.get_secret_metadata(seeded["id"]).get_result()
     assert SecretMetadata.from_dict(meta).__class__ is PublicCertificateMetadata
     proto = PublicCertificateVersionPrototype(rotation=PublicCertificateRotationObject())
@@ -485,11 +481,11 @@ def test_seed_private_cert_via_control_plane(
     secret_id = response.json()["id"]
     got = sm.get_secret(secret_id).get_result()
     assert Secret.from_dict(got).__class__ is PrivateCertificate
-    assert digest(got["issuing_ca"]) == digest(chain.intermediate_pem)
-    assert [digest(p) for p in got["ca_chain"]] == [
-        digest(chain.intermediate_pem),
-        digest(chain.root_pem),
-    ]
+    assert_same_material(got["issuing_ca"], chain.intermediate_pem)
+    assert_same_material(
+        got["ca_chain"],
+        [chain.intermediate_pem, chain.root_pem],
+    )
     meta = sm.get_secret_metadata(secret_id).get_result()
     assert SecretMetadata.from_dict(meta).__class__ is PrivateCertificateMetadata
     renewed = pki.renew(chain)

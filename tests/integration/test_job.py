@@ -10,7 +10,7 @@ from cryptography import x509
 
 from tests.fakecloud import FakeCloud, Fault
 from tests.pki import Chain, make_chain, renew
-from tests.support import APIKEY, assert_no_secret_material, job_env, run_job
+from tests.support import APIKEY, assert_no_secret_material, assert_same_material, job_env, run_job
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_first_sync_creates_the_secret_with_leaf_and_intermediate(cloud):
     stored = cloud.code_engine.secret("tls-web")
     assert stored is not None
     assert stored["format"] == "tls"
-    assert stored["data"]["tls_key"].strip() == chain.key_pem.strip()
+    assert_same_material(stored["data"]["tls_key"], chain.key_pem, "tls_key")
     assert result.summary["created"] == 1
     assert_no_secret_material(result.stdout + result.stderr, APIKEY)
 
