@@ -12,6 +12,21 @@ from shared.errors import from_api_exception, from_transport_error
 from shared.retry import RetryPolicy, call_with_retry
 
 
+def call_once(request: Callable[[], Any], *, what: str) -> dict[str, Any]:
+    """Run `request` (an SDK method call returning a DetailedResponse) once; return its JSON
+    result, with ApiException and `requests` errors translated into our hierarchy.
+
+    `what` names the operation and object for errors and logs ("get Code Engine secret 'tls-web'").
+    """
+    try:
+        result = request().get_result()
+    except ApiException as exc:
+        raise from_api_exception(exc, what) from None
+    except requests.RequestException as exc:
+        raise from_transport_error(exc, what) from None
+    return result if isinstance(result, dict) else {}
+
+
 def call_api(
     request: Callable[[], Any],
     *,
@@ -19,18 +34,7 @@ def call_api(
     policy: RetryPolicy,
     sleep: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Run `request` (an SDK method call returning a DetailedResponse); return its JSON result.
-
-    `what` names the operation and object for errors and logs ("get Code Engine secret 'tls-web'").
-    """
-
-    def once() -> dict[str, Any]:
-        try:
-            result = request().get_result()
-        except ApiException as exc:
-            raise from_api_exception(exc, what) from None
-        except requests.RequestException as exc:
-            raise from_transport_error(exc, what) from None
-        return result if isinstance(result, dict) else {}
-
-    return call_with_retry(once, policy, operation=what, sleep=sleep)
+    """`call_once` under the one retry layer."""
+    return call_with_retry(
+        lambda: call_once(request, what=what), policy, operation=what, sleep=sleep
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import requests
-from ibm_cloud_sdk_core import ApiException
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, EnvVarPrototype
 
-from shared.errors import ConflictError, from_api_exception, from_transport_error
+from shared.errors import ConflictError
+from shared.sdk import call_once
 
 # The variable Event Notifications sets when it starts a job itself; the job reads the same one.
 NOTIFICATION_VARIABLE = "ibmendata"
@@ -47,17 +46,17 @@ class CodeEngineJobRuns:
             type="literal", name=NOTIFICATION_VARIABLE, value=notification_json
         )
         try:
-            self._client.create_job_run(
-                self._project_id,
-                job_name=self._job_name,
-                name=name,
-                run_env_variables=[variable],
+            call_once(
+                lambda: self._client.create_job_run(
+                    self._project_id,
+                    job_name=self._job_name,
+                    name=name,
+                    run_env_variables=[variable],
+                ),
+                what=what,
             )
-        except ApiException as exc:
-            error = from_api_exception(exc, what)
-            if isinstance(error, ConflictError) and error.status == 409:
+        except ConflictError as exc:
+            if exc.status == 409:
                 return AlreadyExists(name)
-            raise error from None
-        except requests.RequestException as exc:
-            raise from_transport_error(exc, what) from None
+            raise
         return Submitted(name)
