@@ -25,7 +25,16 @@ from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from shared.clients import CODE_ENGINE_API_VERSION
 from tests.fakecloud import FakeCloud
 from tests.pki import issue, make_chain
-from tests.support import ROOT, Trigger, base_env, free_port, job_env, run_job
+from tests.support import (
+    ROOT,
+    Endpoints,
+    Trigger,
+    base_env,
+    free_port,
+    job_env,
+    run_job,
+    trigger_env,
+)
 
 
 def bench_job(mappings: int, latency: float, concurrency: int) -> dict[str, float]:
@@ -123,17 +132,8 @@ def bench_trigger(requests_total: int, clients: int, rounds: int) -> None:
             # The image is not registered, so each run fails at once without starting a process:
             # the benchmark measures the trigger, not the job.
             ce.create_job(info["project_id"], "icr.io/certsync/unregistered:bench", "certsync")
-            env = {
-                **base_env(),
-                "PORT": str(free_port()),
-                "CE_PROJECT_ID": info["project_id"],
-                "CODE_ENGINE_URL": info["code_engine_url"],
-                "CODE_ENGINE_AUTH_TYPE": "iam",
-                "CODE_ENGINE_APIKEY": apikey,
-                "CODE_ENGINE_AUTH_URL": info["url"],
-                "CERTSYNC_JOB_NAME": "certsync",
-                "CERTSYNC_WEBHOOK_TOKEN": token,
-            }
+            where = Endpoints.from_ready_line(info)
+            env = trigger_env(where, apikey=apikey, job="certsync", token=token)
             trigger = Trigger(env, Path(tmp), token=token)
             bare = Trigger(
                 {**base_env(), "PORT": str(free_port())}, Path(tmp), module="scripts.bare_app"

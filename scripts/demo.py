@@ -36,7 +36,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from shared.clients import CODE_ENGINE_API_VERSION
 from tests.pki import Chain, make_chain, renew
-from tests.support import Trigger, base_env, free_port
+from tests.support import Endpoints, Trigger, trigger_env
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB, IMAGE, TARGET, SECRET_NAME = (
@@ -119,18 +119,13 @@ def local_cloud(apikey: str, logs: Path) -> Iterator[tuple[Processes, dict[str, 
 def start_trigger(
     processes: Processes, info: dict[str, Any], apikey: str, token: str, logs: Path
 ) -> str:
-    env = {
-        **base_env(),
-        "PORT": str(free_port()),
-        "CE_PROJECT_ID": info["project_id"],
-        "CODE_ENGINE_URL": info["code_engine_url"],
-        "CODE_ENGINE_AUTH_TYPE": "iam",
-        "CODE_ENGINE_APIKEY": apikey,
-        "CODE_ENGINE_AUTH_URL": info["url"],
-        "CERTSYNC_JOB_NAME": JOB,
-        "CERTSYNC_WEBHOOK_TOKEN": token,
-        "CERTSYNC_ALLOWED_SOURCES": info["sm_instance_crn"],
-    }
+    env = trigger_env(
+        Endpoints.from_ready_line(info),
+        apikey=apikey,
+        job=JOB,
+        token=token,
+        CERTSYNC_ALLOWED_SOURCES=info["sm_instance_crn"],
+    )
     processes.trigger = Trigger(env, logs, token=token)
     processes.trigger.wait_ready()
     return processes.trigger.url

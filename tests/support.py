@@ -162,19 +162,38 @@ class Trigger:
                 self.process.wait()
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a local cloud answers: in this process (FakeCloud) or another (its ready line)."""
+
+    url: str
+    code_engine_url: str
+    project_id: str
+
+    @classmethod
+    def of(cls, cloud: FakeCloud) -> Endpoints:
+        return cls(cloud.url, cloud.code_engine_url, cloud.identity.project_id)
+
+    @classmethod
+    def from_ready_line(cls, info: dict[str, Any]) -> Endpoints:
+        return cls(info["url"], info["code_engine_url"], info["project_id"])
+
+
 def trigger_env(
-    cloud: FakeCloud, *, apikey: str, job: str, token: str, **changes: str | None
+    where: FakeCloud | Endpoints, *, apikey: str, job: str, token: str, **changes: str | None
 ) -> dict[str, str]:
-    """The environment `python -m trigger` gets on Code Engine, pointed at the local cloud."""
-    cloud.iam.add_apikey(apikey)
+    """The environment `python -m trigger` gets on Code Engine, pointed at a local cloud."""
+    if isinstance(where, FakeCloud):
+        where.iam.add_apikey(apikey)
+        where = Endpoints.of(where)
     env = {
         **base_env(),
         "PORT": str(free_port()),
-        "CE_PROJECT_ID": cloud.identity.project_id,
-        "CODE_ENGINE_URL": cloud.code_engine_url,
+        "CE_PROJECT_ID": where.project_id,
+        "CODE_ENGINE_URL": where.code_engine_url,
         "CODE_ENGINE_AUTH_TYPE": "iam",
         "CODE_ENGINE_APIKEY": apikey,
-        "CODE_ENGINE_AUTH_URL": cloud.iam_url,
+        "CODE_ENGINE_AUTH_URL": where.url,
         "CERTSYNC_JOB_NAME": job,
         "CERTSYNC_WEBHOOK_TOKEN": token,
     }
