@@ -79,11 +79,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         event_type=notification.event_type if notification else None,
         unmapped_secret_ids=list(selection.unmapped) or None,
     )
+    timeout, pool = settings.http_timeout, settings.concurrency
     secrets_manager = secrets_manager_client(
-        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=settings.http_timeout
+        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=timeout, pool_size=pool
     )
     code_engine = code_engine_client(
-        settings.code_engine_url, settings.code_engine_auth, timeout=settings.http_timeout
+        settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
     )
     syncer = Syncer(
         fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),

@@ -40,9 +40,7 @@ class JobSettings:
         settings = cls(
             project_id=env.require("CE_PROJECT_ID", "the Code Engine project (injected on CE)"),
             code_engine_url=code_engine_url(env),
-            secrets_manager_url=env.require(
-                "SECRETS_MANAGER_URL", "the Secrets Manager instance endpoint"
-            ),
+            secrets_manager_url=_secrets_manager_url(env),
             secrets_manager_auth=read_service_auth(env, "SECRETS_MANAGER"),
             code_engine_auth=read_service_auth(env, "CODE_ENGINE"),
             mappings=_mappings(env),
@@ -59,6 +57,13 @@ class JobSettings:
         )
         env.check()
         return settings
+
+
+def _secrets_manager_url(env: EnvReader) -> str:
+    """The instance endpoint; a trailing `/api` (as in Event Notifications' and the console's
+    `..._api_public_url`) is dropped, because the SDK adds `/api/v2/...` itself."""
+    url = env.require("SECRETS_MANAGER_URL", "the Secrets Manager instance endpoint").rstrip("/")
+    return url.removesuffix("/api")
 
 
 def _split(text: str) -> list[str]:

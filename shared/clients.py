@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ibm_cloud_sdk_core import BaseService
 from ibm_cloud_sdk_core.authenticators import (
     Authenticator,
     ContainerAuthenticator,
     IAMAuthenticator,
 )
+from ibm_cloud_sdk_core.http_adapter import SSLHTTPAdapter
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
@@ -83,15 +85,28 @@ def build_authenticator(auth: ServiceAuth) -> Authenticator:
     return IAMAuthenticator(auth.apikey.reveal(), url=auth.auth_url)
 
 
-def secrets_manager_client(url: str, auth: ServiceAuth, *, timeout: float) -> SecretsManagerV2:
+def secrets_manager_client(
+    url: str, auth: ServiceAuth, *, timeout: float, pool_size: int = 10
+) -> SecretsManagerV2:
     client = SecretsManagerV2(authenticator=build_authenticator(auth))
-    client.set_service_url(url)
-    client.set_http_config({"timeout": timeout})
+    _configure(client, url, timeout, pool_size)
     return client
 
 
-def code_engine_client(url: str, auth: ServiceAuth, *, timeout: float) -> CodeEngineV2:
+def code_engine_client(
+    url: str, auth: ServiceAuth, *, timeout: float, pool_size: int = 10
+) -> CodeEngineV2:
     client = CodeEngineV2(authenticator=build_authenticator(auth), version=CODE_ENGINE_API_VERSION)
+    _configure(client, url, timeout, pool_size)
+    return client
+
+
+def _configure(client: BaseService, url: str, timeout: float, pool_size: int) -> None:
+    """Service URL, per-request timeout, and a connection pool as large as the concurrency
+    (with the default 10, urllib3 discards connections, and warns, when more threads share it)."""
     client.set_service_url(url)
     client.set_http_config({"timeout": timeout})
-    return client
+    adapter = SSLHTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    client.http_adapter = adapter
+    for scheme in ("https://", "http://"):
+        client.http_client.mount(scheme, adapter)

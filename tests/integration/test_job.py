@@ -302,3 +302,15 @@ def test_one_secret_feeding_several_targets_is_fetched_once(cloud):
     result = run_job(job_env(cloud, mappings))
     assert result.returncode == 0
     assert len(cloud.requests.entries(method="GET", path=r"^/api/v2/secrets/")) == 1
+
+
+def test_high_concurrency_keeps_stderr_clean(cloud):
+    """One connection per worker: urllib3 never discards pooled connections (nor warns)."""
+    chain = make_chain()
+    mappings = [
+        {"secret": seed(cloud, chain, f"cert-{n}"), "target": f"tls-{n}"} for n in range(40)
+    ]
+    result = run_job(job_env(cloud, mappings, CERTSYNC_CONCURRENCY="32"))
+    assert result.returncode == 0
+    assert result.summary["created"] == 40
+    assert result.stderr == ""

@@ -82,3 +82,8 @@ def test_malformed_ibmendata_is_a_config_problem():
 def test_ibmendata_is_parsed():
     event = {"id": "n1", "data": {"event_type": "x", "secrets": [{"secret_id": ID1}]}}
     assert settings(ibmendata=json.dumps(event)).notification.secret_ids == (ID1,)
+
+
+def test_a_trailing_api_path_on_the_secrets_manager_url_is_dropped():
+    url = "https://inst.us-south.secrets-manager.appdomain.cloud"
+    assert settings(SECRETS_MANAGER_URL=f"{url}/api/").secrets_manager_url == url
