@@ -96,7 +96,7 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def _never_a_5xx(
     data: st.DataObject, url: str, session: requests.Session, accepted: set[str]
