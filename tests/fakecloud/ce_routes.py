@@ -8,7 +8,6 @@ id a 400.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from tests.fakecloud.ce_common import (
     page_params,
     paginate,
 )
-from tests.fakecloud.http import BadRequest, json_response, read_json_object
+from tests.fakecloud.http import json_response, read_json_object
 
 if TYPE_CHECKING:
     from tests.fakecloud.code_engine import CodeEngine
@@ -128,7 +127,7 @@ class _Api:
             self.ce.delete_job(name)
             return _accepted()
         if request.method == "PATCH":
-            patch = await _read_merge_patch(request)
+            patch = await read_json_object(request, MERGE_PATCH)
             return _tagged(self.ce.update_job(name, request.headers.get("if-match"), patch))
         return _tagged(self.ce.get_job(name))
 
@@ -147,21 +146,3 @@ class _Api:
             self.ce.delete_job_run(name)
             return _accepted()
         return json_response(self.ce.get_job_run(name))
-
-
-async def _read_merge_patch(request: Request) -> dict[str, Any]:
-    """A JSON merge patch body (`application/merge-patch+json`, as the SDK sends for PATCH)."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != MERGE_PATCH:
-        raise BadRequest(
-            f"Content-Type must be {MERGE_PATCH}, got {ctype or 'none'}",
-            status=415,
-            code="unsupported_media_type",
-        )
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise invalid("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("request body must be a JSON object")
-    return body

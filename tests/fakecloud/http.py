@@ -56,16 +56,16 @@ class BadRequest(Exception):
         return error_response(self.status, self.code, self.message)
 
 
-async def read_json_object(request: Request) -> dict[str, Any]:
+async def read_json_object(request: Request, media_type: str = JSON) -> dict[str, Any]:
     """Parse a JSON object body strictly: JSON content type, valid JSON, an object at the top.
 
     Unknown for the real services: whether they accept a body without a JSON content type.
     We choose the stricter answer, 415.
     """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != JSON:
+    if ctype != media_type:
         raise BadRequest(
-            f"Content-Type must be {JSON}, got {ctype or 'none'}",
+            f"Content-Type must be {media_type}, got {ctype or 'none'}",
             status=415,
             code="unsupported_media_type",
         )
