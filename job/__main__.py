@@ -56,16 +56,38 @@ def configure(
     return settings, selection
 
 
+def build_syncer(settings: JobSettings) -> Syncer:
+    """The SDK clients behind their adapters (no network I/O until the first call)."""
+    timeout, pool = settings.http_timeout, settings.concurrency
+    secrets_manager = secrets_manager_client(
+        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=timeout, pool_size=pool
+    )
+    code_engine = code_engine_client(
+        settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
+    )
+    return Syncer(
+        fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
+        targets=TargetStore(code_engine, settings.project_id, settings.retry),
+    )
+
+
+def _config_invalid(problems: list[str]) -> int:
+    log.error("config_invalid", problems=problems)
+    print("certsync: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
+    return EXIT_CONFIG
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
     structlog.contextvars.clear_contextvars()
     try:
         settings, selection = configure(os.environ if environ is None else environ, args.secret)
+        syncer = build_syncer(settings)
     except ConfigError as exc:
-        log.error("config_invalid", problems=exc.problems)
-        print("certsync: bad configuration:", *exc.problems, sep="\n  - ", file=sys.stderr)
-        return EXIT_CONFIG
+        return _config_invalid(exc.problems)
+    except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
+        return _config_invalid([f"credentials: {exc}"])
     notification = settings.notification
     structlog.contextvars.bind_contextvars(
         ce_jobrun=settings.jobrun,
@@ -78,17 +100,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         selected_by=selection.reason,
         event_type=notification.event_type if notification else None,
         unmapped_secret_ids=list(selection.unmapped) or None,
-    )
-    timeout, pool = settings.http_timeout, settings.concurrency
-    secrets_manager = secrets_manager_client(
-        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=timeout, pool_size=pool
-    )
-    code_engine = code_engine_client(
-        settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
-    )
-    syncer = Syncer(
-        fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
-        targets=TargetStore(code_engine, settings.project_id, settings.retry),
     )
     result = run_all(selection.mappings, syncer, concurrency=settings.concurrency)
     finish = log.info if result.exit_code == EXIT_OK else log.error

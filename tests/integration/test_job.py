@@ -249,6 +249,7 @@ def test_a_missing_secret_fails_its_mapping_while_the_others_sync(cloud):
         ({"CERTSYNC_CONCURRENCY": "0"}, "CERTSYNC_CONCURRENCY"),
         ({"ibmendata": "{}"}, "ibmendata"),
         ({"CERTSYNC_SECRET_IDS": "8a3d0f3e-1111-4222-8333-944455556666"}, "CERTSYNC_SECRET_IDS"),
+        ({"SECRETS_MANAGER_APIKEY": '"quoted-key"'}, "credentials"),
     ],
 )
 def test_bad_configuration_exits_2_before_any_api_call(cloud, change, named):
