@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from tests.fakecloud import FakeCloud
+from tests.pki import Chain
 
 ROOT = Path(__file__).resolve().parent.parent
 APIKEY = "certsync-test-apikey-0123456789abcdef"
@@ -197,12 +198,33 @@ def trigger_env(
         "CERTSYNC_JOB_NAME": job,
         "CERTSYNC_WEBHOOK_TOKEN": token,
     }
+    return with_changes(env, changes)
+
+
+def with_changes(env: dict[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """`env` with each change applied; a None value removes the variable."""
+    changed = dict(env)
     for key, value in changes.items():
         if value is None:
-            env.pop(key, None)
+            changed.pop(key, None)
         else:
-            env[key] = value
-    return env
+            changed[key] = value
+    return changed
+
+
+def seed_certificate(
+    cloud: FakeCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
+) -> str:
+    """Put `chain` into the fake Secrets Manager as `secret_type`; returns the secret id."""
+    extra: dict[str, Any] = (
+        {"issuing_ca": chain.intermediate_pem, "ca_chain": [chain.intermediate_pem, chain.root_pem]}
+        if secret_type == "private_cert"
+        else {"intermediate": chain.intermediate_pem}
+    )
+    secret = cloud.secrets_manager.seed_certificate(
+        secret_type, name, chain.leaf_pem, chain.key_pem, **extra
+    )
+    return str(secret["id"])
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ from tests.support import (
     Trigger,
     assert_no_secret_material,
     job_env,
+    seed_certificate,
     trigger_env,
     wait_until,
 )
@@ -44,13 +45,7 @@ def served_serial(cloud: FakeCloud, target: str) -> int | None:
 def deployed(cloud: FakeCloud) -> tuple[str, Chain]:
     """A certificate in Secrets Manager, its copy in Code Engine, and the certsync job."""
     chain = make_chain(days=30)
-    secret_id = cloud.secrets_manager.seed_certificate(
-        "imported_cert",
-        "web-cert",
-        chain.leaf_pem,
-        chain.key_pem,
-        intermediate=chain.intermediate_pem,
-    )["id"]
+    secret_id = seed_certificate(cloud, chain, "web-cert")
     cloud.code_engine.put_secret(
         "tls-web",
         "tls",
@@ -134,13 +129,7 @@ def test_a_rotation_of_an_unmapped_secret_runs_the_job_and_changes_nothing(
     cloud, deployed, trigger
 ):
     other = make_chain()
-    other_id = cloud.secrets_manager.seed_certificate(
-        "imported_cert",
-        "other-cert",
-        other.leaf_pem,
-        other.key_pem,
-        intermediate=other.intermediate_pem,
-    )["id"]
+    other_id = seed_certificate(cloud, other, "other-cert")
     destination = cloud.event_notifications.add_webhook_destination(
         f"{trigger.url}/events",
         headers={"Authorization": f"Bearer {TOKEN}"},

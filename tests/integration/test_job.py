@@ -10,23 +10,18 @@ from cryptography import x509
 
 from tests.fakecloud import FakeCloud, Fault
 from tests.pki import Chain, make_chain, renew
-from tests.support import APIKEY, assert_no_secret_material, assert_same_material, job_env, run_job
+from tests.support import (
+    APIKEY,
+    assert_no_secret_material,
+    assert_same_material,
+    job_env,
+    run_job,
+    seed_certificate,
+)
 
 pytestmark = pytest.mark.integration
 
 SECRETS_PATH = r"/v2/projects/[^/]+/secrets"
-
-
-def seed(cloud: FakeCloud, chain: Chain, name: str, secret_type: str = "imported_cert") -> str:
-    extra = (
-        {"issuing_ca": chain.intermediate_pem, "ca_chain": [chain.intermediate_pem, chain.root_pem]}
-        if secret_type == "private_cert"
-        else {"intermediate": chain.intermediate_pem}
-    )
-    secret = cloud.secrets_manager.seed_certificate(
-        secret_type, name, chain.leaf_pem, chain.key_pem, **extra
-    )
-    return str(secret["id"])
 
 
 def rotate(cloud: FakeCloud, secret_id: str, chain: Chain) -> None:
@@ -51,7 +46,7 @@ def ce_writes(cloud: FakeCloud) -> list[str]:
 
 def test_first_sync_creates_the_secret_with_leaf_and_intermediate(cloud):
     chain = make_chain()
-    secret_id = seed(cloud, chain, "web-cert")
+    secret_id = seed_certificate(cloud, chain, "web-cert")
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 0, result.stderr
     assert result.outcomes() == {"tls-web": "created"}
@@ -65,7 +60,7 @@ def test_first_sync_creates_the_secret_with_leaf_and_intermediate(cloud):
 
 
 def test_second_run_with_nothing_changed_makes_zero_writes(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     assert run_job(env).returncode == 0
     cloud.requests.clear()
@@ -77,7 +72,7 @@ def test_second_run_with_nothing_changed_makes_zero_writes(cloud):
 
 def test_rotation_replaces_with_if_match_carrying_the_tag_just_read(cloud):
     old = make_chain(days=30)
-    secret_id = seed(cloud, old, "web-cert")
+    secret_id = seed_certificate(cloud, old, "web-cert")
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     assert run_job(env).returncode == 0
     before = cloud.code_engine.secret("tls-web")
@@ -96,7 +91,10 @@ def test_rotation_replaces_with_if_match_carrying_the_tag_just_read(cloud):
 
 
 def test_mappings_by_id_and_by_crn(cloud):
-    first, second = seed(cloud, make_chain(), "cert-a"), seed(cloud, make_chain(), "cert-b")
+    first, second = (
+        seed_certificate(cloud, make_chain(), "cert-a"),
+        seed_certificate(cloud, make_chain(), "cert-b"),
+    )
     mappings = [
         {"secret": first, "target": "tls-a"},
         {"secret": cloud.identity.secret_crn(second), "target": "tls-b"},
@@ -125,7 +123,7 @@ def notification(cloud: FakeCloud, *secret_ids: str) -> str:
 
 
 def test_an_event_naming_two_secrets_syncs_exactly_their_mappings(cloud):
-    ids = [seed(cloud, make_chain(), f"cert-{i}") for i in range(3)]
+    ids = [seed_certificate(cloud, make_chain(), f"cert-{i}") for i in range(3)]
     mappings = [{"secret": i, "target": f"tls-{n}"} for n, i in enumerate(ids)]
     env = job_env(cloud, mappings, ibmendata=notification(cloud, ids[0], ids[2]), CE_JOBRUN="run-1")
     result = run_job(env)
@@ -139,7 +137,7 @@ def test_an_event_naming_two_secrets_syncs_exactly_their_mappings(cloud):
 
 
 def test_secret_ids_select_an_ad_hoc_resync(cloud):
-    ids = [seed(cloud, make_chain(), f"cert-{i}") for i in range(2)]
+    ids = [seed_certificate(cloud, make_chain(), f"cert-{i}") for i in range(2)]
     mappings = [{"secret": i, "target": f"tls-{n}"} for n, i in enumerate(ids)]
     env = job_env(cloud, mappings, CERTSYNC_SECRET_IDS=ids[1])
     assert run_job(env).outcomes() == {"tls-1": "created"}
@@ -157,7 +155,7 @@ def test_secret_ids_select_an_ad_hoc_resync(cloud):
     ids=["sm-503-twice", "ce-429-retry-after", "ce-create-503", "sm-dropped-connection"],
 )
 def test_transient_faults_converge(cloud, fault):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     cloud.faults.add(fault)
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 0, result.stdout
@@ -167,7 +165,7 @@ def test_transient_faults_converge(cloud, fault):
 
 
 def test_retry_after_is_honoured(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     cloud.faults.add(Fault(path=r"/api/v2/secrets/", method="GET", status=429, retry_after=2))
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 0
@@ -178,7 +176,7 @@ def test_retry_after_is_honoured(cloud):
 
 
 def test_a_permanent_error_is_not_retried(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     cloud.faults.add(Fault(path=r"/api/v2/secrets/", method="GET", status=403, times=None))
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 1
@@ -193,7 +191,7 @@ def corrupt_key(cloud: FakeCloud, secret_id: str) -> None:
 
 
 def test_mismatched_key_is_refused_and_code_engine_untouched(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     corrupt_key(cloud, secret_id)
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 1
@@ -206,7 +204,7 @@ def test_mismatched_key_is_refused_and_code_engine_untouched(cloud):
 def test_expired_certificate_is_refused_and_code_engine_untouched(cloud):
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     chain = make_chain(not_before=past - dt.timedelta(days=90), not_after=past)
-    secret_id = seed(cloud, chain, "old-cert")
+    secret_id = seed_certificate(cloud, chain, "old-cert")
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 1
     assert "expired at" in result.events("certificate_rejected")[0]["reason"]
@@ -221,7 +219,7 @@ def test_downgrade_is_refused_and_code_engine_untouched(cloud):
         {"tls_cert": longer.leaf_pem + longer.intermediate_pem, "tls_key": longer.key_pem},
     )
     before = cloud.code_engine.secret("tls-web")
-    secret_id = seed(cloud, renew(longer, days=30), "web-cert")
+    secret_id = seed_certificate(cloud, renew(longer, days=30), "web-cert")
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 1
     assert "downgrade" in result.events("target_refused")[0]["reason"]
@@ -230,7 +228,7 @@ def test_downgrade_is_refused_and_code_engine_untouched(cloud):
 
 
 def test_a_missing_secret_fails_its_mapping_while_the_others_sync(cloud):
-    good = seed(cloud, make_chain(), "good")
+    good = seed_certificate(cloud, make_chain(), "good")
     missing = "6a3d0f3e-1111-4222-8333-944455556666"
     mappings = [{"secret": missing, "target": "tls-gone"}, {"secret": good, "target": "tls-good"}]
     result = run_job(job_env(cloud, mappings))
@@ -253,7 +251,7 @@ def test_a_missing_secret_fails_its_mapping_while_the_others_sync(cloud):
     ],
 )
 def test_bad_configuration_exits_2_before_any_api_call(cloud, change, named):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}], **change))
     assert result.returncode == 2
     assert named in result.stderr
@@ -263,7 +261,7 @@ def test_bad_configuration_exits_2_before_any_api_call(cloud, change, named):
 @pytest.mark.parametrize("secret_type", ["public_cert", "private_cert"])
 def test_public_and_private_certificates(cloud, secret_type):
     chain = make_chain()
-    secret_id = seed(cloud, chain, "web-cert", secret_type)
+    secret_id = seed_certificate(cloud, chain, "web-cert", secret_type)
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 0, result.stdout
     assert served(cloud, "tls-web") == [chain.leaf.cert, chain.intermediate.cert]
@@ -273,7 +271,7 @@ def test_trusted_profile_authentication(cloud, tmp_path):
     token_file = tmp_path / "cr-token"
     token_file.write_text("cr-token-for-the-certsync-job")
     cloud.iam.add_trusted_profile("cr-token-for-the-certsync-job", "certsync")
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     for prefix in ("SECRETS_MANAGER", "CODE_ENGINE"):
         del env[f"{prefix}_APIKEY"]
@@ -288,7 +286,7 @@ def test_trusted_profile_authentication(cloud, tmp_path):
 
 
 def test_a_wrong_api_key_fails_cleanly_without_leaking_it(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     env["SECRETS_MANAGER_APIKEY"] = "wrong-key-that-must-not-leak"
     result = run_job(env)
@@ -298,7 +296,7 @@ def test_a_wrong_api_key_fails_cleanly_without_leaking_it(cloud):
 
 
 def test_one_secret_feeding_several_targets_is_fetched_once(cloud):
-    secret_id = seed(cloud, make_chain(), "web-cert")
+    secret_id = seed_certificate(cloud, make_chain(), "web-cert")
     mappings = [{"secret": secret_id, "target": f"tls-{n}"} for n in range(4)]
     result = run_job(job_env(cloud, mappings))
     assert result.returncode == 0
@@ -309,7 +307,8 @@ def test_high_concurrency_keeps_stderr_clean(cloud):
     """One connection per worker: urllib3 never discards pooled connections (nor warns)."""
     chain = make_chain()
     mappings = [
-        {"secret": seed(cloud, chain, f"cert-{n}"), "target": f"tls-{n}"} for n in range(40)
+        {"secret": seed_certificate(cloud, chain, f"cert-{n}"), "target": f"tls-{n}"}
+        for n in range(40)
     ]
     result = run_job(job_env(cloud, mappings, CERTSYNC_CONCURRENCY="32"))
     assert result.returncode == 0

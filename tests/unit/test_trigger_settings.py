@@ -7,6 +7,7 @@ import pytest
 from shared.errors import ConfigError
 from shared.logging import redact_secrets
 from shared.retry import RetryPolicy
+from tests.support import with_changes
 from trigger.settings import MAX_BODY_BYTES, Settings, instance_crn
 
 TOKEN = "s3cret-webhook-token-0123"
@@ -22,12 +23,7 @@ def environ(**changes: Any) -> dict[str, str]:
         "CERTSYNC_JOB_NAME": "certsync",
         "CERTSYNC_WEBHOOK_TOKEN": TOKEN,
     }
-    for key, value in changes.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    return with_changes(env, changes)
 
 
 def problems(**changes: Any) -> list[str]:
