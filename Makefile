@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration demo lint bench lock clean
+.PHONY: install test test-slow unit integration demo lint bench lock clean
 
 install: $(STAMP)
 
@@ -15,6 +15,10 @@ $(STAMP): requirements.lock requirements-dev.lock
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Long scenarios (e.g. 150 rotations through the trigger); CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -1,15 +1,18 @@
-"""`python -m job [--secret ID ...]`: the composition root.
+"""`python -m job [--secret ID ...] [--allow-rollback]`: the composition root.
 
-Reads the environment once, builds the clients, syncs the selected mappings, and exits 0 (all in
-sync), 1 (any failed) or 2 (bad configuration, before any API call).
+Reads the environment once, builds the clients, syncs the selected mappings, prunes the job's own
+finished runs (on Code Engine), and exits 0 (all in sync), 1 (any failed) or 2 (bad
+configuration, before any API call).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import structlog
 
@@ -20,8 +23,9 @@ from job.sources import SecretSource
 from job.sync import Syncer
 from job.targets import TargetStore
 from shared.clients import code_engine_client, secrets_manager_client
-from shared.errors import ConfigError
+from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
+from shared.runs import RunHistory
 
 log = structlog.get_logger("certsync.job")
 
@@ -40,13 +44,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="sync only the mappings of this secret (id or CRN); repeatable",
     )
+    parser.add_argument(
+        "--allow-rollback",
+        action="store_true",
+        help="write the certificate from Secrets Manager even where Code Engine holds a newer one "
+        "(a deliberate rollback; needs --secret)",
+    )
     return parser
 
 
 def configure(
-    environ: Mapping[str, str], secret_ids: Sequence[str]
+    environ: Mapping[str, str], secret_ids: Sequence[str], *, allow_rollback: bool = False
 ) -> tuple[JobSettings, Selection]:
-    settings = JobSettings.from_env(environ, cli_secret_ids=secret_ids)
+    settings = JobSettings.from_env(
+        environ, cli_secret_ids=secret_ids, allow_rollback=allow_rollback
+    )
     selection = select(
         settings.mappings, secret_ids=settings.secret_ids, notification=settings.notification
     )
@@ -56,7 +68,13 @@ def configure(
     return settings, selection
 
 
-def build_syncer(settings: JobSettings) -> Syncer:
+@dataclass(frozen=True)
+class Services:
+    syncer: Syncer
+    history: RunHistory | None  # None when not running as a Code Engine job (no CE_JOB)
+
+
+def build_services(settings: JobSettings) -> Services:
     """The SDK clients behind their adapters (no network I/O until the first call)."""
     timeout, pool = settings.http_timeout, settings.concurrency
     secrets_manager = secrets_manager_client(
@@ -65,10 +83,31 @@ def build_syncer(settings: JobSettings) -> Syncer:
     code_engine = code_engine_client(
         settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
     )
-    return Syncer(
+    syncer = Syncer(
         fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
         targets=TargetStore(code_engine, settings.project_id, settings.retry),
+        allow_rollback=settings.allow_rollback,
     )
+    history = None
+    if settings.job_name:
+        history = RunHistory(
+            code_engine,
+            settings.project_id,
+            settings.job_name,
+            settings.retention,
+            policy=settings.retry,
+        )
+    return Services(syncer, history)
+
+
+def prune_runs(history: RunHistory, current: str | None) -> None:
+    """Delete the job's finished runs beyond the retention; a failure never fails the run."""
+    try:
+        pruned = history.prune(dt.datetime.now(dt.UTC), current=current)
+    except CertsyncError as exc:
+        log.warning("runs_prune_failed", error=str(exc), status=getattr(exc, "status", None))
+        return
+    log.info("runs_pruned", deleted=len(pruned.deleted), kept=pruned.kept)
 
 
 def _config_invalid(problems: list[str]) -> int:
@@ -82,8 +121,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     configure_logging()
     structlog.contextvars.clear_contextvars()
     try:
-        settings, selection = configure(os.environ if environ is None else environ, args.secret)
-        syncer = build_syncer(settings)
+        settings, selection = configure(
+            os.environ if environ is None else environ,
+            args.secret,
+            allow_rollback=args.allow_rollback,
+        )
+        services = build_services(settings)
     except ConfigError as exc:
         return _config_invalid(exc.problems)
     except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
@@ -98,10 +141,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         selected=len(selection.mappings),
         mappings=len(settings.mappings),
         selected_by=selection.reason,
-        event_type=notification.event_type if notification else None,
+        event_type=notification.kind if notification else None,
         unmapped_secret_ids=list(selection.unmapped) or None,
+        allow_rollback=settings.allow_rollback or None,
     )
-    result = run_all(selection.mappings, syncer, concurrency=settings.concurrency)
+    result = run_all(selection.mappings, services.syncer, concurrency=settings.concurrency)
+    if services.history is not None:
+        prune_runs(services.history, settings.jobrun)
     finish = log.info if result.exit_code == EXIT_OK else log.error
     finish("run_finished", exit_code=result.exit_code, seconds=result.seconds, **result.counts())
     return result.exit_code

@@ -86,7 +86,7 @@ def _sync_and_log(syncer: Syncer, mapping: Mapping) -> Outcome:
         except Exception as exc:  # a bug must not stop the other mappings
             outcome = Outcome(mapping, "failed", f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
-        level = log.info if outcome.ok else log.error
+        level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
         level(
             EVENTS[outcome.result],
             outcome=outcome.result,
@@ -95,5 +95,6 @@ def _sync_and_log(syncer: Syncer, mapping: Mapping) -> Outcome:
             not_after=outcome.not_after,
             previous_serial=outcome.previous_serial,
             seconds=outcome.seconds,
+            **({"rollback": True} if outcome.rollback else {}),
         )
         return outcome

@@ -11,6 +11,7 @@ from job.mappings import Mapping, parse_mappings
 from shared.clients import ServiceAuth, read_service_auth
 from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
 from shared.retry import RetryPolicy
+from shared.runs import Retention
 from shared.settings import EnvReader, code_engine_url
 
 
@@ -27,12 +28,19 @@ class JobSettings:
     secret_ids_from: str  # which of the two named them (for messages)
     notification: Notification | None  # from `ibmendata`
     jobrun: str | None
+    job_name: str | None  # CE_JOB: set when running on Code Engine; its runs are pruned
+    retention: Retention
     http_timeout: float
     retry: RetryPolicy
+    allow_rollback: bool = False  # --allow-rollback: a person asked for an older certificate
 
     @classmethod
     def from_env(
-        cls, environ: EnvMapping[str, str], *, cli_secret_ids: Sequence[str] = ()
+        cls,
+        environ: EnvMapping[str, str],
+        *,
+        cli_secret_ids: Sequence[str] = (),
+        allow_rollback: bool = False,
     ) -> JobSettings:
         env = EnvReader(environ)
         ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
@@ -49,12 +57,20 @@ class JobSettings:
             secret_ids_from=ids_from,
             notification=_notification(env),
             jobrun=env.get("CE_JOBRUN"),
+            job_name=env.get("CE_JOB"),
+            retention=Retention.from_env(env),
             http_timeout=env.number("CERTSYNC_HTTP_TIMEOUT", 30.0, minimum=1.0),
             retry=RetryPolicy(
                 attempts=env.integer("CERTSYNC_RETRY_ATTEMPTS", 5, minimum=1, maximum=20),
                 total_seconds=env.number("CERTSYNC_RETRY_SECONDS", 60.0, minimum=1.0),
             ),
+            allow_rollback=allow_rollback,
         )
+        if allow_rollback and not raw_ids:
+            env.problem(
+                "--allow-rollback needs the secrets to roll back named with --secret "
+                "(or CERTSYNC_SECRET_IDS): a rollback is a deliberate act on chosen certificates."
+            )
         env.check()
         return settings
 

@@ -38,6 +38,7 @@ class Outcome:
     serial: str | None = None
     not_after: str | None = None
     previous_serial: str | None = None
+    rollback: bool = False  # an older certificate written on purpose (--allow-rollback)
 
     @property
     def ok(self) -> bool:
@@ -50,10 +51,13 @@ class Syncer:
         fetch: Callable[[str], SourceCertificate],
         targets: Targets,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        *,
+        allow_rollback: bool = False,
     ) -> None:
         self._fetch = fetch
         self._targets = targets
         self._clock = clock
+        self._allow_rollback = allow_rollback
 
     def sync(self, mapping: Mapping) -> Outcome:
         started = time.monotonic()
@@ -67,27 +71,36 @@ class Syncer:
         except CertsyncError as exc:
             return _outcome(mapping, started, "failed", f"{exc}; {mapping.target!r} left unchanged")
         try:
-            result, reason, previous = self._apply(mapping, bundle)
+            result, reason, previous, rollback = self._apply(mapping, bundle)
         except CertsyncError as exc:
-            result, reason, previous = "failed", str(exc), None
-        return _outcome(mapping, started, result, reason, bundle=bundle, previous_serial=previous)
+            result, reason, previous, rollback = "failed", str(exc), None, False
+        return _outcome(
+            mapping,
+            started,
+            result,
+            reason,
+            bundle=bundle,
+            previous_serial=previous,
+            rollback=rollback,
+        )
 
-    def _apply(self, mapping: Mapping, bundle: TlsBundle) -> tuple[str, str, str | None]:
-        """(result, reason, previous serial); conflicts re-read and re-plan."""
+    def _apply(self, mapping: Mapping, bundle: TlsBundle) -> tuple[str, str, str | None, bool]:
+        """(result, reason, previous serial, rollback); conflicts re-read and re-plan."""
         for attempt in range(1, MAX_CONFLICTS + 1):
-            decision = plan(bundle, self._targets.get(mapping.target))
+            current = self._targets.get(mapping.target)
+            decision = plan(bundle, current, allow_rollback=self._allow_rollback)
             previous = decision.current_serial
             if decision.action is Action.NOTHING:
-                return "current", decision.reason, previous
+                return "current", decision.reason, previous, False
             if decision.action is Action.REFUSE:
-                return "refused", f"{decision.reason}; left unchanged", previous
+                return "refused", f"{decision.reason}; left unchanged", previous, False
             try:
                 if decision.action is Action.CREATE:
                     self._targets.create(mapping.target, bundle)
-                    return "created", decision.reason, None
+                    return "created", decision.reason, None, False
                 assert decision.if_match is not None
                 self._targets.replace(mapping.target, bundle, decision.if_match)
-                return "updated", decision.reason, previous
+                return "updated", decision.reason, previous, decision.rollback
             except ConflictError as exc:
                 log.warning(
                     "target_conflicted", target=mapping.target, attempt=attempt, status=exc.status
@@ -96,7 +109,7 @@ class Syncer:
             f"Code Engine secret {mapping.target!r} kept changing while being written "
             f"({MAX_CONFLICTS} conflicts in a row); the next run will try again"
         )
-        return "failed", reason, None
+        return "failed", reason, None, False
 
 
 def _outcome(
@@ -107,6 +120,7 @@ def _outcome(
     *,
     bundle: TlsBundle | None = None,
     previous_serial: str | None = None,
+    rollback: bool = False,
 ) -> Outcome:
     return Outcome(
         mapping=mapping,
@@ -116,4 +130,5 @@ def _outcome(
         serial=bundle.serial if bundle else None,
         not_after=bundle.not_after.isoformat() if bundle else None,
         previous_serial=previous_serial,
+        rollback=rollback,
     )

@@ -20,6 +20,9 @@ from ibm_cloud_sdk_core.authenticators import (
     IAMAuthenticator,
 )
 from ibm_cloud_sdk_core.http_adapter import SSLHTTPAdapter
+from ibm_cloud_sdk_core.token_managers.container_token_manager import ContainerTokenManager
+from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
+from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
@@ -73,16 +76,52 @@ def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
     return auth
 
 
+class RetryablePacing(TokenManager):  # type: ignore[misc]  # the SDK core has no type hints
+    """Token pacing that a failed token request does not stall.
+
+    The SDK core's `TokenManager.paced_request_token` (token_managers/token_manager.py) sets
+    `request_time` before requesting a token and clears it only on success; while it is set,
+    every other thread needing a token polls every 0.5 s for up to 60 s. So one IAM 5xx, 429 or
+    dropped connection stalled every worker for a minute. Clearing it on failure lets the next
+    caller request at once, and the failure reaches its own caller as an ApiException or a
+    `requests` error, which shared/sdk.py hands to the one retry layer like any failed call.
+    """
+
+    def paced_request_token(self) -> None:
+        try:
+            super().paced_request_token()
+        except Exception:
+            with self.lock:
+                self.request_time = 0
+            raise
+
+
+class RetryableIAMTokenManager(RetryablePacing, IAMTokenManager):  # type: ignore[misc]
+    pass
+
+
+class RetryableContainerTokenManager(RetryablePacing, ContainerTokenManager):  # type: ignore[misc]
+    pass
+
+
 def build_authenticator(auth: ServiceAuth) -> Authenticator:
+    """The SDK's authenticator (which validates the credentials) with a `RetryablePacing` token
+    manager built from the same arguments."""
     if auth.auth_type == "container":
-        return ContainerAuthenticator(
-            cr_token_filename=auth.cr_token_filename,
-            iam_profile_name=auth.profile_name,
-            iam_profile_id=auth.profile_id,
-            url=auth.auth_url,
-        )
+        options = {
+            "cr_token_filename": auth.cr_token_filename,
+            "iam_profile_name": auth.profile_name,
+            "iam_profile_id": auth.profile_id,
+            "url": auth.auth_url,
+        }
+        container = ContainerAuthenticator(**options)
+        container.token_manager = RetryableContainerTokenManager(**options)
+        return container
     assert auth.apikey is not None  # guaranteed by read_service_auth
-    return IAMAuthenticator(auth.apikey.reveal(), url=auth.auth_url)
+    apikey = auth.apikey.reveal()
+    iam = IAMAuthenticator(apikey, url=auth.auth_url)
+    iam.token_manager = RetryableIAMTokenManager(apikey, url=auth.auth_url)
+    return iam
 
 
 def secrets_manager_client(

@@ -39,6 +39,13 @@ class NotFoundError(PermanentError):
     """The named object does not exist (404)."""
 
 
+class QuotaExceededError(PermanentError):
+    """A project quota is full (e.g. 100 job runs): retrying alone cannot help, freeing room can.
+
+    Code Engine runs on Kubernetes, whose ResourceQuota refuses with 403 "exceeded quota".
+    """
+
+
 class RetryableError(CertsyncError):
     """Transient: timeouts, connection errors, 429 and 5xx. `retry_after` is in seconds."""
 
@@ -98,7 +105,21 @@ def from_api_exception(exc: ApiException, what: str) -> CertsyncError:
         return RetryableError(message, status=status or None, retry_after=retry_after)
     if cls is ConflictError:
         return ConflictError(message, status=status)
+    if status == 403 and "quota" in f"{exc.message} {_codes(exc)}".lower():
+        return QuotaExceededError(message, status=status)
     return cls(message, status=status)  # type: ignore[call-arg]
+
+
+def _codes(exc: ApiException) -> str:
+    """The `errors[].code` values of IBM's error envelope, if the body has them."""
+    try:
+        body = exc.http_response.json() if exc.http_response is not None else {}
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    return " ".join(str(e.get("code", "")) for e in errors if isinstance(e, dict))
 
 
 def from_transport_error(exc: requests.RequestException, what: str) -> RetryableError:

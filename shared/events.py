@@ -6,19 +6,26 @@ name in `data.event_type` (`secret_rotated`) and the full one, with any sub-type
 `type` (`com.ibm.cloud.secrets-manager.secret_about_to_expire:in_10_days`); both are accepted and
 normalised to the full name without the sub-type. Secret references may be bare ids or
 full CRNs; `secret_id_from_ref` reduces both to the id that mappings are matched on.
+
+`compact` is the inverse the trigger uses to pass a notification on to a job run: only what the
+job reads (a whole notification in CRN form is about 2 KB for one secret and 52 KB for 100, and a
+Code Engine job run is limited to 10 KiB); `parse_notification` reads both forms the same way.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import PermanentError
 
 EVENT_PREFIX = "com.ibm.cloud.secrets-manager."
-MAX_SECRETS = 100
+MAX_SECRETS = 100  # Secrets Manager batches at most 100 secrets into one notification
+# The secret types certsync syncs; every other type also emits secret_rotated.
+CERTIFICATE_TYPES = ("imported_cert", "public_cert", "private_cert")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -39,6 +46,8 @@ class Notification:
     id: str
     notification_id: str | None
     source: str | None
+    type: str | None  # the envelope's `type`, as sent
+    time: str | None  # the envelope's `time`, as sent
     event_type: str  # always in full: com.ibm.cloud.secrets-manager.secret_rotated
     event_sub_type: str | None  # e.g. in_10_days for secret_about_to_expire
     secret_type: str | None
@@ -58,6 +67,29 @@ class Notification:
     @property
     def secret_ids(self) -> tuple[str, ...]:
         return tuple(s.secret_id for s in self.secrets)
+
+    @property
+    def is_certificate(self) -> bool:
+        return self.secret_type in CERTIFICATE_TYPES
+
+
+def compact(notification: Notification, secret_ids: Sequence[str]) -> dict[str, Any]:
+    """The notification reduced to what a job run needs, naming `secret_ids` (bare ids)."""
+    envelope = {
+        "id": notification.id,
+        "notification_id": notification.notification_id,
+        "type": notification.type,
+        "time": notification.time,
+    }
+    data = {
+        "event_type": notification.kind,
+        "secret_type": notification.secret_type,
+        "secrets": [{"secret_id": secret_id} for secret_id in secret_ids],
+    }
+    return {
+        **{k: v for k, v in envelope.items() if v is not None},
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
 
 
 def secret_id_from_ref(ref: str) -> str:
@@ -111,6 +143,8 @@ def notification_from_dict(body: Any) -> Notification:
         id=nid,
         notification_id=_text(body, "notification_id"),
         source=_text(body, "source"),
+        type=_text(body, "type"),
+        time=_text(body, "time"),
         event_type=_full_event_type(raw_type),
         event_sub_type=_text(data, "event_sub_type") or _sub_type(_text(body, "type")),
         secret_type=_text(data, "secret_type"),

@@ -1,5 +1,8 @@
 """structlog set-up: JSON lines (or a console renderer on a TTY), context via contextvars.
 
+Each JSON line carries `timestamp` (ISO-8601 UTC), `level` and `message` (the event name, also in
+`event`), which is where IBM Cloud Logs reads a line's severity and text; data stays in its keys.
+
 A last-line-of-defence processor withholds anything that looks like key or certificate material
 or a bearer token, so a mistake elsewhere cannot print a secret.
 """
@@ -44,6 +47,12 @@ def _redact(value: Any) -> Any:
     return WITHHELD if _redact(repr(value)) == WITHHELD else value
 
 
+def add_message(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """IBM Cloud Logs shows `message` as a line's text: the event name (`target_updated`)."""
+    event_dict["message"] = event_dict.get("event")
+    return event_dict
+
+
 def configure_logging(
     stream: TextIO | None = None, *, json: bool | None = None, level: int = logging.INFO
 ) -> None:
@@ -61,6 +70,7 @@ def configure_logging(
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            *([add_message] if use_json else []),
             redact_secrets,
             renderer,
         ],

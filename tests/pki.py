@@ -149,9 +149,19 @@ def make_chain(
     return Chain(root, intermediate, leaf)
 
 
-def renew(chain: Chain, *, days: int = 90, not_after: dt.datetime | None = None) -> Chain:
+def renew(
+    chain: Chain,
+    *,
+    days: int = 90,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> Chain:
     """A new leaf (new key, new serial) under the same CA, as a rotation produces."""
     domain = chain.leaf.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     return make_chain(
-        str(domain), days=days, not_after=not_after, ca=(chain.root, chain.intermediate)
+        str(domain),
+        days=days,
+        not_before=not_before,
+        not_after=not_after,
+        ca=(chain.root, chain.intermediate),
     )

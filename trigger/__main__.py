@@ -16,6 +16,8 @@ import uvicorn
 from shared.clients import code_engine_client
 from shared.errors import ConfigError
 from shared.logging import configure_logging
+from shared.retry import RetryPolicy
+from shared.runs import RunHistory
 from trigger.app import create_app
 from trigger.jobruns import CodeEngineJobRuns
 from trigger.settings import Settings
@@ -36,7 +38,15 @@ def main(environ: Mapping[str, str]) -> int:
         return _rejected(exc.problems)
     except ValueError as exc:  # the SDK validating credentials (e.g. a quoted API key)
         return _rejected([f"Code Engine credentials: {exc}"])
-    job_runs = CodeEngineJobRuns(client, settings.project_id, settings.job_name)
+    # Pruning runs inside a submission attempt, which the submitter retries: one attempt here.
+    history = RunHistory(
+        client,
+        settings.project_id,
+        settings.job_name,
+        settings.retention,
+        policy=RetryPolicy(attempts=1, total_seconds=settings.retry.total_seconds),
+    )
+    job_runs = CodeEngineJobRuns(client, settings.project_id, settings.job_name, history)
     app = create_app(settings, Submitter(job_runs, settings.retry))
     config = uvicorn.Config(
         app,

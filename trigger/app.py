@@ -2,8 +2,10 @@
 
 Checks run outside-in, cheapest and least revealing first: token (401), content type (415),
 size while reading (413), JSON and shape (400), source (403). Only then is the event acted on:
-a rotation is acknowledged with 202 and its job run submitted after the response; expiry and
-rotation failures are logged as warnings for a person; anything else is acknowledged with 200.
+a rotation of certificates is acknowledged with 202 and its job runs (one, or several for a batch
+too large for one) submitted after the response; a rotation of any other secret type is ignored
+(200); expiry and rotation failures are logged as warnings for a person; anything else is
+acknowledged with 200.
 No request, whatever it holds, gets a 5xx: an unexpected error is logged with its traceback and
 answered 400, and does not start a job run.
 """
@@ -15,6 +17,7 @@ import hmac
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from starlette.applications import Starlette
@@ -23,8 +26,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.events import MalformedEvent, Notification, parse_notification
-from trigger.naming import job_run_name
+from shared.events import CERTIFICATE_TYPES, MalformedEvent, Notification, parse_notification
+from trigger.runs import TooLarge, plan_runs
 from trigger.settings import Settings, instance_crn
 from trigger.submitter import Submitter
 
@@ -39,7 +42,7 @@ NEEDS_ATTENTION = frozenset({"secret_about_to_expire", "secret_expired", "secret
 @dataclass
 class Reply:
     status: int
-    body: dict[str, str]
+    body: dict[str, Any]
     outcome: str
     headers: dict[str, str] = field(default_factory=dict)
     background: BackgroundTask | None = None
@@ -113,14 +116,15 @@ class Events:
         self._authenticate(request)
         _check_content_type(request)
         raw = await _read_body(request, self._settings.max_body_bytes)
-        text, notification = _parse(raw)
+        notification = _parse(raw)
         structlog.contextvars.bind_contextvars(
             notification_id=notification.key,
             event_type=notification.kind,
+            secret_type=notification.secret_type,
             secret_ids=list(notification.secret_ids),
         )
         self._check_source(notification)
-        return self._act(notification, text)
+        return self._act(notification)
 
     def _authenticate(self, request: Request) -> None:
         if self._token is None:  # CERTSYNC_ALLOW_UNAUTHENTICATED=true
@@ -151,15 +155,10 @@ class Events:
             )
             raise Rejected(403, "notifications from this source are not accepted", "forbidden")
 
-    def _act(self, notification: Notification, text: str) -> Reply:
+    def _act(self, notification: Notification) -> Reply:
         kind = notification.kind
         if kind == ROTATED:
-            if not notification.secrets:
-                raise Rejected(400, "a secret_rotated notification must name secrets", "malformed")
-            name = job_run_name(self._settings.job_name, notification.key)
-            structlog.contextvars.bind_contextvars(job_run=name)
-            task = BackgroundTask(self._submitter.submit, name, text)
-            return Reply(202, {"job_run": name}, "accepted", background=task)
+            return self._rotated(notification)
         if kind in NEEDS_ATTENTION:
             log.warning(
                 "secret_problem_reported",
@@ -173,6 +172,27 @@ class Events:
         if kind == TEST:
             return Reply(200, {"status": "ok", "event_type": kind}, "tested")
         return Reply(200, {"status": "ignored", "event_type": kind}, "ignored")
+
+    def _rotated(self, notification: Notification) -> Reply:
+        if not notification.secrets:
+            raise Rejected(400, "a secret_rotated notification must name secrets", "malformed")
+        if not notification.is_certificate:
+            # Every secret type emits secret_rotated; Secrets Manager batches by type, so the
+            # whole notification is about secrets certsync does not sync.
+            body = {"status": "ignored", "event_type": ROTATED, "reason": _not_certificates()}
+            return Reply(200, body, "ignored")
+        try:
+            runs = plan_runs(self._settings.job_name, notification)
+        except TooLarge as exc:
+            raise Rejected(400, str(exc), "malformed") from None
+        names = [run.name for run in runs]
+        structlog.contextvars.bind_contextvars(ce_jobruns=names)
+        task = BackgroundTask(self._submitter.submit_all, runs)
+        return Reply(202, {"job_run": names[0], "job_runs": names}, "accepted", background=task)
+
+
+def _not_certificates() -> str:
+    return f"secret_type is not one of {', '.join(CERTIFICATE_TYPES)}"
 
 
 def _check_content_type(request: Request) -> None:
@@ -203,10 +223,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(raw: bytes) -> tuple[str, Notification]:
+def _parse(raw: bytes) -> Notification:
     try:
-        text = raw.decode("utf-8")
-        return text, parse_notification(text)
+        return parse_notification(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Rejected(400, "the body is not UTF-8", "malformed") from None
     except MalformedEvent as exc:

@@ -1,17 +1,18 @@
-"""Code Engine job runs behind the one call the trigger makes; the SDK stays on this side."""
+"""Code Engine job runs behind the calls the trigger makes; the SDK stays on this side."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, EnvVarPrototype
 
-from shared.errors import ConflictError
+from shared.errors import CertsyncError, ConflictError, QuotaExceededError, RetryableError
+from shared.runs import RunHistory
 from shared.sdk import call_once
-
-# The variable Event Notifications sets when it starts a job itself; the job reads the same one.
-NOTIFICATION_VARIABLE = "ibmendata"
+from trigger.runs import NOTIFICATION_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,26 @@ class JobRuns(Protocol):
 
 
 class CodeEngineJobRuns:
-    """`JobRuns` over the Code Engine SDK (blocking: call it from a worker thread)."""
+    """`JobRuns` over the Code Engine SDK (blocking: call it from a worker thread).
 
-    def __init__(self, client: CodeEngineV2, project_id: str, job_name: str) -> None:
+    When the project's job-run quota is full, the job's own finished runs beyond the retention
+    are deleted (`history`) and the submission is reported as retryable, so the caller's retry
+    layer tries again once there is room; runs of other jobs are never touched.
+    """
+
+    def __init__(
+        self,
+        client: CodeEngineV2,
+        project_id: str,
+        job_name: str,
+        history: RunHistory,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self._client = client
         self._project_id = project_id
         self._job_name = job_name
+        self._history = history
+        self._clock = clock
 
     def submit(self, name: str, notification_json: str) -> Submitted | AlreadyExists:
         what = f"create job run {name!r} of job {self._job_name!r}"
@@ -59,4 +74,17 @@ class CodeEngineJobRuns:
             if exc.status == 409:
                 return AlreadyExists(name)
             raise
+        except QuotaExceededError as exc:
+            raise self._make_room(exc) from None
         return Submitted(name)
+
+    def _make_room(self, refused: QuotaExceededError) -> CertsyncError:
+        try:
+            pruned = self._history.prune(self._clock())
+        except CertsyncError as exc:
+            return RetryableError(f"{refused}; deleting finished job runs failed too: {exc}")
+        return RetryableError(
+            f"{refused}; deleted {len(pruned.deleted)} finished run(s) of job "
+            f"{self._job_name!r} to make room",
+            status=refused.status,
+        )

@@ -10,6 +10,7 @@
 | `CERTSYNC_WEBHOOK_TOKEN`         | the bearer token Event Notifications sends (16+ characters)   |
 | `CERTSYNC_ALLOW_UNAUTHENTICATED` | `true` to run without a token (refused otherwise)             |
 | `CERTSYNC_ALLOWED_SOURCES`       | comma-separated Secrets Manager instance CRNs (default: any)  |
+| `CERTSYNC_KEEP_RUNS` & co.       | the job's run retention, used when the run quota is full      |
 
 Allowed sources are matched against the notification's `data.source_instance_crn`, the instance
 Secrets Manager itself names in the event (and the job acts on), compared on the instance part
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from shared.clients import ServiceAuth, read_service_auth
 from shared.retry import RetryPolicy
+from shared.runs import Retention
 from shared.settings import EnvReader, SecretValue, code_engine_url
 from trigger.naming import is_valid_name
 
@@ -41,6 +43,7 @@ class Settings:
     job_name: str
     webhook_token: SecretValue | None  # None only when unauthenticated requests are allowed
     allowed_sources: frozenset[str] = frozenset()  # instance CRNs, normalized; empty: any
+    retention: Retention = field(default_factory=Retention)
     port: int = 8080
     max_body_bytes: int = MAX_BODY_BYTES
     # Submission: each call may take `ce_timeout`, new attempts start within `retry.total_seconds`;
@@ -65,6 +68,7 @@ class Settings:
             )
         token = _webhook_token(env)
         sources = _allowed_sources(env)
+        retention = Retention.from_env(env)
         env.check()
         return cls(
             project_id=project_id,
@@ -73,6 +77,7 @@ class Settings:
             job_name=job_name,
             webhook_token=token,
             allowed_sources=sources,
+            retention=retention,
             port=port,
         )
 

@@ -7,8 +7,9 @@ answer 409, which counts as success.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from shared.errors import CertsyncError
 from shared.retry import RetryPolicy, call_with_retry
 from trigger.jobruns import AlreadyExists, JobRuns, Submitted
+from trigger.runs import RunRequest
 
 log = structlog.get_logger("certsync.trigger")
 
@@ -37,6 +39,10 @@ class Submitter:
     def in_flight(self) -> frozenset[str]:
         return frozenset(self._in_flight)
 
+    async def submit_all(self, runs: Sequence[RunRequest]) -> None:
+        """Submit the runs of one notification side by side; never raises."""
+        await asyncio.gather(*(self.submit(run.name, run.notification_json) for run in runs))
+
     async def submit(self, name: str, notification_json: str) -> None:
         """Submit run `name` unless it is already being submitted; never raises.
 
@@ -45,7 +51,7 @@ class Submitter:
         so it is atomic on the loop.
         """
         if name in self._in_flight:
-            log.info("job_run_skipped", job_run=name, reason="already being submitted")
+            log.info("job_run_skipped", ce_jobrun=name, reason="already being submitted")
             return
         self._in_flight.add(name)
         try:
@@ -69,7 +75,7 @@ class Submitter:
         except CertsyncError as exc:
             log.error(
                 "job_run_submit_failed",
-                job_run=name,
+                ce_jobrun=name,
                 attempts=attempts,
                 status=getattr(exc, "status", None),
                 error=str(exc),
@@ -79,10 +85,10 @@ class Submitter:
             return
         except Exception:
             # A bug, not a service failure: log it with its traceback, keep serving.
-            log.exception("job_run_submit_failed", job_run=name, attempts=attempts)
+            log.exception("job_run_submit_failed", ce_jobrun=name, attempts=attempts)
             return
         event = "job_run_submitted" if isinstance(result, Submitted) else "job_run_exists"
-        log.info(event, job_run=name, attempts=attempts, seconds=_since(started))
+        log.info(event, ce_jobrun=name, attempts=attempts, seconds=_since(started))
 
 
 def _since(started: float) -> float:

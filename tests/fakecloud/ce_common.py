@@ -2,13 +2,19 @@
 
 Known real behaviour (SDK docs, terraform-provider-ibm validators, IBM's SDK examples):
 - every call carries `version=YYYY-MM-DD`; the SDK documents dates 2021-03-31 .. 2026-09-04.
-- secret names: 1..253 chars, lowercase DNS subdomain (`SECRET_NAME`); job and job-run
-  names: 1..63 chars, lowercase DNS label (`JOB_NAME`).
+- secret names: 1..253 chars, lowercase DNS subdomain (`SECRET_NAME`); job names: 1..63 chars,
+  lowercase DNS label (`JOB_NAME`); job-run names the same, but at most 53 chars (`ce_jobs`).
 - list calls page with `limit` and an opaque `start` token taken from `next.start`.
+- a job and a job run are at most 10 KiB, environment variables included (docs `limits.md`
+  "Job size limit"; `ts-jobrun-submitfailscli.md` cause 4): checked on create job, update job
+  and create job run.
 
 Unknown, so the stricter choice is made: a missing/malformed/too-old/future `version` is a 400;
 `limit` outside 1..100 is a 400 (documented default 50); an unparseable `start` token is a 400.
 The exact `errors[0].code` strings of the real service are not published; ours are descriptive.
+Whether an oversized job answers 400 or 413 is not documented ("a size limit exceeded error"):
+we answer 400, the status of every other invalid body. What real Code Engine measures is not
+documented either (probably the stored resource); we measure the request body.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +37,7 @@ from tests.fakecloud.http import BadRequest
 OLDEST_VERSION = dt.date(2021, 3, 31)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+MAX_SIZE = 10 * 1024  # bytes of a job or job run, "10 KiB" (limits.md #job_size_limit)
 
 SECRET_NAME = re.compile(r"^[a-z0-9]([\-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([\-a-z0-9]*[a-z0-9])?)*$")
 JOB_NAME = re.compile(r"^[a-z0-9]([\-a-z0-9]*[a-z0-9])?$")
@@ -50,9 +57,57 @@ def invalid(message: str) -> BadRequest:
     return BadRequest(message, status=400, code="invalid_input")
 
 
-def now_iso() -> str:
+def check_if_match(kind: str, name: str, if_match: str | None, entity_tag: str) -> None:
+    """`If-Match` is required (missing: 400, our strict choice); `*` matches any version;
+    anything else must equal the current entity tag exactly, else 412."""
+    if not if_match:
+        raise BadRequest("The 'If-Match' header is required", code="missing_if_match")
+    if if_match not in ("*", entity_tag):
+        raise BadRequest(
+            f"{kind} '{name}' was modified: If-Match '{if_match[:64]}' does not match "
+            "the current entity tag",
+            status=412,
+            code="precondition_failed",
+        )
+
+
+def check_size(body: Mapping[str, Any], size: int | None, what: str) -> None:
+    """400 when a job or job run (`what`) is over 10 KiB. `size` is the request body's length in
+    bytes; in-process callers pass None and `body` is measured as the SDK core would send it
+    (`json.dumps` with default separators, ibm_cloud_sdk_core/base_service.py prepare_request)."""
+    if size is None:
+        size = len(json.dumps(body).encode())
+    if size > MAX_SIZE:
+        raise BadRequest(
+            f"The {what} is {size} bytes; the maximum size of a {what} is 10 KiB "
+            f"({MAX_SIZE} bytes), environment variables included",
+            code="request_too_large",
+        )
+
+
+def iso(moment: dt.datetime) -> str:
     """RFC 3339 UTC timestamp, second precision, as the API returns them."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    utc = moment.astimezone(dt.UTC).replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Clock:
+    """The emulator's idea of now: `source()` (real UTC time by default) plus however far tests
+    have moved it with `advance`. Timestamps and the job-run retention sweep read it."""
+
+    def __init__(self, source: Callable[[], dt.datetime] = utc_now) -> None:
+        self._source = source
+        self._offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return self._source() + self._offset
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self._offset += delta
 
 
 class EntityTags:

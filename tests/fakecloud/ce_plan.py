@@ -6,6 +6,10 @@ LANG), the image's env, the run's env variables (job's, overridden by name by th
 what Code Engine injects (CE_*, JOB_ARRAY_SIZE; JOB_INDEX and JOB_INDEX_RETRY_COUNT per attempt).
 Secret references are resolved when the run is submitted (real Code Engine resolves them when each
 instance's container is created). A run in `daemon` mode runs each index once.
+
+Such a failure shows as `last_failure_reason` `ImagePullBackOff` (unknown image) or
+`CreateContainerConfigError` (unresolvable env reference): the Kubernetes container reasons for
+these cases; what real Code Engine reports is not documented.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ def build_plan(
     indices = parse_array_spec(run["scale_array_spec"])
     image = images.get(run["image_reference"])
     env, error = resolve_env(run["run_env_variables"], secrets)
+    reason = None if error is None else "CreateContainerConfigError"
     if image is None:
         error = f"image '{run['image_reference']}' could not be pulled (not registered)"
+        reason = "ImagePullBackOff"
     size = run.get("scale_array_size_variable_override", len(indices))
     injected = {e["name"]: e["value"] for e in run["computed_env_variables"]}
     injected["JOB_ARRAY_SIZE"] = str(size)
@@ -41,6 +47,7 @@ def build_plan(
         max_seconds=run.get("scale_max_execution_time"),
         pending_seconds=pending_seconds,
         error=error,
+        reason=reason,
     )
 
 

@@ -3,7 +3,8 @@
 Status codes as the SDK examples assert: create secret/job 201, create job run 202, get/replace/
 update 200, delete 202 (no body). Secret and job bodies come with an `ETag` header equal to their
 `entity_tag`. Every call needs a valid `version`; an unknown project is a 404, a malformed project
-id a 400.
+id a 400. Create job, update job and create job run pass the request body's size in bytes on, for
+the 10 KiB limit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.fakecloud.ce_common import (
     page_params,
     paginate,
 )
-from tests.fakecloud.http import json_response, read_json_object
+from tests.fakecloud.http import JSON, json_response, read_json_object
 
 if TYPE_CHECKING:
     from tests.fakecloud.code_engine import CodeEngine
@@ -54,6 +55,12 @@ def _tagged(body: dict[str, Any], status: int = 200) -> Response:
 
 def _accepted() -> Response:
     return Response(status_code=202)
+
+
+async def _read(request: Request, media_type: str = JSON) -> tuple[dict[str, Any], int]:
+    """The JSON object body and its size in bytes."""
+    body = await read_json_object(request, media_type)
+    return body, len(await request.body())  # Starlette caches the body: no second read
 
 
 class _Api:
@@ -118,7 +125,8 @@ class _Api:
     # -- jobs -------------------------------------------------------------------------------
     async def jobs(self, request: Request) -> Response:
         if request.method == "POST":
-            return _tagged(self.ce.create_job(await read_json_object(request)), 201)
+            body, size = await _read(request)
+            return _tagged(self.ce.create_job(body, size=size), 201)
         return self._list(request, "jobs", list(self.ce.jobs.values()), "jobs", {})
 
     async def job(self, request: Request) -> Response:
@@ -127,14 +135,17 @@ class _Api:
             self.ce.delete_job(name)
             return _accepted()
         if request.method == "PATCH":
-            patch = await read_json_object(request, MERGE_PATCH)
-            return _tagged(self.ce.update_job(name, request.headers.get("if-match"), patch))
+            patch, size = await _read(request, MERGE_PATCH)
+            return _tagged(
+                self.ce.update_job(name, request.headers.get("if-match"), patch, size=size)
+            )
         return _tagged(self.ce.get_job(name))
 
     # -- job runs ---------------------------------------------------------------------------
     async def job_runs(self, request: Request) -> Response:
         if request.method == "POST":
-            return json_response(self.ce.create_job_run(await read_json_object(request)), 202)
+            body, size = await _read(request)
+            return json_response(self.ce.create_job_run(body, size=size), 202)
         job_name = request.query_params.get("job_name")
         filters = {} if job_name is None else {"job_name": job_name}
         items = self.ce.list_job_runs(job_name)

@@ -7,23 +7,32 @@ killed and counts as a failed attempt (unknown whether real Code Engine retries 
 we do, as Kubernetes counts it against the backoff limit). An image that was never registered, or
 an env reference to a missing secret/key, fails the index at once without retries (real Code Engine
 would leave it pending until it gives up; failing is the stricter, faster signal).
+
+At most `max_running` instances (array indices, over all job runs) run at once; the others stay
+`pending`, first come first served, until a slot frees. Docs `run-job`: "If the number or size of
+the submitted jobs exceeds the configured quota limits, such as maximum number of running
+instances, then Code Engine queues the jobs and delays running them until enough jobs finish."
+An instance holds its slot through its retries (real Code Engine starts a new pod per retry;
+whether the retry queues again is unknown).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakecloud.ce_common import now_iso
-from tests.fakecloud.ce_jobs import format_indices
-
 JOIN_TIMEOUT = 10.0
+# "Instances (active): The number of app instances, function instances, running job instances,
+# and running build instances cannot exceed 250" (docs `limits.md` "Project quotas").
+MAX_RUNNING_INSTANCES = 250
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class Plan:
     max_seconds: float | None
     pending_seconds: float = 0.0
     error: str | None = None  # fails every index at once (image pull / env resolution)
+    reason: str | None = None  # the `last_failure_reason` that `error` shows as
 
 
 @dataclass
@@ -76,8 +86,10 @@ class Execution:
     succeeded: set[int] = field(default_factory=set)
     failed: set[int] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
-    start_time: str | None = None
-    completion_time: str | None = None
+    started: dict[int, dt.datetime] = field(default_factory=dict)  # first attempt, per index
+    finished: dict[int, dt.datetime] = field(default_factory=dict)
+    start_time: dt.datetime | None = None
+    completion_time: dt.datetime | None = None
     procs: dict[int, subprocess.Popen[str]] = field(default_factory=dict)
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -89,31 +101,29 @@ class Execution:
             return "failed" if self.failed or self.cancelled else "completed"
         return "running" if self.start_time else "pending"
 
-    def status_details(self) -> dict[str, Any]:
-        details: dict[str, Any] = {
-            "requested": len(self.plan.indices),
-            "pending": len(self.pending),
-            "running": len(self.running),
-            "succeeded": len(self.succeeded),
-            "failed": len(self.failed),
-            "unknown": 0,
-        }
-        for state in ("pending", "running", "succeeded", "failed"):
-            indices: set[int] = getattr(self, state)
-            if indices:
-                details[f"{state}_indices"] = format_indices(sorted(indices))
-        if self.start_time:
-            details["start_time"] = self.start_time
-        if self.completion_time:
-            details["completion_time"] = self.completion_time
-        return details
-
 
 class Runner:
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(
+        self, lock: threading.RLock, clock: Callable[[], dt.datetime], max_running: int
+    ) -> None:
         self._lock = lock
+        self._clock = clock
+        self._slots = threading.Condition(lock)
+        self._queue: deque[object] = deque()  # instances waiting for a slot, oldest first
+        self._running = 0
+        self._max_running = max_running
         self._stopping = threading.Event()
         self._executions: list[Execution] = []
+
+    @property
+    def max_running(self) -> int:
+        return self._max_running
+
+    @max_running.setter
+    def max_running(self, value: int) -> None:
+        with self._slots:
+            self._max_running = value
+            self._slots.notify_all()
 
     def start(self, plan: Plan) -> Execution:
         execution = Execution(plan=plan, pending=set(plan.indices))
@@ -127,8 +137,9 @@ class Runner:
         return execution
 
     def cancel(self, execution: Execution) -> None:
-        with self._lock:
+        with self._slots:
             execution.cancelled = True
+            self._slots.notify_all()
             procs = list(execution.procs.values())
         for proc in procs:
             _kill(proc)
@@ -160,40 +171,76 @@ class Runner:
             for worker in workers:
                 worker.join()
         with self._lock:
-            execution.completion_time = now_iso()
+            execution.completion_time = self._clock()
             execution.done.set()
+            self._executions.remove(execution)  # shutdown has nothing left to stop
 
     def _run_index(self, execution: Execution, index: int) -> None:
+        slot = self._take_slot(execution)
+        succeeded = False
+        try:
+            succeeded = slot and self._attempts(execution, index)
+        finally:
+            with self._slots:  # one critical section: never more `running` than slots
+                if slot:
+                    self._running -= 1
+                    self._slots.notify_all()
+                execution.pending.discard(index)
+                execution.running.discard(index)
+                (execution.succeeded if succeeded else execution.failed).add(index)
+                execution.finished[index] = self._clock()
+
+    def _take_slot(self, execution: Execution) -> bool:
+        """Wait for a free slot, first come first served; False if the run is cancelled first."""
+        ticket = object()
+        with self._slots:
+            self._queue.append(ticket)
+            self._slots.wait_for(
+                lambda: (
+                    self._stopped(execution)
+                    or (self._queue[0] is ticket and self._running < self._max_running)
+                )
+            )
+            self._queue.remove(ticket)
+            self._slots.notify_all()  # the next in line may fit, too
+            if self._stopped(execution):
+                return False
+            self._running += 1
+            return True
+
+    def _attempts(self, execution: Execution, index: int) -> bool:
+        """Run the index, retrying up to the limit; True once an attempt succeeds."""
         plan = execution.plan
         for retry in range(plan.retry_limit + 1):
-            with self._lock:
-                if execution.cancelled or self._stopping.is_set():
-                    break
-                execution.pending.discard(index)
-                execution.running.add(index)
-                execution.start_time = execution.start_time or now_iso()
             attempt = self._attempt(execution, index, retry)
+            if attempt is None:
+                return False
             with self._lock:
                 execution.attempts.append(attempt)
-                if attempt.exit_code == 0:
-                    execution.running.discard(index)
-                    execution.succeeded.add(index)
-                    return
+            if attempt.exit_code == 0:
+                return True
             if plan.error is not None:
-                break
-        with self._lock:
-            execution.pending.discard(index)
-            execution.running.discard(index)
-            execution.failed.add(index)
+                return False
+        return False
 
-    def _attempt(self, execution: Execution, index: int, retry: int) -> Attempt:
+    def _stopped(self, execution: Execution) -> bool:
+        return execution.cancelled or self._stopping.is_set()
+
+    def _attempt(self, execution: Execution, index: int, retry: int) -> Attempt | None:
+        """One attempt; None when the run was stopped before it began. The index shows as
+        running from the moment its process exists (same critical section)."""
         plan = execution.plan
-        if plan.error is not None or plan.argv is None:
-            return Attempt(index, retry, None, "", plan.error or "image not found")
         env = {**plan.env, "JOB_INDEX": str(index), "JOB_INDEX_RETRY_COUNT": str(retry)}
         with self._lock:
-            if execution.cancelled or self._stopping.is_set():
-                return Attempt(index, retry, None, "", "cancelled")
+            if self._stopped(execution):
+                return None
+            now = self._clock()
+            execution.pending.discard(index)
+            execution.running.add(index)
+            execution.started.setdefault(index, now)
+            execution.start_time = execution.start_time or now
+            if plan.error is not None or plan.argv is None:
+                return Attempt(index, retry, None, "", plan.error or "image not found")
             proc = subprocess.Popen(
                 plan.argv, cwd=plan.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

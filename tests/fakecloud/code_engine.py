@@ -9,11 +9,19 @@ Injected into every instance, as Code Engine does: CE_PROJECT_ID, CE_REGION, CE_
 CE_API_BASE_URL (the emulator's base URL; the real value is the region's *private* endpoint
 `https://api.private.<region>.codeengine.cloud.ibm.com`), JOB_INDEX, JOB_INDEX_RETRY_COUNT,
 JOB_ARRAY_SIZE. Injected values win over user env variables of the same name (unknown for real).
+
+Documented limits, each an attribute tests may change: a job or job run of at most 10 KiB
+(`ce_common.check_size`; 400), job-run names of at most 53 characters (`ce_jobs`; 400),
+`max_job_runs` per project (100; 403 `exceeded_quota`) and the one-week retention of finished
+runs (`ce_job_runs`), `max_running_instances` running at once, the rest queued (250; `ce_runner`).
+`clock` is the emulator's now (`clock.advance(timedelta)` moves it): it stamps `created_at`,
+start and completion times, and decides which finished runs have expired.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,36 +31,50 @@ from tests.fakecloud import ce_jobs, ce_secrets
 from tests.fakecloud.ce_common import (
     JOB_NAME,
     SECRET_NAME,
+    Clock,
     EntityTags,
+    check_if_match,
     check_name,
+    check_size,
     conflict,
     invalid,
+    iso,
     not_found,
-    now_iso,
     project_body,
 )
+from tests.fakecloud.ce_job_runs import MAX_JOB_RUNS, JobRuns, run_settings
 from tests.fakecloud.ce_plan import build_plan
-from tests.fakecloud.ce_runner import Execution, Image, Runner
-from tests.fakecloud.http import BadRequest
+from tests.fakecloud.ce_runner import MAX_RUNNING_INSTANCES, Image, Runner
 
 if TYPE_CHECKING:
     from tests.fakecloud.cloud import FakeCloud
-
-FINAL = ("completed", "failed")
 
 
 class CodeEngine:
     def __init__(self, cloud: FakeCloud) -> None:
         self.cloud = cloud
+        self.clock = Clock()
         self.tags = EntityTags()
         self.images: dict[str, Image] = {}
         self._secrets: dict[str, dict[str, Any]] = {}
         self._jobs: dict[str, dict[str, Any]] = {}
-        self._runs: dict[str, dict[str, Any]] = {}
-        self._executions: dict[str, Execution] = {}
-        self._runner = Runner(cloud.lock)
-        self.created_at = now_iso()
+        self._runner = Runner(cloud.lock, self._now, MAX_RUNNING_INSTANCES)
+        self._job_runs = JobRuns(cloud.lock, self._runner)
+        self.created_at = iso(self.clock())
         self.pending_seconds = 0.0  # how long a new job run stays `pending` before it starts
+        self.max_job_runs = MAX_JOB_RUNS  # job runs the project holds, in any state
+
+    def _now(self) -> dt.datetime:
+        return self.clock()  # looked up at each call: a test may replace the clock
+
+    @property
+    def max_running_instances(self) -> int:
+        """Instances that run at once over all job runs; the others stay `pending`."""
+        return self._runner.max_running
+
+    @max_running_instances.setter
+    def max_running_instances(self, value: int) -> None:
+        self._runner.max_running = value
 
     def routes(self) -> list[BaseRoute]:
         from tests.fakecloud.ce_routes import routes
@@ -80,7 +102,7 @@ class CodeEngine:
             project_id=self.project_id,
             region=self.cloud.identity.region,
             href=self.href(collection, name),
-            created_at=now_iso(),
+            created_at=iso(self.clock()),
             kind=kind,
         )
 
@@ -117,7 +139,7 @@ class CodeEngine:
                 region=self.cloud.identity.region,
                 href=self.href("secrets", name),
                 entity_tag=self.tags.next(),
-                created_at=now_iso(),
+                created_at=iso(self.clock()),
                 generated_by=generated_by,
             )
             old = self._secrets.get(name)
@@ -129,8 +151,7 @@ class CodeEngine:
     def replace_secret(
         self, name: str, if_match: str | None, body: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """PUT semantics. `If-Match` is required (missing: 400, our strict choice); `*` matches
-        any version; anything else must equal the current entity tag exactly, else 412."""
+        """PUT semantics; `If-Match` as `check_if_match` requires."""
         unknown = set(body) - {"format", "data"}
         if unknown:
             raise invalid(f"Unknown field(s): {', '.join(sorted(unknown))}")
@@ -138,15 +159,7 @@ class CodeEngine:
             current = self._secrets.get(name)
             if current is None:
                 raise not_found("Secret", name)
-            if not if_match:
-                raise BadRequest("The 'If-Match' header is required", code="missing_if_match")
-            if if_match != "*" and if_match != current["entity_tag"]:
-                raise BadRequest(
-                    f"Secret '{name}' was modified: If-Match '{if_match[:64]}' does not match "
-                    f"the current entity tag",
-                    status=412,
-                    code="precondition_failed",
-                )
+            check_if_match("Secret", name, if_match, current["entity_tag"])
             fmt = ce_secrets.check_format(body.get("format"))
             if fmt != current["format"]:
                 raise invalid(f"The format of secret '{name}' cannot be changed")
@@ -176,7 +189,9 @@ class CodeEngine:
             return copy.deepcopy(self._secrets)
 
     # -- jobs -------------------------------------------------------------------------------
-    def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create_job(self, body: Mapping[str, Any], *, size: int | None = None) -> dict[str, Any]:
+        """`size`: the request body's bytes (None: measure `body`, see `check_size`)."""
+        check_size(body, size, "job")
         name = check_name(body.get("name"), JOB_NAME, 63)
         if "image_reference" not in body:
             raise invalid("'image_reference' is required")
@@ -193,20 +208,16 @@ class CodeEngine:
             return copy.deepcopy(job)
 
     def update_job(
-        self, name: str, if_match: str | None, patch: Mapping[str, Any]
+        self, name: str, if_match: str | None, patch: Mapping[str, Any], *, size: int | None = None
     ) -> dict[str, Any]:
         """JSON merge patch with the same If-Match rules as `replace_secret`."""
+        check_size(patch, size, "job")
         settings = ce_jobs.job_settings(patch, allowed=ce_jobs.PATCH_FIELDS)
         with self.cloud.lock:
             job = self._jobs.get(name)
             if job is None:
                 raise not_found("Job", name)
-            if not if_match:
-                raise BadRequest("The 'If-Match' header is required", code="missing_if_match")
-            if if_match not in ("*", job["entity_tag"]):
-                raise BadRequest(
-                    f"Job '{name}' was modified", status=412, code="precondition_failed"
-                )
+            check_if_match("Job", name, if_match, job["entity_tag"])
             updated = {**job, **settings}
             ce_jobs.check_mode(updated if updated["run_mode"] == "daemon" else settings)
             updated["entity_tag"] = self.tags.next()
@@ -256,44 +267,18 @@ class CodeEngine:
             body["name"] = name
         return self.create_job_run(body)
 
-    def create_job_run(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create_job_run(self, body: Mapping[str, Any], *, size: int | None = None) -> dict[str, Any]:
+        """`size`: the request body's bytes (None: measure `body`, see `check_size`)."""
+        check_size(body, size, "job run")
         settings = ce_jobs.job_settings(body, allowed=ce_jobs.RUN_FIELDS)
         with self.cloud.lock:
             run = self._new_run(body, settings)
-            if run["name"] in self._runs:
-                raise conflict("Job run", run["name"])
-            self._runs[run["name"]] = run
             plan = build_plan(run, self.images, self._secrets, self.pending_seconds)
-            self._executions[run["name"]] = self._runner.start(plan)
-            return self._render_run(run["name"])
+            return self._job_runs.add(run, plan, now=self.clock(), quota=self.max_job_runs)
 
     def _new_run(self, body: Mapping[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-        job_name = body.get("job_name")
-        if job_name is None:
-            if "name" not in body or "image_reference" not in body:
-                raise invalid("A job run without 'job_name' requires 'name' and 'image_reference'")
-            base: dict[str, Any] = {}
-        else:
-            job_name = ce_jobs.job_name_of(job_name)
-            for field in ("image_secret", "run_service_account"):
-                if field in settings:
-                    raise invalid(f"'{field}' must not be set on a job run that references a job")
-            if job_name not in self._jobs:
-                raise not_found("Job", job_name)
-            base = {k: v for k, v in self._jobs[job_name].items() if k in ce_jobs.JOB_FIELDS}
-        raw_name = body.get("name")
-        name = (
-            check_name(raw_name, JOB_NAME, 63)
-            if raw_name is not None
-            else ce_jobs.generated_run_name(str(job_name))
-        )
-        merged = {**base, **settings}
-        merged["run_env_variables"] = ce_jobs.merge_env(
-            base.get("run_env_variables", []), settings.get("run_env_variables", [])
-        )
-        merged.pop("name", None)
-        ce_jobs.check_mode(merged if merged.get("run_mode") == "daemon" else settings)
-        run = {**self._meta("job_run_v2", name, "job_runs"), **ce_jobs.with_defaults(merged)}
+        job_name, name, merged = run_settings(body, settings, self._jobs)
+        run = {**self._meta("job_run_v2", name, "job_runs"), **merged}
         if job_name is not None:
             run["job_name"] = job_name
         run["computed_env_variables"] = ce_jobs.computed_env(
@@ -309,54 +294,29 @@ class CodeEngine:
             "CE_REGION": self.cloud.identity.region,
         }
 
-    def _render_run(self, name: str) -> dict[str, Any]:
-        run = copy.deepcopy(self._runs[name])
-        execution = self._executions[name]
-        run["status"] = execution.status
-        run["status_details"] = execution.status_details()
-        return run
-
     def get_job_run(self, name: str) -> dict[str, Any]:
-        with self.cloud.lock:
-            if name not in self._runs:
-                raise not_found("Job run", name)
-            return self._render_run(name)
+        return self._job_runs.get(name, self.clock())
 
     def delete_job_run(self, name: str) -> None:
-        with self.cloud.lock:
-            if self._runs.pop(name, None) is None:
-                raise not_found("Job run", name)
-            execution = self._executions.pop(name)
-        self._runner.cancel(execution)
+        self._job_runs.delete(name, self.clock())
 
     def list_job_runs(self, job_name: str | None = None) -> list[dict[str, Any]]:
-        with self.cloud.lock:
-            return [
-                self._render_run(n)
-                for n, run in self._runs.items()
-                if job_name is None or run.get("job_name") == job_name
-            ]
+        return self._job_runs.select(job_name, self.clock())
 
     @property
     def job_runs(self) -> dict[str, dict[str, Any]]:
-        with self.cloud.lock:
-            return {name: self._render_run(name) for name in self._runs}
+        return {run["name"]: run for run in self.list_job_runs()}
 
     def wait_for_job_run(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
         """Block until the run is completed or failed (all attempts recorded)."""
-        with self.cloud.lock:
-            execution = self._executions.get(name)
-        if execution is None:
-            raise KeyError(name)
+        execution = self._job_runs.execution(name)
         if not execution.done.wait(timeout):
             raise TimeoutError(f"job run {name} still {execution.status} after {timeout}s")
         return self.get_job_run(name)
 
     def job_run_attempts(self, name: str) -> list[dict[str, Any]]:
         """Every attempt: index, retry, exit_code, stdout, stderr, timed_out."""
-        with self.cloud.lock:
-            execution = self._executions[name]
-            return [a.to_dict() for a in execution.attempts]
+        return self._job_runs.attempts(name)
 
     def job_run_logs(self, name: str, *, index: int | None = None) -> str:
         """stdout then stderr of every attempt (optionally of one index), in completion order."""

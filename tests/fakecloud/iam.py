@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,8 +26,11 @@ CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
 ISSUER = "https://iam.cloud.ibm.com/identity"
 
 
-def iam_error(status: int, code: str, message: str) -> Response:
-    """IAM's own error shape (different from the platform envelope)."""
+def iam_error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """IAM's own error shape (different from the platform envelope); the SDK core's ApiException
+    reads `errorMessage` into `.message`."""
     return json_response(
         {
             "errorCode": code,
@@ -34,6 +38,7 @@ def iam_error(status: int, code: str, message: str) -> Response:
             "context": {"requestId": secrets.token_hex(8)},
         },
         status,
+        headers,
     )
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.fakecloud.faults import RecordedRequest
 from tests.fakecloud.http import error_response
+from tests.fakecloud.iam import iam_error
 
 if TYPE_CHECKING:
     from tests.fakecloud.cloud import FakeCloud
 
+IAM_PREFIX = "/identity/"
 # Paths that do not need a bearer token: IAM itself and the emulator's own control plane.
-OPEN_PREFIXES = ("/identity/", "/_fakecloud/")
+OPEN_PREFIXES = (IAM_PREFIX, "/_fakecloud/")
 
 
 class DroppedConnection(Exception):
@@ -54,10 +57,7 @@ class CloudMiddleware:
                 await send({"type": "http.response.start", "status": 200, "headers": []})
                 raise DroppedConnection(path)
             if fault is not None and fault.status is not None:
-                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                response = error_response(
-                    fault.status, "injected_fault", "injected by the test", extra
-                )
+                response = _fault_response(path, fault.status, fault.retry_after)
                 await response(scope, replay, recording_send)
                 return
             if not path.startswith(OPEN_PREFIXES):
@@ -81,6 +81,15 @@ class CloudMiddleware:
                         fault=answered_by_fault,
                     )
                 )
+
+
+def _fault_response(path: str, status: int, retry_after: int | None) -> Response:
+    """An injected status in the shape of the service that owns `path`: IAM answers with its own
+    error body, the other services with the platform envelope. (What IAM's edge sends for a
+    429 or 5xx is not documented; we assume IAM's own shape.)"""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    shape = iam_error if path.startswith(IAM_PREFIX) else error_response
+    return shape(status, "injected_fault", "injected by the test", headers)
 
 
 async def _read_body(receive: Receive) -> bytes:

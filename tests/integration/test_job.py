@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -211,20 +212,64 @@ def test_expired_certificate_is_refused_and_code_engine_untouched(cloud):
     assert ce_writes(cloud) == []
 
 
-def test_downgrade_is_refused_and_code_engine_untouched(cloud):
-    longer = make_chain(days=300)
-    cloud.code_engine.put_secret(
+def put_target(cloud: FakeCloud, chain: Chain) -> dict[str, Any]:
+    return cloud.code_engine.put_secret(
         "tls-web",
         "tls",
-        {"tls_cert": longer.leaf_pem + longer.intermediate_pem, "tls_key": longer.key_pem},
+        {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem},
     )
-    before = cloud.code_engine.secret("tls-web")
-    secret_id = seed_certificate(cloud, renew(longer, days=30), "web-cert")
+
+
+def test_downgrade_is_refused_and_code_engine_untouched(cloud):
+    longer = make_chain(days=300)
+    before = put_target(cloud, longer)
+    issued = longer.leaf.cert.not_valid_before_utc  # the same issuance, expiring earlier
+    secret_id = seed_certificate(cloud, renew(longer, days=30, not_before=issued), "web-cert")
     result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
     assert result.returncode == 1
     assert "downgrade" in result.events("target_refused")[0]["reason"]
     assert ce_writes(cloud) == []
     assert cloud.code_engine.secret("tls-web") == before
+
+
+def test_a_newer_certificate_that_expires_earlier_is_written(cloud):
+    """A re-issue (new CA, re-key, shorter profile) is newer by issuance, not by expiry."""
+    now = dt.datetime.now(dt.UTC)
+    held = make_chain(days=365, not_before=now - dt.timedelta(days=60))
+    put_target(cloud, held)
+    reissued = renew(held, days=47, not_before=now - dt.timedelta(hours=1))
+    secret_id = seed_certificate(cloud, reissued, "web-cert")
+
+    result = run_job(job_env(cloud, [{"secret": secret_id, "target": "tls-web"}]))
+
+    assert result.returncode == 0, result.stderr
+    assert result.outcomes() == {"tls-web": "updated"}
+    assert served(cloud, "tls-web")[0] == reissued.leaf.cert
+
+
+def test_an_older_certificate_that_expires_later_is_refused_unless_rolled_back(cloud):
+    now = dt.datetime.now(dt.UTC)
+    held = make_chain(days=47, not_before=now - dt.timedelta(hours=1))
+    before = put_target(cloud, held)
+    older = renew(held, days=365, not_before=now - dt.timedelta(days=60))
+    secret_id = seed_certificate(cloud, older, "web-cert")
+    env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
+
+    refused = run_job(env)
+    assert refused.returncode == 1
+    assert "refusing to downgrade" in refused.events("target_refused")[0]["reason"]
+    assert cloud.code_engine.secret("tls-web") == before
+
+    unnamed = run_job(env, "--allow-rollback")  # a rollback names the secrets it applies to
+    assert unnamed.returncode == 2
+    assert "--allow-rollback" in unnamed.stderr
+    assert cloud.code_engine.secret("tls-web") == before
+
+    rolled_back = run_job(env, "--secret", secret_id, "--allow-rollback")
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    [line] = rolled_back.events("target_updated")
+    assert (line["rollback"], line["level"]) == (True, "warning")
+    assert served(cloud, "tls-web")[0] == older.leaf.cert
 
 
 def test_a_missing_secret_fails_its_mapping_while_the_others_sync(cloud):

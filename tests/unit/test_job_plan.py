@@ -56,12 +56,59 @@ def test_same_leaf_with_a_different_chain_replaces():
     assert decision.action is Action.REPLACE
 
 
-def test_target_expiring_later_is_a_refused_downgrade():
-    newer = make_chain(days=300)
-    older = bundle_of(renew(newer, days=30))
-    decision = plan(older, current_of(bundle_of(newer)))
+def test_same_issuance_expiring_earlier_is_a_refused_downgrade():
+    held = make_chain(days=300)
+    candidate = bundle_of(renew(held, days=30, not_before=held.leaf.cert.not_valid_before_utc))
+    decision = plan(candidate, current_of(bundle_of(held)))
     assert decision.action is Action.REFUSE
     assert "downgrade" in decision.reason
+    assert decision.if_match is None
+
+
+def test_newer_issue_expiring_earlier_replaces():
+    """A re-issue (new CA, re-key, shorter profile) is newer even when it expires first."""
+    held = make_chain(days=365, not_before=NOW - dt.timedelta(days=30))
+    candidate = bundle_of(renew(held, days=47, not_before=NOW - dt.timedelta(hours=1)))
+    assert candidate.not_after < held.leaf.cert.not_valid_after_utc
+
+    decision = plan(candidate, current_of(bundle_of(held), entity_tag="9"))
+
+    assert decision.action is Action.REPLACE
+    assert decision.if_match == "9"
+    assert decision.rollback is False
+
+
+def test_older_issue_expiring_later_is_a_refused_downgrade():
+    held = make_chain(days=30, not_before=NOW - dt.timedelta(hours=1))
+    candidate = bundle_of(renew(held, days=365, not_before=NOW - dt.timedelta(days=30)))
+
+    decision = plan(candidate, current_of(bundle_of(held)))
+
+    assert decision.action is Action.REFUSE
+    assert "newer certificate" in decision.reason
+    assert "--allow-rollback" in decision.reason
+
+
+def test_an_older_certificate_replaces_only_with_allow_rollback():
+    held = make_chain(days=90, not_before=NOW - dt.timedelta(hours=1))
+    candidate = bundle_of(renew(held, days=90, not_before=NOW - dt.timedelta(days=10)))
+
+    decision = plan(candidate, current_of(bundle_of(held), entity_tag="5"), allow_rollback=True)
+
+    assert decision.action is Action.REPLACE
+    assert decision.rollback is True
+    assert decision.if_match == "5"
+    assert "rolling back" in decision.reason
+
+
+def test_allow_rollback_changes_nothing_for_a_newer_certificate():
+    held = make_chain(days=90, not_before=NOW - dt.timedelta(days=10))
+    candidate = bundle_of(renew(held, days=90, not_before=NOW - dt.timedelta(hours=1)))
+
+    decision = plan(candidate, current_of(bundle_of(held)), allow_rollback=True)
+
+    assert decision.action is Action.REPLACE
+    assert decision.rollback is False
 
 
 def test_non_tls_target_is_refused():

@@ -87,3 +87,19 @@ def test_ibmendata_is_parsed():
 def test_a_trailing_api_path_on_the_secrets_manager_url_is_dropped():
     url = "https://inst.us-south.secrets-manager.appdomain.cloud"
     assert settings(SECRETS_MANAGER_URL=f"{url}/api/").secrets_manager_url == url
+
+
+def test_on_code_engine_the_job_knows_its_name_and_run_retention():
+    s = settings(CE_JOB="certsync", CE_JOBRUN="certsync-abc", CERTSYNC_KEEP_RUNS="25")
+    assert (s.job_name, s.jobrun) == ("certsync", "certsync-abc")
+    assert (s.retention.recent, s.retention.failed_days) == (25, 3)
+    assert settings().job_name is None
+
+
+def test_allow_rollback_needs_chosen_secrets():
+    with pytest.raises(ConfigError) as info:
+        JobSettings.from_env(ENV, allow_rollback=True)
+    assert ["--allow-rollback needs" in p for p in info.value.problems] == [True]
+    chosen = JobSettings.from_env(ENV, cli_secret_ids=[ID1], allow_rollback=True)
+    assert chosen.allow_rollback is True
+    assert settings().allow_rollback is False

@@ -1,16 +1,26 @@
+import time
 from collections.abc import Mapping
+from typing import Any
 
+import jwt
 import pytest
+import requests
+from ibm_cloud_sdk_core import ApiException, DetailedResponse
 from ibm_cloud_sdk_core.authenticators import ContainerAuthenticator, IAMAuthenticator
 
 from shared.clients import (
     CODE_ENGINE_API_VERSION,
+    RetryableIAMTokenManager,
+    RetryablePacing,
     ServiceAuth,
     build_authenticator,
     code_engine_client,
     read_service_auth,
     secrets_manager_client,
 )
+from shared.errors import PermanentError, RetryableError
+from shared.retry import RetryPolicy
+from shared.sdk import call_api
 from shared.settings import EnvReader, SecretValue
 
 PREFIX = "SECRETS_MANAGER"
@@ -102,6 +112,7 @@ def test_build_iam_authenticator() -> None:
     auth = ServiceAuth(PREFIX, "iam", apikey=SecretValue(APIKEY), auth_url="https://iam.local")
     authenticator = build_authenticator(auth)
     assert isinstance(authenticator, IAMAuthenticator)
+    assert isinstance(authenticator.token_manager, RetryablePacing)
     assert authenticator.token_manager.apikey == APIKEY
     assert authenticator.token_manager.url == "https://iam.local"
 
@@ -110,6 +121,7 @@ def test_build_container_authenticator() -> None:
     auth = ServiceAuth(PREFIX, "container", profile_name="certsync", cr_token_filename="/tmp/none")
     authenticator = build_authenticator(auth)
     assert isinstance(authenticator, ContainerAuthenticator)
+    assert isinstance(authenticator.token_manager, RetryablePacing)
     assert authenticator.token_manager.iam_profile_name == "certsync"
     assert authenticator.token_manager.cr_token_filename == "/tmp/none"
 
@@ -136,3 +148,76 @@ def test_clients_do_not_enable_sdk_retries(auth_type: str) -> None:
     auth = ServiceAuth(PREFIX, auth_type, apikey=SecretValue(APIKEY), profile_name="certsync")
     client = code_engine_client("https://ce.local/v2", auth, timeout=5.0)
     assert client.retry_config is None
+
+
+def test_the_sdk_still_validates_the_credentials() -> None:
+    auth = ServiceAuth(PREFIX, "iam", apikey=SecretValue(f'"{APIKEY}"'))
+    with pytest.raises(ValueError, match="quotes"):
+        build_authenticator(auth)
+
+
+class FailingTokenRequests(RetryableIAMTokenManager):
+    """An IAM token manager whose first token requests raise `errors`, in order."""
+
+    def __init__(self, *errors: Exception) -> None:
+        super().__init__(APIKEY, url="https://iam.local")
+        self.errors = list(errors)
+        self.requests = 0
+
+    def request_token(self) -> dict[str, Any]:
+        self.requests += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        now = int(time.time())
+        token = jwt.encode({"iat": now, "exp": now + 3600}, "k" * 32, algorithm="HS256")
+        return {"access_token": token}
+
+
+def test_a_failed_token_request_leaves_no_request_pending() -> None:
+    manager = FailingTokenRequests(ApiException(503, message="IAM is unavailable"))
+    with pytest.raises(ApiException):
+        manager.get_token()
+    # The SDK core alone leaves request_time set: the next caller would poll for up to 60 s.
+    assert manager.request_time == 0
+    assert manager.get_token() == manager.access_token
+    assert manager.requests == 2
+
+
+def through_the_retry_layer(manager: FailingTokenRequests) -> list[float]:
+    """Authenticate one call under the one retry layer; return the waits it chose."""
+    waits: list[float] = []
+    call_api(
+        lambda: DetailedResponse(response={"token": manager.get_token()}),
+        what="get secret 'web-cert'",
+        policy=RetryPolicy(),
+        sleep=waits.append,
+    )
+    return waits
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiException(500, message="Internal error"),
+        ApiException(503, message="Service unavailable"),
+        ApiException(429, message="Too many requests"),
+        requests.ConnectionError("connection dropped"),
+        requests.Timeout("read timed out"),
+    ],
+    ids=["500", "503", "429", "dropped-connection", "timeout"],
+)
+def test_a_transient_token_failure_is_retried_like_a_failed_call(error: Exception) -> None:
+    manager = FailingTokenRequests(error)
+    assert len(through_the_retry_layer(manager)) == 1
+    assert manager.requests == 2
+
+
+def test_a_refused_api_key_is_not_retried() -> None:
+    manager = FailingTokenRequests(
+        ApiException(400, message="Provided API key could not be found.")
+    )
+    with pytest.raises(PermanentError) as caught:
+        through_the_retry_layer(manager)
+    assert not isinstance(caught.value, RetryableError)
+    assert caught.value.status == 400
+    assert manager.requests == 1

@@ -10,6 +10,7 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
     PermanentError,
+    QuotaExceededError,
     RetryableError,
     classify_status,
     from_api_exception,
@@ -115,6 +116,35 @@ def test_from_api_exception_permanent(status: int, expected: type[PermanentError
     assert isinstance(error, PermanentError)
     assert error.status == status
     assert str(error).startswith(f"{WHAT} failed with HTTP {status}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"errors":[{"code":"exceeded_quota","message":"the project holds 100 job runs"}]}',
+        b'{"errors":[{"code":"forbidden","message":"job run Quota exceeded (limit 100)"}]}',
+    ],
+)
+def test_from_api_exception_403_naming_a_quota(body: bytes) -> None:
+    error = from_api_exception(api_exception(403, body=body), WHAT)
+
+    assert type(error) is QuotaExceededError
+    assert isinstance(error, PermanentError)
+    assert error.status == 403
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, b'{"errors":[{"code":"forbidden","message":"not authorized"}]}'),
+        (403, b"not json"),
+        (400, b'{"errors":[{"code":"bad_request","message":"quota is not a field"}]}'),
+    ],
+)
+def test_from_api_exception_other_refusals_are_not_quota(status: int, body: bytes) -> None:
+    error = from_api_exception(api_exception(status, body=body), WHAT)
+
+    assert type(error) is PermanentError
 
 
 @pytest.mark.parametrize("status", [409, 412])

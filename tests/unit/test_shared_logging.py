@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import json
 import logging
@@ -98,6 +99,21 @@ def test_json_line_with_level_timestamp_and_context() -> None:
     assert line["target"] == "tls-web"
     assert line["notification_id"] == "n-1"
     assert line["jobrun"] == "certsync-run-1"
+
+
+@pytest.mark.parametrize(
+    ("method", "level"), [("info", "info"), ("warning", "warning"), ("error", "error")]
+)
+def test_json_line_carries_what_ibm_cloud_logs_reads(method: str, level: str) -> None:
+    out = io.StringIO()
+    configure_logging(stream=out, json=True)
+    getattr(structlog.get_logger(), method)("target_updated", target="tls-web")
+    (line,) = lines(out)
+    assert line["message"] == "target_updated"
+    assert line["level"] == level
+    when = dt.datetime.fromisoformat(line["timestamp"])
+    assert when.utcoffset() == dt.timedelta(0)
+    assert abs(dt.datetime.now(dt.UTC) - when) < dt.timedelta(minutes=5)
 
 
 def test_json_line_is_redacted() -> None:

@@ -137,15 +137,65 @@ def post(url: str, body: Any, headers: dict[str, str] | None = None) -> requests
 
 def test_a_rotation_is_acknowledged_and_its_job_run_submitted() -> None:
     app, fake, _ = build()
-    sent = json.dumps(notification(), indent=1)  # the exact text goes to the job
+    sent = notification()
 
     with serving(app) as url:
-        response = post(url, sent.encode())
+        response = post(url, sent)
 
     expected = job_run_name(JOB, notification()["notification_id"])
     assert response.status_code == 202
-    assert response.json() == {"job_run": expected}
-    assert fake.calls == [(expected, sent)]
+    assert response.json() == {"job_run": expected, "job_runs": [expected]}
+    [(name, passed_on)] = fake.calls
+    assert name == expected
+    assert json.loads(passed_on) == {  # compact: what the job reads, and the correlation keys
+        "id": sent["id"],
+        "notification_id": sent["notification_id"],
+        "type": sent["type"],
+        "time": sent["time"],
+        "data": {
+            "event_type": "secret_rotated",
+            "secret_type": "public_cert",
+            "secrets": [{"secret_id": SECRET_ID}],
+        },
+    }
+
+
+def test_a_batch_too_large_for_one_run_is_split_into_several() -> None:
+    app, fake, _ = build()
+    body = notification()
+    long_ids = [f"{i:03}" + "a" * 125 for i in range(100)]  # the longest ids Secrets Manager has
+    body["data"]["secrets"] = [{"secret_id": i} for i in long_ids]
+
+    with serving(app) as url:
+        response = post(url, body)
+        wait_for(lambda: len(fake.calls) == len(response.json()["job_runs"]))
+
+    names = response.json()["job_runs"]
+    assert response.status_code == 202
+    assert len(names) > 1
+    assert response.json()["job_run"] == names[0]
+    assert sorted(name for name, _ in fake.calls) == sorted(names)
+    texts = [text for _, text in sorted(fake.calls)]
+    passed_on = [s["secret_id"] for text in texts for s in json.loads(text)["data"]["secrets"]]
+    assert sorted(passed_on) == sorted(long_ids)
+
+
+@pytest.mark.parametrize(
+    "secret_type", ["arbitrary", "iam_credentials", "username_password", "kv", None]
+)
+def test_a_rotation_of_other_secret_types_is_ignored(secret_type: str | None) -> None:
+    app, fake, _ = build()
+    body = notification()
+    body["data"]["secret_type"] = secret_type
+
+    with structlog.testing.capture_logs() as logs, serving(app) as url:
+        response = post(url, body)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert fake.calls == []
+    [line] = request_lines(logs)
+    assert line["outcome"] == "ignored"
 
 
 def test_without_a_notification_id_the_name_comes_from_the_id() -> None:
@@ -156,7 +206,7 @@ def test_without_a_notification_id_the_name_comes_from_the_id() -> None:
     with serving(app) as url:
         response = post(url, body)
 
-    assert response.json() == {"job_run": job_run_name(JOB, body["id"])}
+    assert response.json()["job_run"] == job_run_name(JOB, body["id"])
     assert [name for name, _ in fake.calls] == [job_run_name(JOB, body["id"])]
 
 
@@ -505,7 +555,7 @@ def test_one_request_line_per_request_with_the_correlation_keys() -> None:
     assert accepted["secret_ids"] == [SECRET_ID]
     assert accepted["outcome"] == "accepted"
     assert accepted["status"] == 202
-    assert accepted["job_run"] == job_run_name(JOB, notification()["notification_id"])
+    assert accepted["ce_jobruns"] == [job_run_name(JOB, notification()["notification_id"])]
     assert accepted["latency_ms"] >= 0
     assert malformed["status"] == 400
     assert malformed["outcome"] == "malformed"

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trigger.naming import MAX_NAME, is_valid_name, job_run_name
+from trigger.naming import MAX_PARTS, MAX_RUN_NAME, is_valid_name, job_run_name
 
 
 def test_the_name_is_the_job_and_a_hash_of_the_key() -> None:
@@ -29,11 +29,26 @@ def test_distinct_jobs_give_distinct_names_for_one_key() -> None:
     assert job_run_name("certsync-a", "n-1") != job_run_name("certsync-b", "n-1")
 
 
-def test_a_long_job_name_is_shortened_to_fit() -> None:
-    name = job_run_name("j" * 63, "n-1")
+def test_a_long_job_name_is_shortened_to_fit_the_cli_limit_with_any_part() -> None:
+    for part in (None, 1, MAX_PARTS):
+        name = job_run_name("j" * 63, "n-1", part)
 
-    assert len(name) == MAX_NAME
-    assert is_valid_name(name)
+        assert len(name) <= MAX_RUN_NAME == 53
+        assert is_valid_name(name, MAX_RUN_NAME)
+    assert len(job_run_name("j" * 63, "n-1", MAX_PARTS)) == MAX_RUN_NAME
+
+
+def test_parts_share_the_notification_hash_and_differ() -> None:
+    whole = job_run_name("certsync", "n-1")
+    parts = [job_run_name("certsync", "n-1", i) for i in (1, 2, 3)]
+
+    assert parts == [f"{whole}-1", f"{whole}-2", f"{whole}-3"]
+
+
+@pytest.mark.parametrize("part", [0, -1, MAX_PARTS + 1])
+def test_a_part_outside_the_range_is_an_error(part: int) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        job_run_name("certsync", "n-1", part)
 
 
 def test_a_long_job_name_sharing_a_prefix_still_differs() -> None:
@@ -59,9 +74,13 @@ def test_valid_names(name: str, valid: bool) -> None:
     assert is_valid_name(name) is valid
 
 
-@given(job=st.text(max_size=80), key=st.text(max_size=200))
-def test_any_job_and_key_give_a_valid_name(job: str, key: str) -> None:
-    name = job_run_name(job, key)
+@given(
+    job=st.text(max_size=80),
+    key=st.text(max_size=200),
+    part=st.none() | st.integers(1, MAX_PARTS),
+)
+def test_any_job_key_and_part_give_a_valid_run_name(job: str, key: str, part: int | None) -> None:
+    name = job_run_name(job, key, part)
 
-    assert is_valid_name(name)
-    assert name == job_run_name(job, key)
+    assert is_valid_name(name, MAX_RUN_NAME)
+    assert name == job_run_name(job, key, part)

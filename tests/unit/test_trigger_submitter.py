@@ -56,7 +56,7 @@ def test_a_submission_is_logged_with_its_attempts() -> None:
     assert fake.calls == [("certsync-0123456789ab", '{"id": "1"}')]
     [line] = logs
     assert line["event"] == "job_run_submitted"
-    assert line["job_run"] == "certsync-0123456789ab"
+    assert line["ce_jobrun"] == "certsync-0123456789ab"
     assert line["attempts"] == 1
 
 

@@ -1,0 +1,85 @@
+"""The job runs one rotation starts: compact notifications that fit Code Engine's size limit.
+
+Code Engine limits a job run to 10 KiB, environment variables included (`limits.md`, "Job
+limits"). Each run carries the rotation as a compact notification (`shared.events.compact`) in
+the `ibmendata` variable; a batch that would not fit one run is split into several, each naming
+some of the secrets, every secret in exactly one of them. Sizes are measured on the request body
+as the Code Engine SDK sends it (`json.dumps` of the request, default separators), with the
+longest run name possible, against a budget that leaves 2 KiB of margin. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.events import Notification, compact
+from trigger.naming import MAX_RUN_NAME, job_run_name
+
+# The variable Event Notifications sets when it starts a job itself; the job reads the same one.
+NOTIFICATION_VARIABLE = "ibmendata"
+MAX_RUN_BYTES = 10 * 1024  # Code Engine's limit for a job run
+RUN_BUDGET = 8 * 1024  # what certsync lets a run request reach
+
+
+class TooLarge(ValueError):
+    """Even one secret per run would not fit: the notification's own fields are too long."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    name: str
+    notification_json: str  # the compact notification, the value of `ibmendata`
+    secret_ids: tuple[str, ...]
+
+
+def run_request_body(job_name: str, name: str, notification_json: str) -> bytes:
+    """The `create_job_run` body the SDK sends for one run (what the size limit applies to)."""
+    variable = {"name": NOTIFICATION_VARIABLE, "type": "literal", "value": notification_json}
+    body = {"job_name": job_name, "name": name, "run_env_variables": [variable]}
+    return json.dumps(body).encode()
+
+
+def plan_runs(
+    job_name: str, notification: Notification, budget: int = RUN_BUDGET
+) -> tuple[RunRequest, ...]:
+    """One run per rotation, or several when the secrets do not fit one; names deterministic."""
+    groups = _pack(job_name, notification, list(dict.fromkeys(notification.secret_ids)), budget)
+    key = notification.key
+    if len(groups) == 1:
+        names = [job_run_name(job_name, key)]
+    else:
+        names = [job_run_name(job_name, key, part) for part in range(1, len(groups) + 1)]
+    return tuple(
+        RunRequest(name, _text(notification, ids), tuple(ids))
+        for name, ids in zip(names, groups, strict=True)
+    )
+
+
+def _pack(
+    job_name: str, notification: Notification, secret_ids: list[str], budget: int
+) -> list[list[str]]:
+    """Greedy, in the notification's order: each group as large as the budget allows."""
+    widest_name = "x" * MAX_RUN_NAME
+
+    def fits(ids: list[str]) -> bool:
+        body = run_request_body(job_name, widest_name, _text(notification, ids))
+        return len(body) <= budget
+
+    groups: list[list[str]] = []
+    for secret_id in secret_ids:
+        if groups and fits([*groups[-1], secret_id]):
+            groups[-1].append(secret_id)
+        elif fits([secret_id]):
+            groups.append([secret_id])
+        else:
+            raise TooLarge(
+                f"the notification's fields are too long to pass to a job run "
+                f"(over {budget} bytes with a single secret)"
+            )
+    return groups
+
+
+def _text(notification: Notification, secret_ids: Sequence[str]) -> str:
+    return json.dumps(compact(notification, secret_ids), separators=(",", ":"))
