@@ -22,8 +22,8 @@ import requests
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 
+from localcloud import LocalCloud
 from shared.clients import CODE_ENGINE_API_VERSION
-from tests.fakecloud import FakeCloud
 from tests.pki import issue, make_chain
 from tests.support import (
     ROOT,
@@ -38,7 +38,7 @@ from tests.support import (
 
 
 def bench_job(mappings: int, latency: float, concurrency: int) -> dict[str, float]:
-    with FakeCloud() as cloud:
+    with LocalCloud() as cloud:
         root = issue("bench root", ca=True, days=3650)
         intermediate = issue("bench intermediate", issuer=root, ca=True, days=1800)
         pairs = []
@@ -116,7 +116,7 @@ def bench_trigger(requests_total: int, clients: int, rounds: int) -> None:
     apikey, token = "bench-apikey-0123456789", "bench-webhook-token-0123456789abcdef"
     with tempfile.TemporaryDirectory() as tmp:
         cloud = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakecloud", "--apikey", apikey],
+            [sys.executable, "-m", "localcloud", "--apikey", apikey],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

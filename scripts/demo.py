@@ -1,6 +1,6 @@
 """`make demo`: certsync end to end on the local IBM Cloud, with real processes and the real SDKs.
 
-Starts the emulator (`python -m tests.fakecloud`) and the trigger (`python -m trigger`) as their own
+Starts the emulator (`python -m localcloud`) and the trigger (`python -m trigger`) as their own
 processes, imports a certificate chain into Secrets Manager, creates the Code Engine job with its
 mapping, runs it once, wires Event Notifications to the trigger, then rotates the certificate and
 follows it: notification delivered -> ack -> job run submitted -> completed -> Code Engine secret
@@ -92,7 +92,7 @@ def local_cloud(apikey: str, logs: Path) -> Iterator[tuple[Processes, dict[str, 
         [
             sys.executable,
             "-m",
-            "tests.fakecloud",
+            "localcloud",
             "--apikey",
             apikey,
             "--cwd",

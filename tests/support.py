@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from tests.fakecloud import FakeCloud
+from localcloud import LocalCloud
 from tests.pki import Chain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def base_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def job_env(cloud: FakeCloud, mappings: list[dict[str, str]], **extra: str) -> dict[str, str]:
+def job_env(cloud: LocalCloud, mappings: list[dict[str, str]], **extra: str) -> dict[str, str]:
     cloud.iam.add_apikey(APIKEY)
     env = {
         **base_env(),
@@ -165,14 +165,14 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where a local cloud answers: in this process (FakeCloud) or another (its ready line)."""
+    """Where a local cloud answers: in this process (LocalCloud) or another (its ready line)."""
 
     url: str
     code_engine_url: str
     project_id: str
 
     @classmethod
-    def of(cls, cloud: FakeCloud) -> Endpoints:
+    def of(cls, cloud: LocalCloud) -> Endpoints:
         return cls(cloud.url, cloud.code_engine_url, cloud.identity.project_id)
 
     @classmethod
@@ -181,10 +181,10 @@ class Endpoints:
 
 
 def trigger_env(
-    where: FakeCloud | Endpoints, *, apikey: str, job: str, token: str, **changes: str | None
+    where: LocalCloud | Endpoints, *, apikey: str, job: str, token: str, **changes: str | None
 ) -> dict[str, str]:
     """The environment `python -m trigger` gets on Code Engine, pointed at a local cloud."""
-    if isinstance(where, FakeCloud):
+    if isinstance(where, LocalCloud):
         where.iam.add_apikey(apikey)
         where = Endpoints.of(where)
     env = {
@@ -213,7 +213,7 @@ def with_changes(env: dict[str, str], changes: Mapping[str, str | None]) -> dict
 
 
 def seed_certificate(
-    cloud: FakeCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
+    cloud: LocalCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
 ) -> str:
     """Put `chain` into the fake Secrets Manager as `secret_type`; returns the secret id."""
     extra: dict[str, Any] = (

@@ -2,10 +2,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakecloud import FakeCloud
+from localcloud import LocalCloud
 
 
 @pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    with FakeCloud() as running:
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as running:
         yield running

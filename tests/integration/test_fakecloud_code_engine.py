@@ -34,9 +34,9 @@ from ibm_code_engine_sdk.code_engine_v2 import (
     SecretList,
 )
 
-from tests.fakecloud.ce_common import Clock
-from tests.fakecloud.cloud import FakeCloud
-from tests.fakecloud.http import BadRequest
+from localcloud.ce_common import Clock
+from localcloud.cloud import LocalCloud
+from localcloud.http import BadRequest
 from tests.pki import make_chain, new_key
 from tests.support import assert_same_material
 
@@ -53,14 +53,14 @@ START = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    with FakeCloud() as fake:
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as fake:
         fake.iam.add_apikey(APIKEY)
         fake.code_engine.register_image(ENV_IMAGE, [sys.executable, "-c", SCRIPT_PRINT_ENV])
         yield fake
 
 
-def client(cloud: FakeCloud, version: str | None = VERSION) -> CodeEngineV2:
+def client(cloud: LocalCloud, version: str | None = VERSION) -> CodeEngineV2:
     service = CodeEngineV2(
         authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url), version=version
     )
@@ -69,14 +69,14 @@ def client(cloud: FakeCloud, version: str | None = VERSION) -> CodeEngineV2:
 
 
 @pytest.fixture
-def ce(cloud: FakeCloud) -> Iterator[CodeEngineV2]:
+def ce(cloud: LocalCloud) -> Iterator[CodeEngineV2]:
     service = client(cloud)
     yield service
     service.http_client.close()
 
 
 @pytest.fixture
-def pid(cloud: FakeCloud) -> str:
+def pid(cloud: LocalCloud) -> str:
     return cloud.identity.project_id
 
 
@@ -93,7 +93,7 @@ def tls_data() -> SecretDataTLSSecretData:
     )
 
 
-def env_lines(cloud: FakeCloud, run: str) -> list[dict[str, str]]:
+def env_lines(cloud: LocalCloud, run: str) -> list[dict[str, str]]:
     logs = cloud.code_engine.job_run_logs(run)
     return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
 
@@ -131,7 +131,7 @@ def test_get_project_and_unknown_project(ce: CodeEngineV2, pid: str) -> None:
 
 @pytest.mark.parametrize("version", [None, "2025-13-01", "20250101", "2021-03-30", "tomorrow"])
 def test_version_missing_malformed_or_out_of_range(
-    cloud: FakeCloud, pid: str, version: str | None
+    cloud: LocalCloud, pid: str, version: str | None
 ) -> None:
     if version == "tomorrow":
         version = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
@@ -144,7 +144,7 @@ def test_version_missing_malformed_or_out_of_range(
     assert "version" in error.message
 
 
-def test_oldest_documented_version_is_accepted(cloud: FakeCloud, pid: str) -> None:
+def test_oldest_documented_version_is_accepted(cloud: LocalCloud, pid: str) -> None:
     service = client(cloud, "2021-03-31")
     try:
         assert service.list_secrets(project_id=pid).get_status_code() == 200
@@ -169,7 +169,7 @@ def test_tls_secret_roundtrip_with_etag(ce: CodeEngineV2, pid: str) -> None:
     assert_same_material(secret.data["tls_key"], data.tls_key)
 
 
-def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: FakeCloud) -> None:
+def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: LocalCloud) -> None:
     first = ce.create_secret(project_id=pid, format="tls", name="rot", data=tls_data())
     tag = first.get_result()["entity_tag"]
     renewed = tls_data()
@@ -206,7 +206,7 @@ def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: Fa
 
 
 def test_replace_secret_without_if_match_is_rejected(
-    ce: CodeEngineV2, pid: str, cloud: FakeCloud
+    ce: CodeEngineV2, pid: str, cloud: LocalCloud
 ) -> None:
     ce.create_secret(project_id=pid, format="generic", name="g", data={"k": "v"})
     authenticator = ce.authenticator
@@ -321,7 +321,7 @@ def test_delete_secret(ce: CodeEngineV2, pid: str) -> None:
     assert api_error(ce.delete_secret, project_id=pid, name="gone").status_code == 404
 
 
-def test_seed_helpers(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_seed_helpers(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     seeded = cloud.code_engine.put_secret("seeded", "generic", {"a": "1"})
     got = ce.get_secret(project_id=pid, name="seeded").get_result()
     assert got["entity_tag"] == seeded["entity_tag"]
@@ -379,7 +379,7 @@ def test_invalid_jobs_are_400(ce: CodeEngineV2, pid: str, changes: dict[str, Any
 
 
 # -- job runs ---------------------------------------------------------------------------------
-def test_job_run_injected_env_and_overrides(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_job_run_injected_env_and_overrides(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     cloud.code_engine.put_secret("cfg", "generic", {"REGION_HINT": "south", "COLOR": "blue"})
     ce.create_job(
         project_id=pid,
@@ -421,7 +421,7 @@ def test_job_run_injected_env_and_overrides(cloud: FakeCloud, ce: CodeEngineV2, 
     assert "PYTEST_CURRENT_TEST" not in env
 
 
-def test_job_run_retries_until_success(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_job_run_retries_until_success(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     script = (
         "import os, sys; n = int(os.environ['JOB_INDEX_RETRY_COUNT']); print(n); sys.exit(n < 2)"
     )
@@ -444,7 +444,7 @@ def test_job_run_retries_until_success(cloud: FakeCloud, ce: CodeEngineV2, pid: 
     assert [(a["retry"], a["exit_code"]) for a in attempts] == [(0, 1), (1, 1)]
 
 
-def test_job_run_array_indices(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_job_run_array_indices(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     script = "import os, sys; sys.exit(os.environ['JOB_INDEX'] == '3')"
     cloud.code_engine.register_image("icr.io/certsync/arr:1", [sys.executable, "-c", script])
     ce.create_job(project_id=pid, image_reference="icr.io/certsync/arr:1", name="arr")
@@ -459,7 +459,7 @@ def test_job_run_array_indices(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> 
     assert (details["requested"], details["succeeded"], details["failed"]) == (3, 2, 1)
 
 
-def test_job_run_max_execution_time_kills(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_job_run_max_execution_time_kills(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     script = "import time; print('started', flush=True); time.sleep(60)"
     cloud.code_engine.register_image("icr.io/certsync/slow:1", [sys.executable, "-c", script])
     ce.create_job(project_id=pid, image_reference="icr.io/certsync/slow:1", name="slow")
@@ -476,7 +476,7 @@ def test_job_run_max_execution_time_kills(cloud: FakeCloud, ce: CodeEngineV2, pi
 
 
 def test_job_run_names_conflicts_and_unknown_job(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="sync")
     ce.create_job_run(project_id=pid, job_name="sync", name="fixed")
@@ -500,7 +500,7 @@ def test_job_run_names_conflicts_and_unknown_job(
     assert api_error(ce.get_job_run, project_id=pid, name="fixed").status_code == 404
 
 
-def test_list_job_runs_filters_and_pages(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_list_job_runs_filters_and_pages(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     for job in ("a", "b"):
         ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name=job)
     for i in range(3):
@@ -521,7 +521,7 @@ def test_list_job_runs_filters_and_pages(cloud: FakeCloud, ce: CodeEngineV2, pid
 
 
 def test_unknown_image_and_missing_secret_fail_the_run(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     ce.create_job(project_id=pid, image_reference="icr.io/certsync/unknown:1", name="noimg")
     run = ce.create_job_run(project_id=pid, job_name="noimg").get_result()
@@ -536,7 +536,7 @@ def test_unknown_image_and_missing_secret_fail_the_run(
     assert "secret 'absent' not found" in cloud.code_engine.job_run_logs(name)
 
 
-def test_submit_job_run_in_process(cloud: FakeCloud, ce: CodeEngineV2, pid: str) -> None:
+def test_submit_job_run_in_process(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="sync")
     run = cloud.code_engine.submit_job_run(
         "sync", run_env_variables=[{"type": "literal", "name": "FROM", "value": "en"}]
@@ -591,7 +591,7 @@ def test_a_job_run_is_at_most_10_kib(ce: CodeEngineV2, pid: str) -> None:
     assert len(ce.list_job_runs(project_id=pid).get_result()["job_runs"]) == 1
 
 
-def test_submit_job_run_in_process_is_at_most_10_kib(cloud: FakeCloud) -> None:
+def test_submit_job_run_in_process_is_at_most_10_kib(cloud: LocalCloud) -> None:
     """Event Notifications' job destination puts the whole notification into `ibmendata`."""
     cloud.code_engine.create_job({"name": "sync", "image_reference": NO_IMAGE})
     base = {"job_name": "sync"}
@@ -637,7 +637,7 @@ def test_the_101st_job_run_is_refused_with_403_quota(ce: CodeEngineV2, pid: str)
 
 
 def test_finished_job_runs_are_deleted_after_one_week(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     code_engine = cloud.code_engine
     code_engine.clock = Clock(lambda: START)
@@ -663,7 +663,7 @@ def test_finished_job_runs_are_deleted_after_one_week(
 
 
 def test_instances_beyond_the_cap_stay_pending_until_a_slot_frees(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str, tmp_path: Path
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, tmp_path: Path
 ) -> None:
     script = (
         "import os, pathlib, sys, time; d = pathlib.Path(sys.argv[1]); "
@@ -696,7 +696,7 @@ def test_instances_beyond_the_cap_stay_pending_until_a_slot_frees(
 
 
 def test_a_burst_of_150_job_runs_is_queued_paged_and_deleted(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     # 20 ms each, so that the sampler sees instances running; sh and sleep are cheap processes.
     cloud.code_engine.register_image("icr.io/certsync/nap:1", ["sh", "-c", "sleep 0.02"])
@@ -762,7 +762,7 @@ def test_paging_job_runs_survives_deleting_the_page_just_read(ce: CodeEngineV2, 
 
 
 def test_status_details_carry_times_and_index_details(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     cloud.code_engine.clock = Clock(lambda: START)
     cloud.code_engine.register_image("icr.io/certsync/sh:1", ["sh", "-c", 'exit "$JOB_INDEX"'])
@@ -791,7 +791,7 @@ def test_status_details_carry_times_and_index_details(
 
 # -- contract: every body the fake returns parses with the SDK models ---------------------------
 def test_contract_every_body_parses_with_sdk_models(
-    cloud: FakeCloud, ce: CodeEngineV2, pid: str
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     Project.from_dict(ce.get_project(id=pid).get_result())
     ProjectList.from_dict(ce.list_projects(limit=1).get_result())
@@ -827,7 +827,7 @@ def test_contract_every_body_parses_with_sdk_models(
 
 
 def test_shutdown_kills_running_instances() -> None:
-    fake = FakeCloud().start()
+    fake = LocalCloud().start()
     script = "import time; time.sleep(120)"
     fake.code_engine.register_image("icr.io/certsync/sleep:1", [sys.executable, "-c", script])
     fake.code_engine.put_secret("unused", "generic", {})

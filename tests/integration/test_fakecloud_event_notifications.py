@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakecloud.cloud import FakeCloud
-from tests.fakecloud.code_engine import CodeEngine
-from tests.fakecloud.event_notifications import EventNotifications
+from localcloud.cloud import LocalCloud
+from localcloud.code_engine import CodeEngine
+from localcloud.event_notifications import EventNotifications
 
 pytestmark = pytest.mark.integration
 
@@ -102,8 +102,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    cloud = FakeCloud()
+def cloud() -> Iterator[LocalCloud]:
+    cloud = LocalCloud()
     en = cloud.event_notifications
     en.timeout, en.backoff_min, en.backoff_max = 2.0, 0.01, 0.05
     yield cloud
@@ -112,11 +112,11 @@ def cloud() -> Iterator[FakeCloud]:
 
 
 @pytest.fixture
-def en(cloud: FakeCloud) -> EventNotifications:
+def en(cloud: LocalCloud) -> EventNotifications:
     return cloud.event_notifications
 
 
-def cert_secret(cloud: FakeCloud, name: str = "web-cert", **over: Any) -> dict[str, Any]:
+def cert_secret(cloud: LocalCloud, name: str = "web-cert", **over: Any) -> dict[str, Any]:
     secret = {
         "secret_id": cloud.identity.secret_crn("0f6e3c8a-6d2e-4f0e-9d7e-2b1f4b7f9a11"),
         "secret_name": name,
@@ -130,7 +130,7 @@ def cert_secret(cloud: FakeCloud, name: str = "web-cert", **over: Any) -> dict[s
     return secret | over
 
 
-def rotate(en: EventNotifications, cloud: FakeCloud, name: str = "web-cert") -> list[str]:
+def rotate(en: EventNotifications, cloud: LocalCloud, name: str = "web-cert") -> list[str]:
     return en.publish_secret_event(
         event_sub_type="secret_rotated",
         secret_type="imported_cert",
@@ -145,7 +145,7 @@ def subscribed_webhook(en: EventNotifications, url: str, **kwargs: Any) -> str:
 
 
 def test_rotation_envelope_and_data_have_the_documented_shape(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     subscribed_webhook(en, receiver.url)
     [notification_id] = rotate(en, cloud)
@@ -179,7 +179,7 @@ def test_rotation_envelope_and_data_have_the_documented_shape(
 
 
 def test_about_to_expire_carries_its_subtype_in_type_and_data(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     subscribed_webhook(en, receiver.url)
     en.publish_secret_event(
@@ -197,7 +197,7 @@ def test_about_to_expire_carries_its_subtype_in_type_and_data(
 
 
 def test_more_than_100_secrets_are_split_100_per_notification(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     subscribed_webhook(en, receiver.url)
     secrets = [cert_secret(cloud, f"cert-{i}") for i in range(150)]
@@ -211,7 +211,7 @@ def test_more_than_100_secrets_are_split_100_per_notification(
 
 
 def test_custom_headers_arrive_and_sensitive_values_are_never_recorded(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     headers = {"Authorization": "Bearer s3cr3t-token", "X-Team": "certs"}
     destination = subscribed_webhook(
@@ -232,7 +232,7 @@ def test_custom_headers_arrive_and_sensitive_values_are_never_recorded(
 
 
 def test_503_is_retried_until_delivered(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     subscribed_webhook(en, receiver.url)
     receiver.script = [Reply(503), Reply(502)]
@@ -245,7 +245,7 @@ def test_503_is_retried_until_delivered(
 
 
 def test_429_retry_after_is_honoured(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     en.backoff_max = 5.0
     subscribed_webhook(en, receiver.url)
@@ -258,7 +258,7 @@ def test_429_retry_after_is_honoured(
 
 
 def test_retry_after_is_capped_at_backoff_max(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     en.backoff_max = 0.2
     subscribed_webhook(en, receiver.url)
@@ -270,7 +270,7 @@ def test_retry_after_is_capped_at_backoff_max(
 
 
 def test_four_failures_lose_the_notification_after_exactly_four_attempts(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     subscribed_webhook(en, receiver.url)
     receiver.script = [Reply(500)] * 5
@@ -281,7 +281,7 @@ def test_four_failures_lose_the_notification_after_exactly_four_attempts(
     assert outcomes == ["retrying", "retrying", "retrying", "lost"]
 
 
-def test_400_is_final(cloud: FakeCloud, en: EventNotifications, receiver: Receiver) -> None:
+def test_400_is_final(cloud: LocalCloud, en: EventNotifications, receiver: Receiver) -> None:
     subscribed_webhook(en, receiver.url)
     receiver.script = [Reply(400)]
     rotate(en, cloud)
@@ -292,7 +292,7 @@ def test_400_is_final(cloud: FakeCloud, en: EventNotifications, receiver: Receiv
 
 
 def test_a_slow_receiver_times_out_and_is_retried(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     en.timeout = 0.2
     subscribed_webhook(en, receiver.url)
@@ -311,7 +311,7 @@ def test_a_slow_receiver_times_out_and_is_retried(
 
 
 def test_connection_refused_is_retried_then_lost(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     url = receiver.url
     receiver.server.shutdown()
@@ -326,7 +326,7 @@ def test_connection_refused_is_retried_then_lost(
 
 
 def test_subscriptions_filter_by_event(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     other = Receiver()
     other.thread.start()
@@ -368,7 +368,7 @@ def test_test_event_reaches_subscriptions_for_all_events(
 class RecordingCodeEngine(CodeEngine):
     """A test double for the one call the job destination makes."""
 
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         super().__init__(cloud)
         self.runs: list[tuple[str, list[dict[str, str]] | None]] = []
 
@@ -384,7 +384,7 @@ class RecordingCodeEngine(CodeEngine):
 
 
 def test_code_engine_job_destination_passes_ibmendata(
-    cloud: FakeCloud, en: EventNotifications
+    cloud: LocalCloud, en: EventNotifications
 ) -> None:
     code_engine = RecordingCodeEngine(cloud)
     cloud.code_engine = code_engine
@@ -400,7 +400,7 @@ def test_code_engine_job_destination_passes_ibmendata(
     assert [d.outcome for d in en.deliveries()] == ["delivered"]
 
 
-def test_invalid_input_is_rejected(cloud: FakeCloud, en: EventNotifications) -> None:
+def test_invalid_input_is_rejected(cloud: LocalCloud, en: EventNotifications) -> None:
     with pytest.raises(ValueError, match="unknown Secrets Manager event"):
         en.publish_secret_event(
             event_sub_type="secret_renamed", secret_type="arbitrary", secrets=[]
@@ -424,7 +424,7 @@ def test_invalid_input_is_rejected(cloud: FakeCloud, en: EventNotifications) -> 
 
 
 def test_shutdown_does_not_wait_for_a_backoff(
-    cloud: FakeCloud, en: EventNotifications, receiver: Receiver
+    cloud: LocalCloud, en: EventNotifications, receiver: Receiver
 ) -> None:
     en.backoff_min = en.backoff_max = 30.0
     subscribed_webhook(en, receiver.url)
@@ -441,7 +441,7 @@ def test_shutdown_does_not_wait_for_a_backoff(
 
 
 def test_control_plane_routes(receiver: Receiver) -> None:
-    with FakeCloud() as cloud:
+    with LocalCloud() as cloud:
         base = f"{cloud.url}/_fakecloud/event_notifications"
         with Client(base) as client:
             timing = {"timeout": 2, "retries": 1, "backoff_min": 0.01, "backoff_max": 0.05}

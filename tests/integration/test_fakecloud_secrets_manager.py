@@ -44,8 +44,8 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     SecretVersionMetadataCollection,
 )
 
+from localcloud import LocalCloud
 from tests import pki
-from tests.fakecloud import FakeCloud
 from tests.support import assert_same_material
 
 pytestmark = pytest.mark.integration
@@ -64,21 +64,21 @@ def colon_serial(chain: pki.Chain) -> str:
 
 
 @pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    with FakeCloud() as fake:
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as fake:
         fake.iam.add_apikey(APIKEY, "iam-ServiceId-sm-tests")
         yield fake
 
 
 @pytest.fixture
-def sm(cloud: FakeCloud) -> SecretsManagerV2:
+def sm(cloud: LocalCloud) -> SecretsManagerV2:
     client = SecretsManagerV2(authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url))
     client.set_service_url(cloud.secrets_manager_url)
     return client
 
 
 @pytest.fixture
-def events(cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch) -> Events:
+def events(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> Events:
     seen: Events = []
 
     def record(*, event_sub_type: str, secret_type: str, secrets: list[dict[str, Any]]) -> None:
@@ -437,7 +437,7 @@ def test_rotation_rejects_mismatched_key(sm: SecretsManagerV2, chain: pki.Chain)
 
 # -- public and private certificates (seeded) -------------------------------------------
 def test_seed_public_cert_and_rotate(
-    cloud: FakeCloud, sm: SecretsManagerV2, chain: pki.Chain, events: Events
+    cloud: LocalCloud, sm: SecretsManagerV2, chain: pki.Chain, events: Events
 ) -> None:
     seeded = cloud.secrets_manager.seed_certificate(
         "public_cert", "public-web", chain.leaf_pem, chain.key_pem, chain.intermediate_pem
@@ -464,7 +464,7 @@ def test_seed_public_cert_and_rotate(
 
 
 def test_seed_private_cert_via_control_plane(
-    cloud: FakeCloud, sm: SecretsManagerV2, chain: pki.Chain, events: Events
+    cloud: LocalCloud, sm: SecretsManagerV2, chain: pki.Chain, events: Events
 ) -> None:
     body = {
         "secret_type": "private_cert",
@@ -506,7 +506,7 @@ def test_seed_private_cert_via_control_plane(
     assert bad.json()["status_code"] == 400
 
 
-def test_seed_requires_matching_key(cloud: FakeCloud, chain: pki.Chain) -> None:
+def test_seed_requires_matching_key(cloud: LocalCloud, chain: pki.Chain) -> None:
     other = pki.make_chain("other.example.com")
     url = f"{cloud.url}/_fakecloud/secrets_manager/secrets"
     body: dict[str, Any] = {
@@ -520,7 +520,7 @@ def test_seed_requires_matching_key(cloud: FakeCloud, chain: pki.Chain) -> None:
     assert requests.post(url, json=body, timeout=10).status_code == 400
 
 
-def test_python_helpers(cloud: FakeCloud, chain: pki.Chain) -> None:
+def test_python_helpers(cloud: LocalCloud, chain: pki.Chain) -> None:
     group = cloud.secrets_manager.create_group("helpers")
     seeded = cloud.secrets_manager.seed_certificate(
         "imported_cert", "helper-cert", chain.leaf_pem, None, group="helpers"
@@ -558,7 +558,7 @@ def test_arbitrary_secret(sm: SecretsManagerV2, events: Events) -> None:
     assert events == []
 
 
-def test_rotation_reaches_event_notifications(cloud: FakeCloud, chain: pki.Chain) -> None:
+def test_rotation_reaches_event_notifications(cloud: LocalCloud, chain: pki.Chain) -> None:
     seeded = cloud.secrets_manager.seed_certificate(
         "imported_cert", "wired", chain.leaf_pem, chain.key_pem
     )

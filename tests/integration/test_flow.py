@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from tests.fakecloud import FakeCloud
+from localcloud import LocalCloud
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
     APIKEY,
@@ -34,7 +34,7 @@ INJECTED = {
 }  # Code Engine injects CE_PROJECT_ID, CE_API_BASE_URL
 
 
-def served_serial(cloud: FakeCloud, target: str) -> int | None:
+def served_serial(cloud: LocalCloud, target: str) -> int | None:
     secret = cloud.code_engine.secret(target)
     if secret is None:
         return None
@@ -42,7 +42,7 @@ def served_serial(cloud: FakeCloud, target: str) -> int | None:
 
 
 @pytest.fixture
-def deployed(cloud: FakeCloud) -> tuple[str, Chain]:
+def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
     """A certificate in Secrets Manager, its copy in Code Engine, and the certsync job."""
     chain = make_chain(days=30)
     secret_id = seed_certificate(cloud, chain, "web-cert")
@@ -70,7 +70,7 @@ def deployed(cloud: FakeCloud) -> tuple[str, Chain]:
 
 
 @pytest.fixture
-def trigger(cloud: FakeCloud, deployed: tuple[str, Chain], tmp_path: Path) -> Iterator[Trigger]:
+def trigger(cloud: LocalCloud, deployed: tuple[str, Chain], tmp_path: Path) -> Iterator[Trigger]:
     running = Trigger(
         trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN), tmp_path, token=TOKEN
     )
@@ -81,7 +81,7 @@ def trigger(cloud: FakeCloud, deployed: tuple[str, Chain], tmp_path: Path) -> It
         running.stop()
 
 
-def rotate(cloud: FakeCloud, secret_id: str, chain: Chain) -> Chain:
+def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> Chain:
     new = renew(chain, days=90)
     cloud.secrets_manager.rotate(
         secret_id, new.leaf_pem, new.key_pem, intermediate=new.intermediate_pem

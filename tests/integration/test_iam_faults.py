@@ -13,7 +13,7 @@ import pytest
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 
-from tests.fakecloud import FakeCloud, Fault
+from localcloud import Fault, LocalCloud
 from tests.pki import make_chain
 from tests.support import (
     APIKEY,
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 TOKEN_PATH = r"^/identity/token$"
 
 
-def mappings(cloud: FakeCloud, count: int, prefix: str) -> list[dict[str, str]]:
+def mappings(cloud: LocalCloud, count: int, prefix: str) -> list[dict[str, str]]:
     chain = make_chain()
     return [
         {"secret": seed_certificate(cloud, chain, f"{prefix}-cert-{n}"), "target": f"{prefix}-{n}"}
@@ -46,7 +46,7 @@ def timed_run(env: dict[str, str], timeout: float) -> tuple[JobResult, float]:
     return result, time.monotonic() - start
 
 
-def token_faults_answered(cloud: FakeCloud) -> int:
+def token_faults_answered(cloud: LocalCloud) -> int:
     return sum(1 for r in cloud.requests.entries("POST", TOKEN_PATH) if r.fault)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from tests.fakecloud import FakeCloud, Fault
+from localcloud import Fault, LocalCloud
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
     APIKEY,
@@ -25,19 +25,19 @@ pytestmark = pytest.mark.integration
 SECRETS_PATH = r"/v2/projects/[^/]+/secrets"
 
 
-def rotate(cloud: FakeCloud, secret_id: str, chain: Chain) -> None:
+def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> None:
     cloud.secrets_manager.rotate(
         secret_id, chain.leaf_pem, chain.key_pem, intermediate=chain.intermediate_pem
     )
 
 
-def served(cloud: FakeCloud, target: str) -> list[x509.Certificate]:
+def served(cloud: LocalCloud, target: str) -> list[x509.Certificate]:
     secret = cloud.code_engine.secret(target)
     assert secret is not None, f"Code Engine secret {target!r} does not exist"
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())
 
 
-def ce_writes(cloud: FakeCloud) -> list[str]:
+def ce_writes(cloud: LocalCloud) -> list[str]:
     return [
         f"{r.method} {r.path}"
         for r in cloud.requests.entries(path=SECRETS_PATH)
@@ -105,7 +105,7 @@ def test_mappings_by_id_and_by_crn(cloud):
     assert result.outcomes() == {"tls-a": "created", "tls-b": "created"}
 
 
-def notification(cloud: FakeCloud, *secret_ids: str) -> str:
+def notification(cloud: LocalCloud, *secret_ids: str) -> str:
     return json.dumps(
         {
             "id": "9d8f1e2a-0000-4000-8000-000000000001",
@@ -185,7 +185,7 @@ def test_a_permanent_error_is_not_retried(cloud):
     assert result.events("call_retried") == []
 
 
-def corrupt_key(cloud: FakeCloud, secret_id: str) -> None:
+def corrupt_key(cloud: LocalCloud, secret_id: str) -> None:
     """Secrets Manager validates imports, so a mismatched key can only be planted in its store."""
     version = cloud.secrets_manager.store.secret(secret_id).current
     version.payload["private_key"] = make_chain().key_pem
@@ -212,7 +212,7 @@ def test_expired_certificate_is_refused_and_code_engine_untouched(cloud):
     assert ce_writes(cloud) == []
 
 
-def put_target(cloud: FakeCloud, chain: Chain) -> dict[str, Any]:
+def put_target(cloud: LocalCloud, chain: Chain) -> dict[str, Any]:
     return cloud.code_engine.put_secret(
         "tls-web",
         "tls",

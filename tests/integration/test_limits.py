@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from tests.fakecloud import FakeCloud
+from localcloud import LocalCloud
 from tests.pki import Chain, make_chain
 from tests.support import (
     APIKEY,
@@ -42,7 +42,7 @@ MAX_RUN_BYTES = 10 * 1024
 
 
 def job_settings(
-    cloud: FakeCloud, tmp_path: Path, mappings: list[dict[str, str]]
+    cloud: LocalCloud, tmp_path: Path, mappings: list[dict[str, str]]
 ) -> dict[str, Any]:
     """The real job's image and env, its mappings in a file (as a config map holds them)."""
     path = tmp_path / "mappings.json"
@@ -58,12 +58,12 @@ def job_settings(
     return {"image_reference": IMAGE, "run_env_variables": variables}
 
 
-def deploy_job(cloud: FakeCloud, tmp_path: Path, mappings: list[dict[str, str]]) -> None:
+def deploy_job(cloud: LocalCloud, tmp_path: Path, mappings: list[dict[str, str]]) -> None:
     cloud.code_engine.create_job({"name": JOB, **job_settings(cloud, tmp_path, mappings)})
 
 
 @pytest.fixture
-def trigger(cloud: FakeCloud, tmp_path: Path) -> Iterator[Trigger]:
+def trigger(cloud: LocalCloud, tmp_path: Path) -> Iterator[Trigger]:
     running = Trigger(
         trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN), tmp_path, token=TOKEN
     )
@@ -80,7 +80,7 @@ def trigger(cloud: FakeCloud, tmp_path: Path) -> Iterator[Trigger]:
         running.stop()
 
 
-def event_entry(cloud: FakeCloud, secret_id: str) -> dict[str, Any]:
+def event_entry(cloud: LocalCloud, secret_id: str) -> dict[str, Any]:
     """A secret as Secrets Manager names it in a notification (CRN form)."""
     secret = cloud.secrets_manager.secret(secret_id)
     return {
@@ -95,18 +95,18 @@ def event_entry(cloud: FakeCloud, secret_id: str) -> dict[str, Any]:
     }
 
 
-def leaf_serial(cloud: FakeCloud, target: str) -> int | None:
+def leaf_serial(cloud: LocalCloud, target: str) -> int | None:
     secret = cloud.code_engine.secret(target)
     if secret is None:
         return None
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
 
 
-def run_bodies(cloud: FakeCloud) -> list[bytes]:
+def run_bodies(cloud: LocalCloud) -> list[bytes]:
     return [r.body for r in cloud.requests.entries("POST", JOB_RUNS)]
 
 
-def seed_many(cloud: FakeCloud, count: int) -> list[tuple[str, Chain]]:
+def seed_many(cloud: LocalCloud, count: int) -> list[tuple[str, Chain]]:
     ca = make_chain()
     chains = [
         make_chain(f"site{i}.example.com", ca=(ca.root, ca.intermediate)) for i in range(count)
@@ -114,7 +114,7 @@ def seed_many(cloud: FakeCloud, count: int) -> list[tuple[str, Chain]]:
     return [(seed_certificate(cloud, c, f"site{i}-cert"), c) for i, c in enumerate(chains)]
 
 
-def finished_runs(cloud: FakeCloud, job: str, count: int) -> list[str]:
+def finished_runs(cloud: LocalCloud, job: str, count: int) -> list[str]:
     """`count` completed runs of `job` (whose image must exit at once), one minute apart."""
     names = []
     for _ in range(count):
@@ -125,7 +125,7 @@ def finished_runs(cloud: FakeCloud, job: str, count: int) -> list[str]:
     return names
 
 
-def user_job(cloud: FakeCloud, runs: int) -> list[str]:
+def user_job(cloud: LocalCloud, runs: int) -> list[str]:
     """The user's own job, unrelated to certsync, with finished runs of its own."""
     cloud.code_engine.register_image(QUICK, [shutil.which("true") or "/bin/true"])
     cloud.code_engine.create_job({"name": "nightly-report", "image_reference": QUICK})
@@ -228,7 +228,7 @@ def test_the_job_prunes_its_own_finished_runs_and_nothing_else(cloud, tmp_path):
     assert leaf_serial(cloud, "tls-0") == chain.leaf.cert.serial_number
 
 
-def deploy_job_image(cloud: FakeCloud, tmp_path: Path, secret_id: str) -> None:
+def deploy_job_image(cloud: LocalCloud, tmp_path: Path, secret_id: str) -> None:
     """Point the existing certsync job at the real job, with one mapping."""
     mappings = [{"secret": secret_id, "target": "tls-0"}]
     cloud.code_engine.update_job(JOB, "*", job_settings(cloud, tmp_path, mappings))

@@ -18,9 +18,9 @@ import pytest
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 
+from localcloud import Fault, LocalCloud
 from shared.clients import CODE_ENGINE_API_VERSION
 from shared.events import compact, notification_from_dict
-from tests.fakecloud import FakeCloud, Fault
 from tests.support import Trigger, wait_until
 from tests.support import trigger_env as support_trigger_env
 
@@ -37,7 +37,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json
 
 
 @pytest.fixture
-def job(cloud: FakeCloud) -> str:
+def job(cloud: LocalCloud) -> str:
     """The certsync job, created as a user would, through the SDK."""
     cloud.iam.add_apikey(APIKEY)
     cloud.code_engine.register_image(IMAGE, [sys.executable, "-c", PRINT_IBMENDATA])
@@ -52,12 +52,12 @@ def job(cloud: FakeCloud) -> str:
     return JOB
 
 
-def trigger_env(cloud: FakeCloud, **changes: str | None) -> dict[str, str]:
+def trigger_env(cloud: LocalCloud, **changes: str | None) -> dict[str, str]:
     return support_trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN, **changes)
 
 
 @pytest.fixture
-def trigger(cloud: FakeCloud, job: str, tmp_path: Path) -> Iterator[Trigger]:
+def trigger(cloud: LocalCloud, job: str, tmp_path: Path) -> Iterator[Trigger]:
     running = Trigger(trigger_env(cloud), tmp_path, token=TOKEN)
     try:
         running.wait_ready()
@@ -66,13 +66,13 @@ def trigger(cloud: FakeCloud, job: str, tmp_path: Path) -> Iterator[Trigger]:
         running.stop()
 
 
-def rotation(cloud: FakeCloud) -> dict[str, Any]:
+def rotation(cloud: LocalCloud) -> dict[str, Any]:
     """A secret_rotated notification as Event Notifications builds it."""
     [notification] = _published(cloud, "secret_rotated")
     return notification
 
 
-def _published(cloud: FakeCloud, event: str) -> list[dict[str, Any]]:
+def _published(cloud: LocalCloud, event: str) -> list[dict[str, Any]]:
     secret_id = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
     cloud.event_notifications.publish_secret_event(
         event_sub_type=event,
@@ -93,7 +93,7 @@ def _published(cloud: FakeCloud, event: str) -> list[dict[str, Any]]:
     return cloud.event_notifications.notifications()[-1:]
 
 
-def run_posts(cloud: FakeCloud) -> list[int]:
+def run_posts(cloud: LocalCloud) -> list[int]:
     return [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
 
 
@@ -101,7 +101,7 @@ def run_posts(cloud: FakeCloud) -> list[int]:
 
 
 def test_a_rotation_starts_one_job_run_with_the_notification(
-    cloud: FakeCloud, trigger: Trigger
+    cloud: LocalCloud, trigger: Trigger
 ) -> None:
     notification = rotation(cloud)
     sent = json.dumps(notification, indent=2)
@@ -122,7 +122,7 @@ def test_a_rotation_starts_one_job_run_with_the_notification(
 
 
 def test_event_notifications_delivers_to_the_trigger_end_to_end(
-    cloud: FakeCloud, trigger: Trigger
+    cloud: LocalCloud, trigger: Trigger
 ) -> None:
     destination = cloud.event_notifications.add_webhook_destination(
         f"{trigger.url}/events",
@@ -144,7 +144,7 @@ def test_event_notifications_delivers_to_the_trigger_end_to_end(
     assert passed_on == compact(parsed, parsed.secret_ids)  # what the job reads, nothing more
 
 
-def test_a_redelivery_makes_one_run(cloud: FakeCloud, trigger: Trigger) -> None:
+def test_a_redelivery_makes_one_run(cloud: LocalCloud, trigger: Trigger) -> None:
     notification = rotation(cloud)
 
     first = trigger.post(notification)
@@ -158,7 +158,7 @@ def test_a_redelivery_makes_one_run(cloud: FakeCloud, trigger: Trigger) -> None:
 
 
 def test_a_redelivery_during_a_slow_submission_is_not_submitted_again(
-    cloud: FakeCloud, trigger: Trigger
+    cloud: LocalCloud, trigger: Trigger
 ) -> None:
     cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=2.0))
     notification = rotation(cloud)
@@ -172,7 +172,7 @@ def test_a_redelivery_during_a_slow_submission_is_not_submitted_again(
     assert len(cloud.code_engine.job_runs) == 1
 
 
-def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: FakeCloud, trigger: Trigger) -> None:
+def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: LocalCloud, trigger: Trigger) -> None:
     cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=5.0))
 
     started = time.monotonic()
@@ -184,7 +184,7 @@ def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: FakeCloud, trigger:
     assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1)
 
 
-def test_two_503s_end_in_exactly_one_run(cloud: FakeCloud, trigger: Trigger) -> None:
+def test_two_503s_end_in_exactly_one_run(cloud: LocalCloud, trigger: Trigger) -> None:
     cloud.faults.add(Fault(path=JOB_RUNS, method="POST", status=503, times=2))
 
     response = trigger.post(rotation(cloud))
@@ -198,7 +198,7 @@ def test_two_503s_end_in_exactly_one_run(cloud: FakeCloud, trigger: Trigger) -> 
 
 
 def test_rejected_requests_start_nothing_and_the_token_is_never_printed(
-    cloud: FakeCloud, trigger: Trigger
+    cloud: LocalCloud, trigger: Trigger
 ) -> None:
     notification = rotation(cloud)
     wrong = {**HEADERS, "Authorization": f"Bearer {TOKEN[:-1]}"}
@@ -224,7 +224,7 @@ def test_rejected_requests_start_nothing_and_the_token_is_never_printed(
 
 
 def test_without_a_token_the_trigger_refuses_to_start(
-    cloud: FakeCloud, job: str, tmp_path: Path
+    cloud: LocalCloud, job: str, tmp_path: Path
 ) -> None:
     started = Trigger(trigger_env(cloud, CERTSYNC_WEBHOOK_TOKEN=None), tmp_path)
 
@@ -237,7 +237,7 @@ def test_without_a_token_the_trigger_refuses_to_start(
     assert "CERTSYNC_WEBHOOK_TOKEN" in started.output()
 
 
-def test_sigterm_lets_an_in_flight_submission_finish(cloud: FakeCloud, trigger: Trigger) -> None:
+def test_sigterm_lets_an_in_flight_submission_finish(cloud: LocalCloud, trigger: Trigger) -> None:
     cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=2.0))
 
     response = trigger.post(rotation(cloud))

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tests.fakecloud.ce_jobs import parse_array_spec
-from tests.fakecloud.ce_runner import Image, Plan, base_env
+from localcloud.ce_jobs import parse_array_spec
+from localcloud.ce_runner import Image, Plan, base_env
 
 
 def build_plan(

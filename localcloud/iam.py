@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakecloud.http import json_response
+from localcloud.http import json_response
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"

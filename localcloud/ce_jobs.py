@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from tests.fakecloud.ce_common import JOB_NAME, SECRET_NAME, check_name, invalid, pick, str_list
+from localcloud.ce_common import JOB_NAME, SECRET_NAME, check_name, invalid, pick, str_list
 
 ENV_TYPES = {
     "literal",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakecloud.http import BadRequest
-from tests.fakecloud.sm_model import ALL_TYPES, Secret
+from localcloud.http import BadRequest
+from localcloud.sm_model import ALL_TYPES, Secret
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.fakecloud.faults import RecordedRequest
-from tests.fakecloud.http import error_response
-from tests.fakecloud.iam import iam_error
+from localcloud.faults import RecordedRequest
+from localcloud.http import error_response
+from localcloud.iam import iam_error
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import FakeCloud
+    from localcloud.cloud import LocalCloud
 
 IAM_PREFIX = "/identity/"
 # Paths that do not need a bearer token: IAM itself and the emulator's own control plane.
@@ -25,7 +25,7 @@ class DroppedConnection(Exception):
 
 
 class CloudMiddleware:
-    def __init__(self, app: ASGIApp, cloud: FakeCloud) -> None:
+    def __init__(self, app: ASGIApp, cloud: LocalCloud) -> None:
         self.app = app
         self.cloud = cloud
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.fakecloud.http import BadRequest
-from tests.fakecloud.sm_model import Group, Secret, Version, now, timestamp
-from tests.fakecloud.sm_query import UUID_RE
+from localcloud.http import BadRequest
+from localcloud.sm_model import Group, Secret, Version, now, timestamp
+from localcloud.sm_query import UUID_RE
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import FakeCloud
+    from localcloud.cloud import LocalCloud
 
 DEFAULT_GROUP_DESCRIPTION = (
     "The default secret group. Secrets that are not assigned to a group are stored here."
@@ -35,7 +35,7 @@ def check_id(value: str, what: str, aliases: tuple[str, ...] = ()) -> None:
 
 
 class SmStore:
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
         created = now()
         self.groups: dict[str, Group] = {

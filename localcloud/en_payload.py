@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import Identity
+    from localcloud.cloud import Identity
 
 TYPE_PREFIX = "com.ibm.cloud.secrets-manager."
 MAX_SECRETS = 100

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from tests.fakecloud.http import BadRequest
-from tests.fakecloud.sm_pem import (
+from localcloud.http import BadRequest
+from localcloud.sm_pem import (
     CertInfo,
     cert_info,
     check_chain,

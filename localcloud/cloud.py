@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tests.fakecloud.code_engine import CodeEngine
-from tests.fakecloud.event_notifications import EventNotifications
-from tests.fakecloud.faults import Fault, Faults, RequestLog
-from tests.fakecloud.http import BadRequest, error_response, json_response, read_json_object
-from tests.fakecloud.iam import Iam
-from tests.fakecloud.middleware import CloudMiddleware
-from tests.fakecloud.secrets_manager import SecretsManager
+from localcloud.code_engine import CodeEngine
+from localcloud.event_notifications import EventNotifications
+from localcloud.faults import Fault, Faults, RequestLog
+from localcloud.http import BadRequest, error_response, json_response, read_json_object
+from localcloud.iam import Iam
+from localcloud.middleware import CloudMiddleware
+from localcloud.secrets_manager import SecretsManager
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Identity:
         )
 
 
-class FakeCloud:
+class LocalCloud:
     """Stateful emulator. `start()` serves it from a background thread; use as a context manager."""
 
     def __init__(self, identity: Identity | None = None) -> None:
@@ -103,7 +103,7 @@ class FakeCloud:
         return app
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeCloud:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> LocalCloud:
         # uvicorn binds the socket itself: handing it a pre-bound socket loses TCP_NODELAY on the
         # accepted connections, and every response then waits ~40 ms for a delayed ACK.
         config = uvicorn.Config(
@@ -134,7 +134,7 @@ class FakeCloud:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> FakeCloud:
+    def __enter__(self) -> LocalCloud:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc: object) -> None:

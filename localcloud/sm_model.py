@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakecloud.sm_pem import CertInfo
+from localcloud.sm_pem import CertInfo
 
 CERT_TYPES = ("imported_cert", "public_cert", "private_cert")
 SUPPORTED_TYPES = (*CERT_TYPES, "arbitrary")

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
-from tests.fakecloud import ce_jobs, ce_secrets
-from tests.fakecloud.ce_common import (
+from localcloud import ce_jobs, ce_secrets
+from localcloud.ce_common import (
     JOB_NAME,
     SECRET_NAME,
     Clock,
@@ -42,16 +42,16 @@ from tests.fakecloud.ce_common import (
     not_found,
     project_body,
 )
-from tests.fakecloud.ce_job_runs import MAX_JOB_RUNS, JobRuns, run_settings
-from tests.fakecloud.ce_plan import build_plan
-from tests.fakecloud.ce_runner import MAX_RUNNING_INSTANCES, Image, Runner
+from localcloud.ce_job_runs import MAX_JOB_RUNS, JobRuns, run_settings
+from localcloud.ce_plan import build_plan
+from localcloud.ce_runner import MAX_RUNNING_INSTANCES, Image, Runner
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import FakeCloud
+    from localcloud.cloud import LocalCloud
 
 
 class CodeEngine:
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
         self.clock = Clock()
         self.tags = EntityTags()
@@ -77,7 +77,7 @@ class CodeEngine:
         self._runner.max_running = value
 
     def routes(self) -> list[BaseRoute]:
-        from tests.fakecloud.ce_routes import routes
+        from localcloud.ce_routes import routes
 
         return routes(self)
 

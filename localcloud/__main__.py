@@ -1,4 +1,4 @@
-"""`python -m tests.fakecloud`: serve the local IBM Cloud as its own process.
+"""`python -m localcloud`: serve the local IBM Cloud as its own process.
 
 Prints one JSON line when ready (URLs, project id, Secrets Manager instance CRN), then serves until
 SIGINT/SIGTERM. Images that job runs may execute are fixed at start (`--image REF=COMMAND`), never
@@ -14,11 +14,11 @@ import signal
 import sys
 import threading
 
-from tests.fakecloud.cloud import FakeCloud
+from localcloud.cloud import LocalCloud
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakecloud")
+    parser = argparse.ArgumentParser(prog="python -m localcloud")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--apikey", action="append", default=[], help="an API key IAM accepts")
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cwd", default=None, help="working directory for image commands")
     args = parser.parse_args(argv)
-    cloud = FakeCloud()
+    cloud = LocalCloud()
     for key in args.apikey:
         cloud.iam.add_apikey(key)
     for spec in args.image:

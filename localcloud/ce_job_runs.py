@@ -26,10 +26,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from tests.fakecloud import ce_jobs
-from tests.fakecloud.ce_common import conflict, invalid, iso, not_found
-from tests.fakecloud.ce_runner import Attempt, Execution, Plan, Runner
-from tests.fakecloud.http import BadRequest
+from localcloud import ce_jobs
+from localcloud.ce_common import conflict, invalid, iso, not_found
+from localcloud.ce_runner import Attempt, Execution, Plan, Runner
+from localcloud.http import BadRequest
 
 MAX_JOB_RUNS = 100
 RETENTION = dt.timedelta(days=7)

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tests.fakecloud import sm_build as build
-from tests.fakecloud.http import BadRequest, json_response, read_json_object
-from tests.fakecloud.sm_model import (
+from localcloud import sm_build as build
+from localcloud.http import BadRequest, json_response, read_json_object
+from localcloud.sm_model import (
     ALL_TYPES,
     CERT_TYPES,
     Secret,
@@ -33,11 +33,11 @@ from tests.fakecloud.sm_model import (
     version_full,
     version_metadata,
 )
-from tests.fakecloud.sm_query import page, parse_list_query, select
-from tests.fakecloud.sm_store import SERVICE_ACTOR, SmStore, not_found
+from localcloud.sm_query import page, parse_list_query, select
+from localcloud.sm_store import SERVICE_ACTOR, SmStore, not_found
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import FakeCloud
+    from localcloud.cloud import LocalCloud
 
 SEED_ACTOR = "IBMid-fakecloud-operator"
 API = "/api/v2"
@@ -83,7 +83,7 @@ def _not_importable(secret_type: str) -> BadRequest:
 
 
 class SecretsManager:
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
         self.store = SmStore(cloud)
 

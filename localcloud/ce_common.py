@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
-from tests.fakecloud.http import BadRequest
+from localcloud.http import BadRequest
 
 OLDEST_VERSION = dt.date(2021, 3, 31)
 DEFAULT_LIMIT = 50

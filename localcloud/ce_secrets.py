@@ -27,7 +27,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tests.fakecloud.ce_common import invalid
+from localcloud.ce_common import invalid
 
 RESOURCE_TYPES = {
     "generic": "secret_generic_v2",

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tests.fakecloud import ce_secrets
-from tests.fakecloud.ce_common import (
+from localcloud import ce_secrets
+from localcloud.ce_common import (
     PROJECT_ID,
     check_version,
     invalid,
@@ -25,10 +25,10 @@ from tests.fakecloud.ce_common import (
     page_params,
     paginate,
 )
-from tests.fakecloud.http import JSON, json_response, read_json_object
+from localcloud.http import JSON, json_response, read_json_object
 
 if TYPE_CHECKING:
-    from tests.fakecloud.code_engine import CodeEngine
+    from localcloud.code_engine import CodeEngine
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MERGE_PATCH = "application/merge-patch+json"

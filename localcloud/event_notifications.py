@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tests.fakecloud.en_delivery import (
+from localcloud.en_delivery import (
     AttemptResult,
     Delivery,
     Destination,
@@ -40,16 +40,16 @@ from tests.fakecloud.en_delivery import (
     check_webhook,
     post_webhook,
 )
-from tests.fakecloud.en_payload import (
+from localcloud.en_payload import (
     SecretEvent,
     check_selector,
     notification_for_test_event,
     secret_notifications,
 )
-from tests.fakecloud.http import BadRequest, json_response, read_json_object
+from localcloud.http import BadRequest, json_response, read_json_object
 
 if TYPE_CHECKING:
-    from tests.fakecloud.cloud import FakeCloud
+    from localcloud.cloud import LocalCloud
 
 PREFIX = "/_fakecloud/event_notifications"
 
@@ -65,7 +65,7 @@ class Subscription:
 
 
 class EventNotifications:
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
         # Delivery timing: the real values; tests shrink them on the instance.
         self.timeout = 10.0

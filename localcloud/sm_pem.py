@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
-from tests.fakecloud.http import BadRequest
+from localcloud.http import BadRequest
 
 _SIGNING_NAMES = {
     SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA1-RSA",

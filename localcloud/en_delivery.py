@@ -36,7 +36,7 @@ Outcome = Literal["delivered", "retrying", "lost"]
 
 
 class JobRunner(Protocol):
-    """The one Code Engine call the job destination makes (tests/fakecloud/code_engine.py)."""
+    """The one Code Engine call the job destination makes (localcloud/code_engine.py)."""
 
     def submit_job_run(
         self,
