@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from job.mappings import Selection, select
+from job.mappings import SelectedBy, Selection, select
 from job.runner import FetchOnce, run_all
-from job.settings import JobSettings
+from job.settings import Settings
 from job.sources import SecretSource
 from job.sync import Syncer
 from job.targets import TargetStore
@@ -26,10 +26,11 @@ from shared.clients import code_engine_client, secrets_manager_client
 from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
 from shared.runs import RunHistory
+from shared.settings import config_invalid
 
 log = structlog.get_logger("certsync.job")
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK = 0  # 1: a mapping failed; 2: bad configuration (shared.settings.EXIT_CONFIG)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,14 +56,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def configure(
     environ: Mapping[str, str], secret_ids: Sequence[str], *, allow_rollback: bool = False
-) -> tuple[JobSettings, Selection]:
-    settings = JobSettings.from_env(
-        environ, cli_secret_ids=secret_ids, allow_rollback=allow_rollback
-    )
+) -> tuple[Settings, Selection]:
+    settings = Settings.from_env(environ, cli_secret_ids=secret_ids, allow_rollback=allow_rollback)
     selection = select(
         settings.mappings, secret_ids=settings.secret_ids, notification=settings.notification
     )
-    if selection.reason == "secret_ids" and selection.unmapped:
+    if selection.selected_by is SelectedBy.SECRET_IDS and selection.unmapped:
         names = ", ".join(repr(i) for i in selection.unmapped)
         raise ConfigError([f"{settings.secret_ids_from} names {names}, which no mapping has."])
     return settings, selection
@@ -74,7 +73,7 @@ class Services:
     history: RunHistory | None  # None when not running as a Code Engine job (no CE_JOB)
 
 
-def build_services(settings: JobSettings) -> Services:
+def build_services(settings: Settings) -> Services:
     """The SDK clients behind their adapters (no network I/O until the first call)."""
     timeout, pool = settings.http_timeout, settings.concurrency
     secrets_manager = secrets_manager_client(
@@ -110,12 +109,6 @@ def prune_runs(history: RunHistory, current: str | None) -> None:
     log.info("runs_pruned", deleted=len(pruned.deleted), kept=pruned.kept)
 
 
-def _config_invalid(problems: list[str]) -> int:
-    log.error("config_invalid", problems=problems)
-    print("certsync: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
-    return EXIT_CONFIG
-
-
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
@@ -128,9 +121,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         )
         services = build_services(settings)
     except ConfigError as exc:
-        return _config_invalid(exc.problems)
+        return config_invalid("certsync", exc.problems)
     except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
-        return _config_invalid([f"credentials: {exc}"])
+        return config_invalid("certsync", [f"credentials: {exc}"])
     notification = settings.notification
     structlog.contextvars.bind_contextvars(
         ce_jobrun=settings.jobrun,
@@ -140,7 +133,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "run_started",
         selected=len(selection.mappings),
         mappings=len(settings.mappings),
-        selected_by=selection.reason,
+        selected_by=selection.selected_by.value,
         event_type=notification.kind if notification else None,
         unmapped_secret_ids=list(selection.unmapped) or None,
         allow_rollback=settings.allow_rollback or None,

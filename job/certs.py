@@ -7,7 +7,6 @@ and with which certificate (by subject and serial), never the material itself.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -74,15 +73,6 @@ class TlsBundle:
     @property
     def not_after(self) -> dt.datetime:
         return self.leaf.not_valid_after_utc
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 over the chain and the key: equal bundles have equal fingerprints."""
-        digest = hashlib.sha256()
-        for cert in self.chain:
-            digest.update(cert.public_bytes(serialization.Encoding.DER))
-        digest.update(self.key_der)
-        return digest.hexdigest()
 
 
 def describe(cert: x509.Certificate) -> str:

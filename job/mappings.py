@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Sequence
@@ -17,13 +18,14 @@ _TARGET = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
-class Mapping:
-    secret_id: str  # the bare Secrets Manager id
+class SecretMapping:
+    """One Secrets Manager secret copied into one Code Engine TLS secret."""
+
+    secret_id: str  # the bare Secrets Manager id (configured as the id or its CRN)
     target: str  # the Code Engine TLS secret name
-    secret_ref: str  # as configured: the id or its CRN
 
 
-def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Mapping, ...]:
+def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[SecretMapping, ...]:
     """Parse and validate mappings; raises ValueError with a message naming `source`."""
     try:
         raw: Any = yaml.safe_load(text) if yaml_ok else json.loads(text)
@@ -35,7 +37,7 @@ def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Ma
     if not isinstance(raw, list) or not raw:
         raise ValueError(f'{source} must be a non-empty array of {{"secret": ..., "target": ...}}')
     problems: list[str] = []
-    mappings: list[Mapping] = []
+    mappings: list[SecretMapping] = []
     for index, item in enumerate(raw):
         try:
             mappings.append(_mapping(item))
@@ -54,7 +56,7 @@ def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Ma
     return tuple(mappings)
 
 
-def _mapping(item: Any) -> Mapping:
+def _mapping(item: Any) -> SecretMapping:
     if not isinstance(item, dict):
         raise ValueError('must be an object {"secret": ..., "target": ...}')
     unknown = set(item) - {"secret", "target"}
@@ -68,29 +70,37 @@ def _mapping(item: Any) -> Mapping:
             f"'target' {target!r} is not a valid Code Engine secret name "
             "(lowercase letters, digits, '-' and '.', at most 253 characters)"
         )
-    return Mapping(secret_id=secret_id_from_ref(secret), target=target, secret_ref=secret.strip())
+    return SecretMapping(secret_id=secret_id_from_ref(secret), target=target)
+
+
+class SelectedBy(enum.StrEnum):
+    """Why a run syncs the mappings it syncs (the first rule that applies)."""
+
+    SECRET_IDS = "secret_ids"  # --secret or CERTSYNC_SECRET_IDS
+    EVENT = "event"  # the notification in `ibmendata`
+    ALL = "all"  # neither: every mapping (cron, plain jobrun submit)
 
 
 @dataclass(frozen=True)
 class Selection:
-    mappings: tuple[Mapping, ...]
-    reason: str  # "secret_ids", "event" or "all"
+    mappings: tuple[SecretMapping, ...]
+    selected_by: SelectedBy
     unmapped: tuple[str, ...] = ()  # requested or notified secret ids that no mapping has
 
 
 def select(
-    mappings: Sequence[Mapping],
+    mappings: Sequence[SecretMapping],
     *,
     secret_ids: Sequence[str] = (),
     notification: Notification | None = None,
 ) -> Selection:
     """Which mappings a run syncs: explicit ids, else the event's secrets, else every mapping."""
     if secret_ids:
-        wanted, reason = list(dict.fromkeys(secret_ids)), "secret_ids"
+        wanted, reason = list(dict.fromkeys(secret_ids)), SelectedBy.SECRET_IDS
     elif notification is not None:
-        wanted, reason = list(dict.fromkeys(notification.secret_ids)), "event"
+        wanted, reason = list(dict.fromkeys(notification.secret_ids)), SelectedBy.EVENT
     else:
-        return Selection(tuple(mappings), "all")
+        return Selection(tuple(mappings), SelectedBy.ALL)
     chosen = tuple(m for m in mappings if m.secret_id in wanted)
     mapped = {m.secret_id for m in mappings}
     return Selection(chosen, reason, tuple(i for i in wanted if i not in mapped))

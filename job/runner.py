@@ -12,19 +12,11 @@ from dataclasses import dataclass
 import structlog
 
 from job.certs import SourceCertificate
-from job.mappings import Mapping
-from job.sync import Outcome, Syncer
+from job.mappings import SecretMapping
+from job.outcome import Outcome, Result
+from job.sync import Syncer
 
 log = structlog.get_logger("certsync.job")
-
-EVENTS = {
-    "created": "target_created",
-    "updated": "target_updated",
-    "current": "target_current",
-    "rejected": "certificate_rejected",
-    "refused": "target_refused",
-    "failed": "mapping_failed",
-}
 
 
 class FetchOnce:
@@ -59,13 +51,13 @@ class RunResult:
         return 0 if all(o.ok for o in self.outcomes) else 1
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(EVENTS, 0)
+        counts = dict.fromkeys((r.value for r in Result), 0)
         for outcome in self.outcomes:
-            counts[outcome.result] += 1
+            counts[outcome.result.value] += 1
         return counts
 
 
-def run_all(mappings: Sequence[Mapping], syncer: Syncer, *, concurrency: int) -> RunResult:
+def run_all(mappings: Sequence[SecretMapping], syncer: Syncer, *, concurrency: int) -> RunResult:
     started = time.monotonic()
     if not mappings:
         return RunResult((), 0.0)
@@ -77,23 +69,24 @@ def run_all(mappings: Sequence[Mapping], syncer: Syncer, *, concurrency: int) ->
     return RunResult(outcomes, round(time.monotonic() - started, 3))
 
 
-def _sync_and_log(syncer: Syncer, mapping: Mapping) -> Outcome:
+def _sync_and_log(syncer: Syncer, mapping: SecretMapping) -> Outcome:
     with structlog.contextvars.bound_contextvars(
         secret_id=mapping.secret_id, target=mapping.target
     ):
         try:
             outcome = syncer.sync(mapping)
         except Exception as exc:  # a bug must not stop the other mappings
-            outcome = Outcome(mapping, "failed", f"unexpected {type(exc).__name__}", 0.0)
+            outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
         level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
         level(
-            EVENTS[outcome.result],
-            outcome=outcome.result,
+            outcome.result.event,
+            outcome=outcome.result.value,
             reason=outcome.reason,
             serial=outcome.serial,
             not_after=outcome.not_after,
             previous_serial=outcome.previous_serial,
+            previous_not_after=outcome.previous_not_after,
             seconds=outcome.seconds,
             **({"rollback": True} if outcome.rollback else {}),
         )

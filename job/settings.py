@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping as EnvMapping
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from job.mappings import Mapping, parse_mappings
+from job.mappings import SecretMapping, parse_mappings
 from shared.clients import ServiceAuth, read_service_auth
 from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
 from shared.retry import RetryPolicy
@@ -16,13 +15,13 @@ from shared.settings import EnvReader, code_engine_url
 
 
 @dataclass(frozen=True)
-class JobSettings:
+class Settings:
     project_id: str
     code_engine_url: str
     secrets_manager_url: str
     secrets_manager_auth: ServiceAuth
     code_engine_auth: ServiceAuth
-    mappings: tuple[Mapping, ...]
+    mappings: tuple[SecretMapping, ...]
     concurrency: int
     secret_ids: tuple[str, ...]  # --secret or CERTSYNC_SECRET_IDS, as bare ids
     secret_ids_from: str  # which of the two named them (for messages)
@@ -37,11 +36,11 @@ class JobSettings:
     @classmethod
     def from_env(
         cls,
-        environ: EnvMapping[str, str],
+        environ: Mapping[str, str],
         *,
         cli_secret_ids: Sequence[str] = (),
         allow_rollback: bool = False,
-    ) -> JobSettings:
+    ) -> Settings:
         env = EnvReader(environ)
         ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
         raw_ids = list(cli_secret_ids) or _split(env.get("CERTSYNC_SECRET_IDS") or "")
@@ -96,7 +95,7 @@ def _secret_ids(env: EnvReader, raw: list[str], source: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def _mappings(env: EnvReader) -> tuple[Mapping, ...]:
+def _mappings(env: EnvReader) -> tuple[SecretMapping, ...]:
     inline, path = env.get("CERTSYNC_MAPPINGS"), env.get("CERTSYNC_MAPPINGS_FILE")
     if inline and path:
         env.problem("CERTSYNC_MAPPINGS and CERTSYNC_MAPPINGS_FILE are both set; use one.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from job.certs import SourceCertificate
@@ -21,18 +20,15 @@ class SecretSource:
         self,
         api: SecretsManagerApi,
         policy: RetryPolicy,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._api = api
         self._policy = policy
-        self._sleep = sleep
 
     def fetch(self, secret_id: str) -> SourceCertificate:
         body = call_api(
             lambda: self._api.get_secret(id=secret_id),
             what=f"get Secrets Manager secret {secret_id!r}",
             policy=self._policy,
-            sleep=self._sleep,
         )
         return to_source(secret_id, body)
 

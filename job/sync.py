@@ -5,44 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
 
 from job.certs import CertificateRejected, SourceCertificate, TlsBundle, build_bundle
-from job.mappings import Mapping
-from job.plan import Action, CurrentTarget, plan
+from job.mappings import SecretMapping
+from job.outcome import Outcome, Result
+from job.plan import Action, CurrentTarget, Plan, plan
 from shared.errors import CertsyncError, ConflictError
 
 log = structlog.get_logger("certsync.job")
 
 MAX_CONFLICTS = 3
-OK_RESULTS = frozenset({"created", "updated", "current"})
 
 
 class Targets(Protocol):
     def get(self, name: str) -> CurrentTarget | None: ...
 
-    def create(self, name: str, bundle: TlsBundle) -> str: ...
+    def create(self, name: str, bundle: TlsBundle) -> None: ...
 
-    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class Outcome:
-    mapping: Mapping
-    result: str  # created | updated | current | rejected | refused | failed
-    reason: str
-    seconds: float
-    serial: str | None = None
-    not_after: str | None = None
-    previous_serial: str | None = None
-    rollback: bool = False  # an older certificate written on purpose (--allow-rollback)
-
-    @property
-    def ok(self) -> bool:
-        return self.result in OK_RESULTS
+    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> None: ...
 
 
 class Syncer:
@@ -59,48 +42,38 @@ class Syncer:
         self._clock = clock
         self._allow_rollback = allow_rollback
 
-    def sync(self, mapping: Mapping) -> Outcome:
+    def sync(self, mapping: SecretMapping) -> Outcome:
         started = time.monotonic()
+        untouched = f"{mapping.target!r} left unchanged"
         try:
             source = self._fetch(mapping.secret_id)
             bundle = build_bundle(source, self._clock())
         except CertificateRejected as exc:
-            return _outcome(
-                mapping, started, "rejected", f"{exc}; {mapping.target!r} left unchanged"
-            )
+            return _outcome(mapping, started, Result.REJECTED, f"{exc}; {untouched}")
         except CertsyncError as exc:
-            return _outcome(mapping, started, "failed", f"{exc}; {mapping.target!r} left unchanged")
+            return _outcome(mapping, started, Result.FAILED, f"{exc}; {untouched}")
         try:
-            result, reason, previous, rollback = self._apply(mapping, bundle)
+            result, reason, decision = self._apply(mapping, bundle)
         except CertsyncError as exc:
-            result, reason, previous, rollback = "failed", str(exc), None, False
-        return _outcome(
-            mapping,
-            started,
-            result,
-            reason,
-            bundle=bundle,
-            previous_serial=previous,
-            rollback=rollback,
-        )
+            result, reason, decision = Result.FAILED, str(exc), None
+        return _outcome(mapping, started, result, reason, bundle=bundle, decision=decision)
 
-    def _apply(self, mapping: Mapping, bundle: TlsBundle) -> tuple[str, str, str | None, bool]:
-        """(result, reason, previous serial, rollback); conflicts re-read and re-plan."""
+    def _apply(self, mapping: SecretMapping, bundle: TlsBundle) -> tuple[Result, str, Plan | None]:
+        """What came of it, why, and the plan carried out; conflicts re-read and re-plan."""
         for attempt in range(1, MAX_CONFLICTS + 1):
             current = self._targets.get(mapping.target)
             decision = plan(bundle, current, allow_rollback=self._allow_rollback)
-            previous = decision.current_serial
             if decision.action is Action.NOTHING:
-                return "current", decision.reason, previous, False
+                return Result.CURRENT, decision.reason, decision
             if decision.action is Action.REFUSE:
-                return "refused", f"{decision.reason}; left unchanged", previous, False
+                return Result.REFUSED, f"{decision.reason}; left unchanged", decision
             try:
                 if decision.action is Action.CREATE:
                     self._targets.create(mapping.target, bundle)
-                    return "created", decision.reason, None, False
+                    return Result.CREATED, decision.reason, decision
                 assert decision.if_match is not None
                 self._targets.replace(mapping.target, bundle, decision.if_match)
-                return "updated", decision.reason, previous, decision.rollback
+                return Result.UPDATED, decision.reason, decision
             except ConflictError as exc:
                 log.warning(
                     "target_conflicted", target=mapping.target, attempt=attempt, status=exc.status
@@ -109,18 +82,17 @@ class Syncer:
             f"Code Engine secret {mapping.target!r} kept changing while being written "
             f"({MAX_CONFLICTS} conflicts in a row); the next run will try again"
         )
-        return "failed", reason, None, False
+        return Result.FAILED, reason, None
 
 
 def _outcome(
-    mapping: Mapping,
+    mapping: SecretMapping,
     started: float,
-    result: str,
+    result: Result,
     reason: str,
     *,
     bundle: TlsBundle | None = None,
-    previous_serial: str | None = None,
-    rollback: bool = False,
+    decision: Plan | None = None,
 ) -> Outcome:
     return Outcome(
         mapping=mapping,
@@ -129,6 +101,7 @@ def _outcome(
         seconds=round(time.monotonic() - started, 3),
         serial=bundle.serial if bundle else None,
         not_after=bundle.not_after.isoformat() if bundle else None,
-        previous_serial=previous_serial,
-        rollback=rollback,
+        previous_serial=decision.current_serial if decision else None,
+        previous_not_after=decision.current_not_after if decision else None,
+        rollback=decision.rollback if decision and result is Result.UPDATED else False,
     )

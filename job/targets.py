@@ -32,12 +32,10 @@ class TargetStore:
         api: CodeEngineApi,
         project_id: str,
         policy: RetryPolicy,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._api = api
         self._project = project_id
         self._policy = policy
-        self._sleep = sleep
 
     def get(self, name: str) -> CurrentTarget | None:
         """The secret as it is now, or None when it does not exist."""
@@ -57,19 +55,18 @@ class TargetStore:
             tls_key=data.get("tls_key"),
         )
 
-    def create(self, name: str, bundle: TlsBundle) -> str:
-        """Create the TLS secret; returns its new entity tag."""
-        body = self._call(
+    def create(self, name: str, bundle: TlsBundle) -> None:
+        """Create the TLS secret."""
+        self._call(
             f"create Code Engine secret {name!r}",
             lambda: self._api.create_secret(
                 project_id=self._project, format="tls", name=name, data=_data(bundle)
             ),
         )
-        return str(body.get("entity_tag") or "")
 
-    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str:
-        """Replace the TLS secret if it still carries `if_match`; returns the new entity tag."""
-        body = self._call(
+    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> None:
+        """Replace the TLS secret if it still carries `if_match` (else ConflictError)."""
+        self._call(
             f"replace Code Engine secret {name!r}",
             lambda: self._api.replace_secret(
                 project_id=self._project,
@@ -79,10 +76,9 @@ class TargetStore:
                 data=_data(bundle),
             ),
         )
-        return str(body.get("entity_tag") or "")
 
     def _call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
-        return call_api(request, what=what, policy=self._policy, sleep=self._sleep)
+        return call_api(request, what=what, policy=self._policy)
 
 
 def _data(bundle: TlsBundle) -> SecretDataTLSSecretData:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.crn import SECRETS_MANAGER, parse_crn
 from shared.errors import PermanentError
 
 EVENT_PREFIX = "com.ibm.cloud.secrets-manager."
@@ -45,7 +46,6 @@ class EventSecret:
 class Notification:
     id: str
     notification_id: str | None
-    source: str | None
     type: str | None  # the envelope's `type`, as sent
     time: str | None  # the envelope's `time`, as sent
     event_type: str  # always in full: com.ibm.cloud.secrets-manager.secret_rotated
@@ -99,13 +99,13 @@ def secret_id_from_ref(ref: str) -> str:
     """
     ref = ref.strip()
     if ref.startswith("crn:"):
-        parts = ref.split(":")
-        if len(parts) != 10 or parts[4] != "secrets-manager" or parts[8] != "secret":
+        crn = parse_crn(ref)
+        if crn is None or crn.service_name != SECRETS_MANAGER or crn.resource_type != "secret":
             raise ValueError(
                 f"{ref!r} is not a Secrets Manager secret CRN "
                 "(crn:v1:<cloud>:<type>:secrets-manager:<region>:a/<account>:<instance>:secret:<id>)"
             )
-        ref = parts[9]
+        ref = crn.resource
     if not _ID.match(ref):
         raise ValueError(f"{ref!r} is not a valid secret id")
     return ref
@@ -142,7 +142,6 @@ def notification_from_dict(body: Any) -> Notification:
     return Notification(
         id=nid,
         notification_id=_text(body, "notification_id"),
-        source=_text(body, "source"),
         type=_text(body, "type"),
         time=_text(body, "time"),
         event_type=_full_event_type(raw_type),

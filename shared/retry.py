@@ -1,15 +1,18 @@
 """The one retry layer: tenacity around single adapter calls.
 
 Retries only `RetryableError`; stops on attempts AND total time; exponential backoff with full
-jitter; honours `Retry-After` (never waiting past the total budget); `sleep` is injectable so tests
-assert the waits instead of sleeping.
+jitter; honours `Retry-After` (never waiting past the total budget). The policy carries its `sleep`,
+so a test passes a policy that records the waits instead of sleeping.
+
+The rule, on both sides: an adapter retries each of its own calls under the policy it was given;
+its callers only log what came of it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
@@ -34,6 +37,7 @@ class RetryPolicy:
     total_seconds: float = 60.0
     initial_wait: float = 0.5
     max_wait: float = 10.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
 
 class _Wait:
@@ -71,7 +75,6 @@ def call_with_retry(
     policy: RetryPolicy,
     *,
     operation: str,
-    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
 
@@ -90,7 +93,7 @@ def call_with_retry(
         stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
         wait=_Wait(policy),
         retry=retry_if_exception_type(RetryableError),
-        sleep=time.sleep if sleep is None else sleep,
+        sleep=policy.sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

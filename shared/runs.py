@@ -119,14 +119,12 @@ class RunHistory:
         retention: Retention,
         *,
         policy: RetryPolicy,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._api = api
         self._project = project_id
         self._job = job_name
         self._retention = retention
         self._policy = policy
-        self._sleep = sleep
 
     def prune(self, now: dt.datetime, current: str | None = None) -> Pruned:
         runs = self.list()
@@ -166,7 +164,7 @@ class RunHistory:
             )
 
     def _call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
-        return call_api(request, what=what, policy=self._policy, sleep=self._sleep)
+        return call_api(request, what=what, policy=self._policy)
 
 
 def _timestamp(value: Any) -> dt.datetime | None:

@@ -32,9 +32,6 @@ def call_api(
     *,
     what: str,
     policy: RetryPolicy,
-    sleep: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """`call_once` under the one retry layer."""
-    return call_with_retry(
-        lambda: call_once(request, what=what), policy, operation=what, sleep=sleep
-    )
+    return call_with_retry(lambda: call_once(request, what=what), policy, operation=what)

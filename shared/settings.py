@@ -7,10 +7,15 @@ except the composition roots (`__main__`), which pass it in.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
+
 from shared.errors import ConfigError
+
+EXIT_CONFIG = 2  # both entry points: bad configuration, reported before any API call
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
@@ -121,3 +126,11 @@ def code_engine_url(env: EnvReader) -> str:
         "to derive it from."
     )
     return ""
+
+
+def config_invalid(program: str, problems: list[str]) -> int:
+    """Report bad configuration the one way both entry points do: a `config_invalid` log line and
+    the list on stderr (a person starting it by hand reads that). Returns the exit code, 2."""
+    structlog.get_logger("certsync").error("config_invalid", problems=problems)
+    print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
+    return EXIT_CONFIG

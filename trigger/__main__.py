@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 
 import structlog
 import uvicorn
@@ -16,14 +17,13 @@ import uvicorn
 from shared.clients import code_engine_client
 from shared.errors import ConfigError
 from shared.logging import configure_logging
-from shared.retry import RetryPolicy
 from shared.runs import RunHistory
+from shared.settings import config_invalid
 from trigger.app import create_app
 from trigger.jobruns import CodeEngineJobRuns
 from trigger.settings import Settings
 from trigger.submitter import Submitter
 
-EXIT_CONFIG = 2
 log = structlog.get_logger("certsync.trigger")
 
 
@@ -35,19 +35,21 @@ def main(environ: Mapping[str, str]) -> int:
             settings.code_engine_url, settings.code_engine_auth, timeout=settings.ce_timeout
         )
     except ConfigError as exc:
-        return _rejected(exc.problems)
+        return config_invalid("certsync trigger", exc.problems)
     except ValueError as exc:  # the SDK validating credentials (e.g. a quoted API key)
-        return _rejected([f"Code Engine credentials: {exc}"])
-    # Pruning runs inside a submission attempt, which the submitter retries: one attempt here.
+        return config_invalid("certsync trigger", [f"Code Engine credentials: {exc}"])
+    # Pruning is part of a submission attempt, which the job-runs adapter retries: one try each.
     history = RunHistory(
         client,
         settings.project_id,
         settings.job_name,
         settings.retention,
-        policy=RetryPolicy(attempts=1, total_seconds=settings.retry.total_seconds),
+        policy=replace(settings.retry, attempts=1),
     )
-    job_runs = CodeEngineJobRuns(client, settings.project_id, settings.job_name, history)
-    app = create_app(settings, Submitter(job_runs, settings.retry))
+    job_runs = CodeEngineJobRuns(
+        client, settings.project_id, settings.job_name, policy=settings.retry, history=history
+    )
+    app = create_app(settings, Submitter(job_runs))
     config = uvicorn.Config(
         app,
         host="0.0.0.0",  # noqa: S104 - inside a container, reached through Code Engine's ingress
@@ -76,12 +78,6 @@ def main(environ: Mapping[str, str]) -> int:
     # signalled (the app logs `trigger_stopped` first).
     uvicorn.Server(config).run()
     return 0
-
-
-def _rejected(problems: list[str]) -> int:
-    log.error("settings_rejected", problems=problems)
-    print("certsync trigger: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
-    return EXIT_CONFIG
 
 
 if __name__ == "__main__":

@@ -26,9 +26,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.crn import secrets_manager_instance
 from shared.events import CERTIFICATE_TYPES, MalformedEvent, Notification, parse_notification
 from trigger.runs import TooLarge, plan_runs
-from trigger.settings import Settings, instance_crn
+from trigger.settings import Settings
 from trigger.submitter import Submitter
 
 log = structlog.get_logger("certsync.trigger")
@@ -146,7 +147,7 @@ class Events:
         if not allowed:
             return
         crn = notification.source_instance_crn
-        source = instance_crn(crn) if crn else None
+        source = secrets_manager_instance(crn) if crn else None
         if source not in allowed:
             log.warning(
                 "notification_refused",
@@ -162,8 +163,14 @@ class Events:
         if kind in NEEDS_ATTENTION:
             log.warning(
                 "secret_problem_reported",
+                event_sub_type=notification.event_sub_type,
                 secrets=[
-                    {"secret_id": s.secret_id, "name": s.name, "expiration": s.expiration}
+                    {
+                        "secret_id": s.secret_id,
+                        "name": s.name,
+                        "expiration": s.expiration,
+                        "serial_number": s.serial_number,
+                    }
                     for s in notification.secrets
                 ],
                 action="renew or rotate these certificates in Secrets Manager",

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.clients import ServiceAuth, read_service_auth
+from shared.crn import secrets_manager_instance
 from shared.retry import RetryPolicy
 from shared.runs import Retention
 from shared.settings import EnvReader, SecretValue, code_engine_url
@@ -107,7 +108,7 @@ def _allowed_sources(env: EnvReader) -> frozenset[str]:
     for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
-        instance = instance_crn(item)
+        instance = secrets_manager_instance(item)
         if instance is None:
             env.problem(
                 f"CERTSYNC_ALLOWED_SOURCES has value {item!r}. Not a Secrets Manager instance CRN "
@@ -116,15 +117,3 @@ def _allowed_sources(env: EnvReader) -> frozenset[str]:
         else:
             sources.add(instance)
     return frozenset(sources)
-
-
-def instance_crn(crn: str) -> str | None:
-    """The instance part of a Secrets Manager CRN (`crn:...:<instance>::`), or None.
-
-    Accepts the instance CRN with or without the trailing `::`, or a CRN of one of its
-    resources (a secret), so sources compare equal however they are written.
-    """
-    parts = crn.strip().split(":")
-    if len(parts) < 8 or parts[0] != "crn" or parts[4] != "secrets-manager" or not parts[7]:
-        return None
-    return ":".join(parts[:8]) + "::"

@@ -9,30 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import structlog
 from starlette.concurrency import run_in_threadpool
 
 from shared.errors import CertsyncError
-from shared.retry import RetryPolicy, call_with_retry
-from trigger.jobruns import AlreadyExists, JobRuns, Submitted
+from trigger.jobruns import JobRuns, Submitted
 from trigger.runs import RunRequest
 
 log = structlog.get_logger("certsync.trigger")
 
 
 class Submitter:
-    def __init__(
-        self,
-        job_runs: JobRuns,
-        policy: RetryPolicy,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, job_runs: JobRuns) -> None:
         self._job_runs = job_runs
-        self._policy = policy
-        self._sleep = sleep
         self._in_flight: set[str] = set()
 
     @property
@@ -47,8 +38,8 @@ class Submitter:
         """Submit run `name` unless it is already being submitted; never raises.
 
         Runs on the event loop (as a response's background task); the blocking SDK call and the
-        waits between attempts happen in a worker thread. Check-and-add has no `await` between,
-        so it is atomic on the loop.
+        adapter's waits between attempts happen in a worker thread. Check-and-add has no `await`
+        between, so it is atomic on the loop.
         """
         if name in self._in_flight:
             log.info("job_run_skipped", ce_jobrun=name, reason="already being submitted")
@@ -60,23 +51,13 @@ class Submitter:
             self._in_flight.discard(name)
 
     def _submit_blocking(self, name: str, notification_json: str) -> None:
-        attempts = 0
         started = time.monotonic()
-
-        def attempt() -> Submitted | AlreadyExists:
-            nonlocal attempts
-            attempts += 1
-            return self._job_runs.submit(name, notification_json)
-
         try:
-            result = call_with_retry(
-                attempt, self._policy, operation="create_job_run", sleep=self._sleep
-            )
+            result = self._job_runs.submit(name, notification_json)
         except CertsyncError as exc:
             log.error(
                 "job_run_submit_failed",
                 ce_jobrun=name,
-                attempts=attempts,
                 status=getattr(exc, "status", None),
                 error=str(exc),
                 error_type=type(exc).__name__,
@@ -85,10 +66,10 @@ class Submitter:
             return
         except Exception:
             # A bug, not a service failure: log it with its traceback, keep serving.
-            log.exception("job_run_submit_failed", ce_jobrun=name, attempts=attempts)
+            log.exception("job_run_submit_failed", ce_jobrun=name)
             return
         event = "job_run_submitted" if isinstance(result, Submitted) else "job_run_exists"
-        log.info(event, ce_jobrun=name, attempts=attempts, seconds=_since(started))
+        log.info(event, ce_jobrun=name, attempts=result.attempts, seconds=_since(started))
 
 
 def _since(started: float) -> float:

@@ -144,10 +144,3 @@ def test_rsa_keys_work():
         certificate=leaf.cert_pem, private_key=leaf.key_pem, intermediate=inter.cert_pem
     )
     assert build_bundle(source, NOW).leaf == leaf.cert
-
-
-def test_fingerprint_changes_with_the_chain_and_is_stable():
-    source, _ = imported()
-    assert build_bundle(source, NOW).fingerprint == build_bundle(source, NOW).fingerprint
-    other, _ = imported()
-    assert build_bundle(other, NOW).fingerprint != build_bundle(source, NOW).fingerprint

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from job.mappings import Mapping, parse_mappings, select
+from job.mappings import SecretMapping, SelectedBy, parse_mappings, select
 from shared.events import notification_from_dict
 
 ID1 = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
@@ -17,12 +17,11 @@ def parse(items):
 def test_ids_and_crns_are_reduced_to_ids():
     mappings = parse([{"secret": ID1, "target": "tls-a"}, {"secret": CRN2, "target": "tls-b"}])
     assert [m.secret_id for m in mappings] == [ID1, ID2]
-    assert mappings[1].secret_ref == CRN2
 
 
 def test_yaml_with_a_mappings_key():
     text = f"mappings:\n  - secret: {ID1}\n    target: tls-a\n"
-    assert parse_mappings(text, source="F", yaml_ok=True) == (Mapping(ID1, "tls-a", ID1),)
+    assert parse_mappings(text, source="F", yaml_ok=True) == (SecretMapping(ID1, "tls-a"),)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +53,7 @@ def test_bad_json_names_the_source():
         parse_mappings("[{", source="CERTSYNC_MAPPINGS")
 
 
-MAPPINGS = (Mapping(ID1, "tls-a", ID1), Mapping(ID2, "tls-b", ID2), Mapping(ID1, "tls-c", ID1))
+MAPPINGS = (SecretMapping(ID1, "tls-a"), SecretMapping(ID2, "tls-b"), SecretMapping(ID1, "tls-c"))
 
 
 def notification(*refs):
@@ -72,19 +71,19 @@ def notification(*refs):
 def test_no_ids_and_no_event_selects_everything():
     selection = select(MAPPINGS)
     assert selection.mappings == MAPPINGS
-    assert selection.reason == "all"
+    assert selection.selected_by is SelectedBy.ALL
 
 
 def test_explicit_ids_win_over_the_event():
     selection = select(MAPPINGS, secret_ids=[ID2], notification=notification(ID1))
     assert [m.target for m in selection.mappings] == ["tls-b"]
-    assert selection.reason == "secret_ids"
+    assert selection.selected_by is SelectedBy.SECRET_IDS
 
 
 def test_event_selects_every_target_of_each_named_secret_by_id_or_crn():
     selection = select(MAPPINGS, notification=notification(CRN2, ID1))
     assert [m.target for m in selection.mappings] == ["tls-a", "tls-b", "tls-c"]
-    assert selection.reason == "event"
+    assert selection.selected_by is SelectedBy.EVENT
 
 
 def test_unmapped_ids_are_reported():

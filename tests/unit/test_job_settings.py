@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from job.settings import JobSettings
+from job.settings import Settings
 from shared.errors import ConfigError
 
 ID1 = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
@@ -20,7 +20,7 @@ ENV = {
 
 def settings(**changes):
     env = {k: v for k, v in {**ENV, **changes}.items() if v is not None}
-    return JobSettings.from_env(env)
+    return Settings.from_env(env)
 
 
 def problems(**changes):
@@ -71,7 +71,7 @@ def test_secret_ids_from_env_accept_crns():
 
 
 def test_cli_ids_take_precedence():
-    s = JobSettings.from_env({**ENV, "CERTSYNC_SECRET_IDS": "other"}, cli_secret_ids=[ID1])
+    s = Settings.from_env({**ENV, "CERTSYNC_SECRET_IDS": "other"}, cli_secret_ids=[ID1])
     assert (s.secret_ids, s.secret_ids_from) == ((ID1,), "--secret")
 
 
@@ -98,8 +98,8 @@ def test_on_code_engine_the_job_knows_its_name_and_run_retention():
 
 def test_allow_rollback_needs_chosen_secrets():
     with pytest.raises(ConfigError) as info:
-        JobSettings.from_env(ENV, allow_rollback=True)
+        Settings.from_env(ENV, allow_rollback=True)
     assert ["--allow-rollback needs" in p for p in info.value.problems] == [True]
-    chosen = JobSettings.from_env(ENV, cli_secret_ids=[ID1], allow_rollback=True)
+    chosen = Settings.from_env(ENV, cli_secret_ids=[ID1], allow_rollback=True)
     assert chosen.allow_rollback is True
     assert settings().allow_rollback is False

@@ -3,14 +3,15 @@ import datetime as dt
 import pytest
 
 from job.certs import SourceCertificate, TlsBundle
-from job.mappings import Mapping
+from job.mappings import SecretMapping
+from job.outcome import Result
 from job.plan import CurrentTarget
 from job.runner import FetchOnce, run_all
 from job.sync import Syncer
 from shared.errors import ConflictError, NotFoundError
 from tests.pki import make_chain, renew
 
-MAPPING = Mapping("id-1", "tls-web", "id-1")
+MAPPING = SecretMapping("id-1", "tls-web")
 
 
 def source_of(chain, **changes) -> SourceCertificate:
@@ -66,7 +67,7 @@ def test_first_sync_creates_then_nothing_to_do():
     chain, targets = make_chain(), Targets()
     first = syncer(source_of(chain), targets).sync(MAPPING)
     second = syncer(source_of(chain), targets).sync(MAPPING)
-    assert (first.result, second.result) == ("created", "current")
+    assert (first.result, second.result) == (Result.CREATED, Result.CURRENT)
     assert targets.writes == [("create", "tls-web", None)]
 
 
@@ -75,7 +76,7 @@ def test_rotation_replaces_with_if_match_and_reports_serials():
     syncer(source_of(old), targets).sync(MAPPING)
     new = renew(old)
     outcome = syncer(source_of(new), targets).sync(MAPPING)
-    assert outcome.result == "updated"
+    assert outcome.result is Result.UPDATED
     assert (outcome.previous_serial, outcome.serial) == (old.serial_hex, new.serial_hex)
     assert targets.writes[-1] == ("replace", "tls-web", "1")
 
@@ -85,7 +86,7 @@ def test_conflict_rereads_and_retries():
     syncer(source_of(old), targets).sync(MAPPING)
     targets.conflicts = 1
     outcome = syncer(source_of(renew(old)), targets).sync(MAPPING)
-    assert outcome.result == "updated"
+    assert outcome.result is Result.UPDATED
     assert [w[0] for w in targets.writes] == ["create", "replace", "replace"]
 
 
@@ -93,7 +94,7 @@ def test_endless_conflicts_fail():
     old, targets = make_chain(days=30), Targets()
     syncer(source_of(old), targets).sync(MAPPING)
     targets.conflicts = 10
-    assert syncer(source_of(renew(old)), targets).sync(MAPPING).result == "failed"
+    assert syncer(source_of(renew(old)), targets).sync(MAPPING).result is Result.FAILED
 
 
 def test_invalid_certificate_never_reaches_code_engine():
@@ -101,7 +102,7 @@ def test_invalid_certificate_never_reaches_code_engine():
     outcome = syncer(source_of(make_chain(), private_key=make_chain().key_pem), targets).sync(
         MAPPING
     )
-    assert outcome.result == "rejected"
+    assert outcome.result is Result.REJECTED
     assert "'tls-web' left unchanged" in outcome.reason
     assert targets.writes == []
 
@@ -111,7 +112,7 @@ def test_missing_secret_fails_without_writes():
     outcome = syncer(
         NotFoundError("get Secrets Manager secret 'id-1' failed with HTTP 404"), targets
     ).sync(MAPPING)
-    assert outcome.result == "failed"
+    assert outcome.result is Result.FAILED
     assert targets.writes == []
 
 
@@ -123,10 +124,10 @@ def test_fetch_once_reads_each_secret_once_across_mappings():
         calls.append(secret_id)
         return source_of(chain)
 
-    mappings = [Mapping("id-1", f"tls-{i}", "id-1") for i in range(5)]
+    mappings = [SecretMapping("id-1", f"tls-{i}") for i in range(5)]
     result = run_all(mappings, Syncer(FetchOnce(fetch), Targets()), concurrency=4)
     assert calls == ["id-1"]
-    assert [o.result for o in result.outcomes] == ["created"] * 5
+    assert [o.result for o in result.outcomes] == [Result.CREATED] * 5
     assert result.exit_code == 0
 
 
@@ -146,8 +147,8 @@ def test_fetch_once_shares_failures_too():
 
 def test_one_failure_makes_exit_code_one_but_others_finish():
     chain = make_chain()
-    good = Mapping("good", "tls-good", "good")
-    bad = Mapping("bad", "tls-bad", "bad")
+    good = SecretMapping("good", "tls-good")
+    bad = SecretMapping("bad", "tls-bad")
 
     def fetch(secret_id):
         if secret_id == "bad":
@@ -155,7 +156,7 @@ def test_one_failure_makes_exit_code_one_but_others_finish():
         return source_of(chain, secret_id=secret_id)
 
     result = run_all([bad, good], Syncer(fetch, Targets()), concurrency=2)
-    assert [o.result for o in result.outcomes] == ["failed", "created"]
+    assert [o.result for o in result.outcomes] == [Result.FAILED, Result.CREATED]
     assert result.exit_code == 1
     assert result.counts()["failed"] == 1
 
@@ -164,5 +165,33 @@ def test_clock_is_a_parameter():
     chain, targets = make_chain(days=10), Targets()
     later = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=20)  # noqa: E731
     assert (
-        Syncer(lambda _: source_of(chain), targets, clock=later).sync(MAPPING).result == "rejected"
+        Syncer(lambda _: source_of(chain), targets, clock=later).sync(MAPPING).result
+        is Result.REJECTED
     )
+
+
+@pytest.mark.parametrize(
+    ("result", "event", "ok"),
+    [
+        (Result.CREATED, "target_created", True),
+        (Result.UPDATED, "target_updated", True),
+        (Result.CURRENT, "target_current", True),
+        (Result.REJECTED, "certificate_rejected", False),
+        (Result.REFUSED, "target_refused", False),
+        (Result.FAILED, "mapping_failed", False),
+    ],
+)
+def test_each_result_knows_its_log_event_and_whether_it_is_ok(result, event, ok):
+    assert (result.event, result.ok) == (event, ok)
+
+
+def test_an_update_reports_what_code_engine_held_before():
+    old = make_chain(days=30)
+    targets = Targets()
+    syncer(source_of(old), targets).sync(MAPPING)
+
+    outcome = syncer(source_of(renew(old, days=90)), targets).sync(MAPPING)
+
+    assert outcome.result is Result.UPDATED
+    assert outcome.previous_serial == format(old.leaf.cert.serial_number, "x")
+    assert outcome.previous_not_after == old.leaf.cert.not_valid_after_utc.isoformat()

@@ -189,8 +189,7 @@ def through_the_retry_layer(manager: FailingTokenRequests) -> list[float]:
     call_api(
         lambda: DetailedResponse(response={"token": manager.get_token()}),
         what="get secret 'web-cert'",
-        policy=RetryPolicy(),
-        sleep=waits.append,
+        policy=RetryPolicy(sleep=waits.append),
     )
     return waits
 

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -48,14 +49,14 @@ def busy(retry_after: float | None = None) -> RetryableError:
 
 def test_retries_retryable_then_succeeds() -> None:
     fn, sleeps = Flaky(busy(), busy()), Sleeps()
-    assert call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps) == "ok"
+    assert call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT) == "ok"
     assert fn.calls == 3
     assert len(sleeps) == 2
 
 
 def test_first_success_does_not_sleep() -> None:
     fn, sleeps = Flaky(), Sleeps()
-    assert call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps) == "ok"
+    assert call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT) == "ok"
     assert fn.calls == 1
     assert sleeps == []
 
@@ -72,7 +73,7 @@ def test_first_success_does_not_sleep() -> None:
 def test_never_retries_other_errors(error: Exception) -> None:
     fn, sleeps = Flaky(error), Sleeps()
     with pytest.raises(type(error)) as info:
-        call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps)
+        call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT)
     assert info.value is error
     assert fn.calls == 1
     assert sleeps == []
@@ -82,7 +83,7 @@ def test_stops_after_attempts_and_raises_the_last_error_unchanged() -> None:
     errors = [busy() for _ in range(POLICY.attempts)]
     fn, sleeps = Flaky(*errors), Sleeps()
     with pytest.raises(RetryableError) as info:
-        call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps)
+        call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT)
     assert info.value is errors[-1]
     assert fn.calls == POLICY.attempts
     assert len(sleeps) == POLICY.attempts - 1
@@ -91,7 +92,7 @@ def test_stops_after_attempts_and_raises_the_last_error_unchanged() -> None:
 def test_stops_when_the_next_wait_would_pass_the_total_budget() -> None:
     fn, sleeps = Flaky(busy(retry_after=120.0)), Sleeps()
     with pytest.raises(RetryableError):
-        call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps)
+        call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT)
     assert fn.calls == 1
     assert sleeps == []
 
@@ -99,7 +100,7 @@ def test_stops_when_the_next_wait_would_pass_the_total_budget() -> None:
 def test_budget_counts_the_injected_sleeps() -> None:
     fn, sleeps = Flaky(*[busy(retry_after=25.0) for _ in range(5)]), Sleeps()
     with pytest.raises(RetryableError):
-        call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps)
+        call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT)
     assert sleeps == [25.0, 25.0]  # a third wait would end at 75s, past the 60s budget
     assert fn.calls == 3
 
@@ -107,14 +108,14 @@ def test_budget_counts_the_injected_sleeps() -> None:
 def test_honours_retry_after() -> None:
     policy = RetryPolicy(attempts=3, total_seconds=60.0, initial_wait=0.5, max_wait=1.0)
     fn, sleeps = Flaky(busy(retry_after=7.0), busy(retry_after=3.0)), Sleeps()
-    call_with_retry(fn, policy, operation=WHAT, sleep=sleeps)
+    call_with_retry(fn, replace(policy, sleep=sleeps), operation=WHAT)
     assert sleeps == [7.0, 3.0]
 
 
 def test_backoff_is_bounded_by_max_wait() -> None:
     policy = RetryPolicy(attempts=12, total_seconds=1000.0, initial_wait=0.5, max_wait=2.0)
     fn, sleeps = Flaky(*[busy() for _ in range(11)]), Sleeps()
-    call_with_retry(fn, policy, operation=WHAT, sleep=sleeps)
+    call_with_retry(fn, replace(policy, sleep=sleeps), operation=WHAT)
     assert len(sleeps) == 11
     assert all(0.0 <= wait <= 2.0 for wait in sleeps)
 
@@ -122,7 +123,7 @@ def test_backoff_is_bounded_by_max_wait() -> None:
 def test_each_retry_is_logged() -> None:
     fn, sleeps = Flaky(busy(retry_after=4.0)), Sleeps()
     with capture_logs() as logs:
-        call_with_retry(fn, POLICY, operation=WHAT, sleep=sleeps)
+        call_with_retry(fn, replace(POLICY, sleep=sleeps), operation=WHAT)
     assert logs == [
         {
             "event": "call_retried",
@@ -159,7 +160,8 @@ def api_exception(status: int, retry_after: str | None = None) -> ApiException:
 
 
 def call(request: Callable[[], Any], sleeps: Sleeps | None = None) -> dict[str, Any]:
-    return call_api(request, what=WHAT, policy=POLICY, sleep=Sleeps() if sleeps is None else sleeps)
+    policy = replace(POLICY, sleep=Sleeps() if sleeps is None else sleeps)
+    return call_api(request, what=WHAT, policy=policy)
 
 
 def test_call_api_returns_the_json_result() -> None:

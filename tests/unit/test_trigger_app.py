@@ -22,7 +22,6 @@ import uvicorn
 from starlette.applications import Starlette
 from structlog.typing import EventDict
 
-from shared.retry import RetryPolicy
 from tests.unit.test_trigger_settings import SM_CRN, TOKEN, environ
 from trigger.app import create_app
 from trigger.jobruns import AlreadyExists, Submitted
@@ -95,7 +94,7 @@ def build(
     job_runs: RecordingJobRuns | None = None, **env: Any
 ) -> tuple[Starlette, RecordingJobRuns, Submitter]:
     fake = job_runs or RecordingJobRuns()
-    submitter = Submitter(fake, RetryPolicy(attempts=2, total_seconds=1.0), sleep=lambda _: None)
+    submitter = Submitter(fake)
     return create_app(Settings.from_env(environ(**env)), submitter), fake, submitter
 
 
@@ -323,7 +322,12 @@ def test_events_a_person_must_act_on_are_logged_as_warnings(event: str) -> None:
     [warning] = [e for e in logs if e["event"] == "secret_problem_reported"]
     assert warning["log_level"] == "warning"
     assert warning["secrets"] == [
-        {"secret_id": SECRET_ID, "name": "web-cert", "expiration": "2027-02-26T01:00:00Z"}
+        {
+            "secret_id": SECRET_ID,
+            "name": "web-cert",
+            "expiration": "2027-02-26T01:00:00Z",
+            "serial_number": "3a:9f:01",
+        }
     ]
 
 
@@ -520,7 +524,7 @@ def test_a_source_not_allowed_is_403(source_crn: str | None) -> None:
 def test_an_unexpected_error_is_logged_and_answered_without_a_5xx() -> None:
     # A collaborator with a bug: a job name that is not a string breaks naming.
     fake = RecordingJobRuns()
-    submitter = Submitter(fake, RetryPolicy(attempts=1, total_seconds=1.0))
+    submitter = Submitter(fake)
     broken = Settings(**{**vars(Settings.from_env(environ())), "job_name": None})
     app = create_app(broken, submitter)
 

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -59,11 +60,16 @@ def finished(name: str, job: str = "certsync", hours_ago: int = 1) -> dict[str, 
     return {"name": name, "job_name": job, "status": "completed", "created_at": created}
 
 
-def job_runs(fake: FakeCodeEngine) -> CodeEngineJobRuns:
-    history = RunHistory(
-        fake, "p-1", "certsync", Retention(recent=2), policy=RetryPolicy(attempts=1)
+POLICY = RetryPolicy(attempts=4, total_seconds=60.0, initial_wait=0.5, max_wait=10.0)
+
+
+def job_runs(fake: FakeCodeEngine, waits: list[float] | None = None) -> CodeEngineJobRuns:
+    once = RetryPolicy(attempts=1)
+    history = RunHistory(fake, "p-1", "certsync", Retention(recent=2), policy=once)
+    policy = replace(POLICY, sleep=(waits if waits is not None else []).append)
+    return CodeEngineJobRuns(
+        fake, "p-1", "certsync", policy=policy, history=history, clock=lambda: NOW
     )
-    return CodeEngineJobRuns(fake, "p-1", "certsync", history, clock=lambda: NOW)
 
 
 def test_the_compact_notification_goes_into_ibmendata():
@@ -82,15 +88,44 @@ def test_a_409_means_already_submitted():
     assert job_runs(fake).submit("certsync-1", "{}") == AlreadyExists("certsync-1")
 
 
-def test_a_full_quota_prunes_the_jobs_own_finished_runs_and_asks_for_a_retry():
+def test_transient_errors_are_retried_with_backoff():
+    busy = refusal(503, b'{"errors":[{"message":"busy"}]}')
+    limited = refusal(429, b'{"errors":[{"message":"slow down"}]}')
+    limited.http_response.headers["Retry-After"] = "3"
+    fake = FakeCodeEngine([busy, limited, None], [])
+    waits: list[float] = []
+
+    assert job_runs(fake, waits).submit("certsync-1", "{}") == Submitted("certsync-1", attempts=3)
+
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= POLICY.initial_wait * 2
+    assert waits[1] >= 3.0  # Retry-After
+
+
+def test_retries_stop_after_the_attempts():
+    fake = FakeCodeEngine([refusal(503, b"{}")] * 10, [])
+
+    with pytest.raises(RetryableError):
+        job_runs(fake).submit("certsync-1", "{}")
+
+    assert len(fake.answers) == 10 - POLICY.attempts
+
+
+def test_a_full_quota_prunes_the_jobs_own_finished_runs_then_submits():
     runs = [finished(f"certsync-{i}", hours_ago=i) for i in range(5)]
     runs += [finished("report-1", job="nightly-report", hours_ago=99)]
-    fake = FakeCodeEngine([refusal(403, QUOTA)], runs)
+    fake = FakeCodeEngine([refusal(403, QUOTA), None], runs)
 
-    with pytest.raises(RetryableError, match=r"deleted 3 finished run\(s\) of job 'certsync'"):
-        job_runs(fake).submit("certsync-new", "{}")
+    assert job_runs(fake).submit("certsync-new", "{}") == Submitted("certsync-new", attempts=2)
 
     assert fake.deleted == ["certsync-2", "certsync-3", "certsync-4"]
+
+
+def test_a_quota_that_stays_full_is_given_up_on_after_the_attempts():
+    fake = FakeCodeEngine([refusal(403, QUOTA)] * POLICY.attempts, [])
+
+    with pytest.raises(RetryableError, match=r"deleted 0 finished run\(s\) of job 'certsync'"):
+        job_runs(fake).submit("certsync-new", "{}")
 
 
 def test_a_403_that_is_not_the_quota_is_permanent_and_prunes_nothing():
@@ -107,6 +142,7 @@ def test_quota_message_names_no_notification_content():
     fake = FakeCodeEngine([refusal(403, QUOTA)], [])
     secret_text = json.dumps({"id": "n", "data": {"secrets": [{"secret_id": "s-1"}]}})
 
+    fake.answers *= POLICY.attempts
     with pytest.raises(RetryableError) as info:
         job_runs(fake).submit("certsync-new", secret_text)
 

@@ -8,7 +8,7 @@ from shared.errors import ConfigError
 from shared.logging import redact_secrets
 from shared.retry import RetryPolicy
 from tests.support import with_changes
-from trigger.settings import MAX_BODY_BYTES, Settings, instance_crn
+from trigger.settings import MAX_BODY_BYTES, Settings
 
 TOKEN = "s3cret-webhook-token-0123"
 SM_CRN = "crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:9f8e7d6c-1111-2222-3333::"
@@ -136,19 +136,6 @@ def test_allowed_sources_are_normalized_instance_crns() -> None:
     settings = Settings.from_env(environ(CERTSYNC_ALLOWED_SOURCES=f" {secret_crn} ,{other},"))
 
     assert settings.allowed_sources == {SM_CRN, other + "::"}
-
-
-@pytest.mark.parametrize(
-    "crn",
-    [
-        "crn:v1:bluemix:public:event-notifications:us-south:a/0123abcd:9f8e7d6c::",
-        "crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd",
-        "crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:::",
-        "9f8e7d6c-1111-2222-3333",
-    ],
-)
-def test_what_is_not_a_secrets_manager_instance_crn(crn: str) -> None:
-    assert instance_crn(crn) is None
 
 
 def test_submission_bounds_fit_in_the_graceful_shutdown() -> None:

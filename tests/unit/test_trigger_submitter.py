@@ -8,11 +8,8 @@ import pytest
 import structlog
 
 from shared.errors import CertsyncError, PermanentError, RetryableError
-from shared.retry import RetryPolicy
 from trigger.jobruns import AlreadyExists, Submitted
 from trigger.submitter import Submitter
-
-POLICY = RetryPolicy(attempts=4, total_seconds=60.0, initial_wait=0.5, max_wait=10.0)
 
 
 class ScriptedJobRuns:
@@ -36,9 +33,8 @@ class ScriptedJobRuns:
         return result
 
 
-def submit(fake: ScriptedJobRuns, waits: list[float] | None = None) -> Submitter:
-    record = waits if waits is not None else []
-    submitter = Submitter(fake, POLICY, sleep=record.append)
+def submit(fake: ScriptedJobRuns) -> Submitter:
+    submitter = Submitter(fake)
     asyncio.run(submitter.submit("certsync-0123456789ab", '{"id": "1"}'))
     return submitter
 
@@ -61,45 +57,28 @@ def test_a_submission_is_logged_with_its_attempts() -> None:
 
 
 def test_an_existing_run_is_success() -> None:
-    fake = ScriptedJobRuns(AlreadyExists("certsync-0123456789ab"))
+    fake = ScriptedJobRuns(AlreadyExists("certsync-0123456789ab", attempts=2))
 
     with structlog.testing.capture_logs() as logs:
         submit(fake)
 
     assert events(logs) == ["job_run_exists"]
     assert logs[0]["log_level"] == "info"
+    assert logs[0]["attempts"] == 2
 
 
-def test_transient_errors_are_retried_with_backoff() -> None:
-    fake = ScriptedJobRuns(
-        RetryableError("create job run failed with HTTP 503", status=503),
-        RetryableError("create job run failed with HTTP 429", status=429, retry_after=3.0),
-    )
-    waits: list[float] = []
+def test_a_failure_the_adapter_gave_up_on_is_logged_as_an_error() -> None:
+    fake = ScriptedJobRuns(RetryableError("create job run failed with HTTP 503", status=503))
 
     with structlog.testing.capture_logs() as logs:
-        submit(fake, waits)
+        submitter = submit(fake)
 
-    assert len(fake.calls) == 3
-    assert len(waits) == 2
-    assert 0 <= waits[0] <= POLICY.initial_wait * 2
-    assert waits[1] >= 3.0  # Retry-After
-    assert events(logs) == ["call_retried", "call_retried", "job_run_submitted"]
-    assert logs[-1]["attempts"] == 3
-
-
-def test_retries_stop_after_the_attempts() -> None:
-    fake = ScriptedJobRuns(*[RetryableError("HTTP 503", status=503)] * 10)
-
-    with structlog.testing.capture_logs() as logs:
-        submit(fake)
-
-    assert len(fake.calls) == POLICY.attempts
-    failure = logs[-1]
+    [failure] = logs
     assert failure["event"] == "job_run_submit_failed"
     assert failure["log_level"] == "error"
-    assert failure["attempts"] == POLICY.attempts
     assert failure["status"] == 503
+    assert failure["error_type"] == "RetryableError"
+    assert submitter.in_flight == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -109,7 +88,7 @@ def test_retries_stop_after_the_attempts() -> None:
         PermanentError("create job run failed with HTTP 400: invalid name", status=400),
     ],
 )
-def test_permanent_errors_are_not_retried(error: CertsyncError) -> None:
+def test_permanent_errors_are_logged_with_their_message(error: CertsyncError) -> None:
     fake = ScriptedJobRuns(error)
 
     with structlog.testing.capture_logs() as logs:
@@ -136,7 +115,7 @@ def test_a_name_already_being_submitted_is_not_submitted_again() -> None:
     fake = ScriptedJobRuns()
     fake.gate = threading.Event()
     fake.held = "certsync-0123456789ab"
-    submitter = Submitter(fake, POLICY, sleep=lambda _: None)
+    submitter = Submitter(fake)
 
     async def scenario() -> None:
         first = asyncio.create_task(submitter.submit("certsync-0123456789ab", "{}"))
