@@ -39,20 +39,19 @@ def main(argv: list[str] | None = None) -> int:
         if not ref or not command:
             parser.error(f"--image {spec!r}: expected REF=COMMAND")
         cloud.code_engine.register_image(ref, shlex.split(command), cwd=args.cwd)
-    cloud.start(args.host, args.port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    ready = {
-        "url": cloud.url,
-        "code_engine_url": cloud.code_engine_url,
-        "project_id": cloud.identity.project_id,
-        "region": cloud.identity.region,
-        "sm_instance_crn": cloud.identity.sm_instance_crn,
-    }
-    print(json.dumps(ready), flush=True)
-    stop.wait()
-    cloud.stop()
+    with cloud.start(args.host, args.port):
+        ready = {
+            "url": cloud.url,
+            "code_engine_url": cloud.code_engine_url,
+            "project_id": cloud.identity.project_id,
+            "region": cloud.identity.region,
+            "sm_instance_crn": cloud.identity.sm_instance_crn,
+        }
+        print(json.dumps(ready), flush=True)
+        stop.wait()
     return 0
 
 

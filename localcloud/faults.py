@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass
@@ -28,10 +27,6 @@ class Fault:
             return False
         return re.search(self.path, path) is not None
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Fault:
-        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
-
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -42,16 +37,6 @@ class RecordedRequest:
     body: bytes
     status: int
     fault: bool  # True when a fault answered instead of the service
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.headers,
-            "status": self.status,
-            "fault": self.fault,
-        }
 
 
 @dataclass
@@ -67,10 +52,10 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def clear(self) -> None:
+    def active(self) -> list[Fault]:
+        """The faults that have not fired all their `times` yet."""
         with self._lock:
-            self._faults.clear()
-            self.latency_all = 0.0
+            return list(self._faults)
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first matching fault, consuming one of its `times`."""

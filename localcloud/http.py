@@ -1,16 +1,25 @@
-"""Response helpers shared by every emulated service: IBM's JSON error envelope and JSON bodies."""
+"""What every emulated service answers with: JSON bodies, IBM's two error shapes, strict bodies.
+
+The platform envelope is what Secrets Manager v2 and Code Engine v2 send; IAM has its own shape,
+which the middleware also needs, to answer injected faults on IAM's paths as IAM would.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 JSON = "application/json"
+IAM_PREFIX = "/identity/"
+# The emulator's own control plane (seeding, event wiring): no token, no faults, not logged.
+CONTROL_PREFIX = "/_localcloud/"
 
 
 def json_response(
@@ -41,6 +50,21 @@ def error_response(
     }
     merged = {"X-Correlation-Id": trace, **dict(headers or {})}
     return json_response(body, status, merged)
+
+
+def iam_error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """IAM's own error shape; the SDK core's ApiException reads `errorMessage` into `.message`."""
+    return json_response(
+        {
+            "errorCode": code,
+            "errorMessage": message,
+            "context": {"requestId": secrets.token_hex(8)},
+        },
+        status,
+        headers,
+    )
 
 
 class BadRequest(Exception):
@@ -79,3 +103,19 @@ async def read_json_object(request: Request, media_type: str = JSON) -> dict[str
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadRequest)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and methods (405) in IBM's error envelope, not Starlette's plain text."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, code, message, exc.headers)
+
+
+EXCEPTION_HANDLERS = {BadRequest: _bad_request, HTTPException: _http_error}

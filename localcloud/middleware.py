@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from localcloud.faults import RecordedRequest
-from localcloud.http import error_response
-from localcloud.iam import iam_error
+from localcloud.faults import Faults, RecordedRequest, RequestLog
+from localcloud.http import CONTROL_PREFIX, IAM_PREFIX, error_response, iam_error
 
-if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
-
-IAM_PREFIX = "/identity/"
 # Paths that do not need a bearer token: IAM itself and the emulator's own control plane.
-OPEN_PREFIXES = (IAM_PREFIX, "/_fakecloud/")
+OPEN_PREFIXES = (IAM_PREFIX, CONTROL_PREFIX)
+# Why an Authorization header is not acceptable, or None when it is (IAM's check).
+Verify = Callable[[str | None], str | None]
 
 
 class DroppedConnection(Exception):
@@ -25,9 +22,13 @@ class DroppedConnection(Exception):
 
 
 class CloudMiddleware:
-    def __init__(self, app: ASGIApp, cloud: LocalCloud) -> None:
+    def __init__(
+        self, app: ASGIApp, *, faults: Faults, requests: RequestLog, verify: Verify
+    ) -> None:
         self.app = app
-        self.cloud = cloud
+        self.faults = faults
+        self.requests = requests
+        self.verify = verify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,10 +46,10 @@ class CloudMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
-        faults = self.cloud.faults
-        fault = None if path.startswith("/_fakecloud/") else faults.take(method, path)
-        delay = faults.latency_all + (fault.latency if fault else 0.0)
-        if delay and not path.startswith("/_fakecloud/"):
+        control = path.startswith(CONTROL_PREFIX)
+        fault = None if control else self.faults.take(method, path)
+        delay = self.faults.latency_all + (fault.latency if fault else 0.0)
+        if delay and not control:
             await asyncio.sleep(delay)
         answered_by_fault = fault is not None and (fault.drop or fault.status is not None)
         try:
@@ -61,16 +62,16 @@ class CloudMiddleware:
                 await response(scope, replay, recording_send)
                 return
             if not path.startswith(OPEN_PREFIXES):
-                problem = self.cloud.iam.verify(headers.get("authorization"))
+                problem = self.verify(headers.get("authorization"))
                 if problem is not None:
                     response = error_response(401, "not_authorized", f"Unauthorized: {problem}")
                     await response(scope, replay, recording_send)
                     return
             await self.app(scope, replay, recording_send)
         finally:
-            if not path.startswith("/_fakecloud/"):
+            if not control:
                 recorded = {k: v for k, v in headers.items() if k != "authorization"}
-                self.cloud.requests.append(
+                self.requests.append(
                     RecordedRequest(
                         method=method,
                         path=path,

@@ -1,7 +1,8 @@
 """`make bench`: the job's wall time for many mappings, and the trigger's ack latency.
 
-Every number comes from real processes over loopback HTTP against the local IBM Cloud; the
-Code Engine and Secrets Manager latency is injected by the emulator on every API call.
+Every number comes from real processes over loopback HTTP against the local IBM Cloud (served
+from this process, as in the tests); the Code Engine and Secrets Manager latency is injected by
+the emulator on every API call.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -19,22 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
-from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 
 from localcloud import LocalCloud
-from shared.clients import CODE_ENGINE_API_VERSION
-from tests.pki import issue, make_chain
-from tests.support import (
-    ROOT,
-    Endpoints,
-    Trigger,
-    base_env,
-    free_port,
-    job_env,
-    run_job,
-    trigger_env,
-)
+from localcloud.pki import issue, make_chain
+from scripts.processes import Trigger, base_env, free_port, job_env, run_job, trigger_env
 
 
 def bench_job(mappings: int, latency: float, concurrency: int) -> dict[str, float]:
@@ -114,72 +101,63 @@ def percentiles(latencies: list[float]) -> str:
 
 def bench_trigger(requests_total: int, clients: int, rounds: int) -> None:
     apikey, token = "bench-apikey-0123456789", "bench-webhook-token-0123456789abcdef"
-    with tempfile.TemporaryDirectory() as tmp:
-        cloud = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--apikey", apikey],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
+    with tempfile.TemporaryDirectory() as tmp, LocalCloud() as cloud:
+        env = trigger_env(cloud, apikey=apikey, job="certsync", token=token)
+        # The image is not registered, so each run fails at once without starting a process:
+        # the benchmark measures the trigger, not the job.
+        cloud.code_engine.create_job(
+            {"name": "certsync", "image_reference": "icr.io/certsync/unregistered:bench"}
+        )
+        trigger = Trigger(env, Path(tmp), token=token)
+        bare = Trigger(
+            {**base_env(), "PORT": str(free_port())}, Path(tmp), module="scripts.bare_app"
         )
         try:
-            assert cloud.stdout is not None
-            info = json.loads(cloud.stdout.readline())
-            ce = CodeEngineV2(
-                authenticator=IAMAuthenticator(apikey, url=info["url"]),
-                version=CODE_ENGINE_API_VERSION,
+            trigger.wait_ready()
+            bare.wait_ready()
+            boot = startup(env, Path(tmp))
+            print(f"trigger: start to first /healthz 200: {boot:.2f} s (median of 5)")
+            print(f"trigger: {requests_total} POSTs per round, {clients} concurrent clients")
+            results = load_rounds(cloud, trigger, bare, token, requests_total, clients, rounds)
+            for label, latencies in results.items():
+                print(f"  {label:<22} {percentiles(latencies)}")
+            runs = wait_for_runs(cloud, rounds * requests_total)
+            print(
+                f"  job runs submitted by the trigger: {runs} "
+                f"of {rounds * requests_total} notifications"
             )
-            ce.set_service_url(info["code_engine_url"])
-            # The image is not registered, so each run fails at once without starting a process:
-            # the benchmark measures the trigger, not the job.
-            ce.create_job(info["project_id"], "icr.io/certsync/unregistered:bench", "certsync")
-            where = Endpoints.from_ready_line(info)
-            env = trigger_env(where, apikey=apikey, job="certsync", token=token)
-            trigger = Trigger(env, Path(tmp), token=token)
-            bare = Trigger(
-                {**base_env(), "PORT": str(free_port())}, Path(tmp), module="scripts.bare_app"
-            )
-            try:
-                trigger.wait_ready()
-                bare.wait_ready()
-                boot = startup(env, Path(tmp))
-                print(f"trigger: start to first /healthz 200: {boot:.2f} s (median of 5)")
-                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-                print(f"trigger: {requests_total} POSTs per round, {clients} concurrent clients")
-                results: dict[str, list[float]] = {
-                    "bare Starlette 202": [],
-                    "trigger, test events": [],
-                    "trigger, rotations": [],
-                }
-                crn = info["sm_instance_crn"]
-                for r in range(rounds):
-                    tests = [notification(crn, n, "test_event") for n in range(requests_total)]
-                    bodies = [
-                        notification(crn, r * requests_total + n) for n in range(requests_total)
-                    ]
-                    # Each round starts idle: the previous round's submissions have drained.
-                    results["bare Starlette 202"] += load(
-                        f"{bare.url}/events", bodies, headers, clients
-                    )
-                    results["trigger, test events"] += load(
-                        f"{trigger.url}/events", tests, headers, clients
-                    )
-                    results["trigger, rotations"] += load(
-                        f"{trigger.url}/events", bodies, headers, clients
-                    )
-                    wait_for_runs(ce, info["project_id"], (r + 1) * requests_total)
-                for label, latencies in results.items():
-                    print(f"  {label:<22} {percentiles(latencies)}")
-                runs = wait_for_runs(ce, info["project_id"], rounds * requests_total)
-                print(
-                    f"  job runs submitted by the trigger: {runs} "
-                    f"of {rounds * requests_total} notifications"
-                )
-            finally:
-                trigger.stop()
-                bare.stop()
         finally:
-            cloud.terminate()
-            cloud.wait(timeout=15)
+            trigger.stop()
+            bare.stop()
+
+
+def load_rounds(  # noqa: PLR0917  (the bench's own knobs)
+    cloud: LocalCloud,
+    trigger: Trigger,
+    bare: Trigger,
+    token: str,
+    requests_total: int,
+    clients: int,
+    rounds: int,
+) -> dict[str, list[float]]:
+    """Per round: the bare endpoint with rotations, the trigger with test events (acknowledged,
+    nothing to run), the trigger with rotations (each also submits a job run)."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    results: dict[str, list[float]] = {
+        "bare Starlette 202": [],
+        "trigger, test events": [],
+        "trigger, rotations": [],
+    }
+    crn = cloud.identity.sm_instance_crn
+    for r in range(rounds):
+        tests = [notification(crn, n, "test_event") for n in range(requests_total)]
+        bodies = [notification(crn, r * requests_total + n) for n in range(requests_total)]
+        # Each round starts idle: the previous round's submissions have drained.
+        results["bare Starlette 202"] += load(f"{bare.url}/events", bodies, headers, clients)
+        results["trigger, test events"] += load(f"{trigger.url}/events", tests, headers, clients)
+        results["trigger, rotations"] += load(f"{trigger.url}/events", bodies, headers, clients)
+        wait_for_runs(cloud, (r + 1) * requests_total)
+    return results
 
 
 def startup(env: dict[str, str], tmp: Path, times: int = 5) -> float:
@@ -196,20 +174,12 @@ def startup(env: dict[str, str], tmp: Path, times: int = 5) -> float:
     return statistics.median(samples)
 
 
-def wait_for_runs(ce: CodeEngineV2, project_id: str, expected: int, timeout: float = 60) -> int:
+def wait_for_runs(cloud: LocalCloud, expected: int, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
-    count = 0
-    while time.monotonic() < deadline:
-        count, start = 0, None
-        while True:
-            page = ce.list_job_runs(project_id, limit=100, start=start).get_result()
-            count += len(page.get("job_runs", []))
-            start = page.get("next", {}).get("start")
-            if not start:
-                break
-        if count >= expected:
-            break
+    count = len(cloud.code_engine.list_job_runs())
+    while count < expected and time.monotonic() < deadline:
         time.sleep(0.5)
+        count = len(cloud.code_engine.list_job_runs())
     return count
 
 

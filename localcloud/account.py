@@ -1,0 +1,41 @@
+"""Who the emulated account is, and what a service may know of the cloud that hosts it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who and where this emulated account is."""
+
+    account_id: str = "b0c0ffee0000000000000000000000a1"
+    region: str = "us-south"
+    project_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    sm_instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def sm_instance_crn(self) -> str:
+        return (
+            f"crn:v1:bluemix:public:secrets-manager:{self.region}:a/{self.account_id}:"
+            f"{self.sm_instance_id}::"
+        )
+
+    def secret_crn(self, secret_id: str) -> str:
+        return (
+            f"crn:v1:bluemix:public:secrets-manager:{self.region}:a/{self.account_id}:"
+            f"{self.sm_instance_id}:secret:{secret_id}"
+        )
+
+
+class Site(Protocol):
+    """The cloud as a service sees it: the account, and the base URL every service answers on
+    (known once the server has started, so read it when needed)."""
+
+    @property
+    def identity(self) -> Identity: ...
+
+    @property
+    def url(self) -> str: ...

@@ -1,0 +1,272 @@
+"""Code Engine v2 resources as the emulator stores them, and each one's JSON as the API shows it.
+
+Field names and value shapes follow the SDK's models (`Project`, `Secret`, `Job`, `JobRun`,
+`JobRunStatus`, `IndexDetails`): timestamps are RFC 3339 UTC at second precision, settings that
+were never set are left out, `resource_type` is `<kind>_v2` (secrets: per format, as the SDK
+enum and terraform's tests show). `last_failure_reason`
+follows the SDK's examples (`ContainerExitedCode1`); a timeout shows as `DeadlineExceeded` (the
+Kubernetes reason; what real Code Engine reports is not documented).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from localcloud.account import Identity
+from localcloud.code_engine.runner import Attempt, Execution, Plan
+
+API = "/v2"
+RESOURCE_GROUP_ID = "b0c0ffee0000000000000000000000d1"
+RESOURCE_TYPES = {
+    "generic": "secret_generic_v2",
+    "ssh_auth": "secret_auth_ssh_v2",
+    "basic_auth": "secret_basic_auth_v2",
+    "hmac_auth": "secret_hmac_auth_v2",
+    "tls": "secret_tls_v2",
+    "registry": "secret_registry_v2",
+    "other": "secret_other_v2",
+}
+TASK_MAX_EXECUTION_TIME, TASK_RETRY_LIMIT = 7200, 3  # seconds, retries
+STATES = ("pending", "running", "succeeded", "failed")
+
+
+def iso(moment: dt.datetime) -> str:
+    """RFC 3339 UTC timestamp, second precision, as the API returns them."""
+    utc = moment.astimezone(dt.UTC).replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Project:
+    """The one project of the emulated account (`identity.project_id`), served at `url`."""
+
+    identity: Identity
+    url: str  # the cloud's base URL; the API is under `/v2`
+    created_at: dt.datetime
+
+    @property
+    def id(self) -> str:
+        return self.identity.project_id
+
+    def href(self, *parts: str) -> str:
+        return "/".join([f"{self.url}{API}", "projects", self.id, *parts])
+
+    def to_dict(self) -> dict[str, Any]:
+        region, account = self.identity.region, self.identity.account_id
+        return {
+            "account_id": account,
+            "created_at": iso(self.created_at),
+            "crn": f"crn:v1:bluemix:public:codeengine:{region}:a/{account}:{self.id}::",
+            "href": self.href(),
+            "id": self.id,
+            "name": "certsync",
+            "region": region,
+            "resource_group_id": RESOURCE_GROUP_ID,
+            "resource_type": "project_v2",
+            "status": "active",
+        }
+
+    def meta(self, kind: str, collection: str, name: str, ident: str, created_at: dt.datetime
+             ) -> dict[str, Any]:  # fmt: skip
+        """The fields every resource of the project has."""
+        return {
+            "created_at": iso(created_at),
+            "href": self.href(collection, name),
+            "id": ident,
+            "name": name,
+            "project_id": self.id,
+            "region": self.identity.region,
+            "resource_type": kind,
+        }
+
+    def injected(self, job: str, run: str | None = None) -> dict[str, str]:
+        """What Code Engine injects into every instance (besides the per-index variables).
+        CE_API_BASE_URL is the emulator's URL; the real value is the region's private endpoint
+        `https://api.private.<region>.codeengine.cloud.ibm.com`."""
+        values = {
+            "CE_API_BASE_URL": self.url,
+            "CE_JOB": job,
+            "CE_PROJECT_ID": self.id,
+            "CE_REGION": self.identity.region,
+        }
+        return values if run is None else {**values, "CE_JOBRUN": run}
+
+
+def computed_env(values: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "type": "literal", "value": v} for k, v in values.items()]
+
+
+@dataclass
+class Secret:
+    name: str
+    format: str
+    data: dict[str, str]
+    entity_tag: str
+    created_at: dt.datetime
+    id: str = field(default_factory=_new_id)
+    generated_by: str = "user"  # what secrets created through the API show
+
+    def to_dict(self, project: Project, *, with_data: bool = True) -> dict[str, Any]:
+        kind = RESOURCE_TYPES[self.format]
+        body = {
+            **project.meta(kind, "secrets", self.name, self.id, self.created_at),
+            "entity_tag": self.entity_tag,
+            "format": self.format,
+            "generated_by": self.generated_by,
+        }
+        return {**body, "data": dict(self.data)} if with_data else body
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job runs and how (the SDK's job settings); a job run carries its own copy.
+    Defaults as terraform-provider-ibm documents them; None: not set, left out of the JSON."""
+
+    image_reference: str
+    image_secret: str | None = None
+    run_arguments: list[str] = field(default_factory=list)
+    run_as_user: int | None = None
+    run_commands: list[str] = field(default_factory=list)
+    run_compute_resource_token_enabled: bool | None = None
+    run_env_variables: list[dict[str, str]] = field(default_factory=list)
+    run_mode: str = "task"
+    run_service_account: str = "default"
+    run_volume_mounts: list[dict[str, str]] = field(default_factory=list)
+    scale_array_spec: str = "0"
+    scale_cpu_limit: str = "1"
+    scale_ephemeral_storage_limit: str = "400M"
+    scale_max_execution_time: int | None = None  # task mode only
+    scale_memory_limit: str = "4G"
+    scale_retry_limit: int | None = None  # task mode only
+
+    def with_task_defaults(self) -> JobSpec:
+        """A task gets a maximum execution time (7200 s) and a retry limit (3) unless set."""
+        if self.run_mode != "task":
+            return self
+        seconds, retries = self.scale_max_execution_time, self.scale_retry_limit
+        return dataclasses.replace(
+            self,
+            scale_max_execution_time=TASK_MAX_EXECUTION_TIME if seconds is None else seconds,
+            scale_retry_limit=TASK_RETRY_LIMIT if retries is None else retries,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass
+class Job:
+    name: str
+    spec: JobSpec
+    entity_tag: str
+    created_at: dt.datetime
+    id: str = field(default_factory=_new_id)
+
+    def to_dict(self, project: Project) -> dict[str, Any]:
+        return {
+            **project.meta("job_v2", "jobs", self.name, self.id, self.created_at),
+            **self.spec.to_dict(),
+            "entity_tag": self.entity_tag,
+            "computed_env_variables": computed_env(project.injected(self.name)),
+        }
+
+
+@dataclass
+class JobRun:
+    """A submitted run: its own settings (the job's, overridden by the run's) and its origin."""
+
+    name: str
+    spec: JobSpec
+    created_at: dt.datetime
+    job_name: str | None = None  # None: a run with its own image, not of a job
+    array_size_override: int | None = None  # `scale_array_size_variable_override`
+    id: str = field(default_factory=_new_id)
+
+    def injected(self, project: Project) -> dict[str, str]:
+        return project.injected(self.job_name or self.name, self.name)
+
+    def to_dict(self, project: Project, execution: Execution) -> dict[str, Any]:
+        body = {
+            **project.meta("job_run_v2", "job_runs", self.name, self.id, self.created_at),
+            **self.spec.to_dict(),
+        }
+        if self.array_size_override is not None:
+            body["scale_array_size_variable_override"] = self.array_size_override
+        if self.job_name is not None:
+            body["job_name"] = self.job_name
+        body["computed_env_variables"] = computed_env(self.injected(project))
+        body["status"] = execution.status
+        body["status_details"] = status_details(execution)
+        return body
+
+
+def status_details(execution: Execution) -> dict[str, Any]:
+    """The SDK's `JobRunStatus` of an execution."""
+    details: dict[str, Any] = {
+        "requested": len(execution.plan.indices),
+        "pending": len(execution.pending),
+        "running": len(execution.running),
+        "succeeded": len(execution.succeeded),
+        "failed": len(execution.failed),
+        "unknown": 0,
+    }
+    for state in STATES:
+        indices: set[int] = getattr(execution, state)
+        if indices:
+            details[f"{state}_indices"] = format_indices(sorted(indices))
+    attempts: dict[int, list[Attempt]] = defaultdict(list)
+    for attempt in execution.attempts:
+        attempts[attempt.index].append(attempt)
+    details["indices_details"] = {
+        str(index): index_details(execution, index, attempts[index])
+        for index in execution.plan.indices
+    }
+    if execution.start_time is not None:
+        details["start_time"] = iso(execution.start_time)
+    if execution.completion_time is not None:
+        details["completion_time"] = iso(execution.completion_time)
+    return details
+
+
+def index_details(execution: Execution, index: int, attempts: list[Attempt]) -> dict[str, Any]:
+    """The SDK's `IndexDetails` of one array index."""
+    state = next((s for s in STATES if index in getattr(execution, s)), "pending")
+    details: dict[str, Any] = {"status": state, "retries": max(0, len(attempts) - 1)}
+    if index in execution.started:
+        details["started_at"] = iso(execution.started[index])
+    if index in execution.finished:
+        details["finished_at"] = iso(execution.finished[index])
+    reasons = [r for r in (failure_reason(a, execution.plan) for a in attempts) if r]
+    if reasons:
+        details["last_failure_reason"] = reasons[-1]
+    return details
+
+
+def failure_reason(attempt: Attempt, plan: Plan) -> str | None:
+    if attempt.timed_out:
+        return "DeadlineExceeded"
+    if attempt.exit_code is None:
+        return plan.reason  # None: cancelled before it started
+    if attempt.exit_code < 0:  # killed by a signal: a container exits with 128 + signal
+        return f"ContainerExitedCode{128 - attempt.exit_code}"
+    return None if attempt.exit_code == 0 else f"ContainerExitedCode{attempt.exit_code}"
+
+
+def format_indices(indices: list[int]) -> str:
+    """[0, 1, 2, 5] -> "0-2,5" (the shape of `*_indices` in JobRunStatus)."""
+    parts: list[str] = []
+    for index in sorted(indices):
+        if parts and index == int(parts[-1].split("-")[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{index}"
+        else:
+            parts.append(str(index))
+    return ",".join(parts)

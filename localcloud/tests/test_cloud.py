@@ -1,0 +1,98 @@
+"""The core in front of every service: bearer tokens, faults, the request log, unknown paths, and
+`python -m localcloud`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import requests
+from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
+
+from localcloud import Fault, LocalCloud
+
+pytestmark = pytest.mark.integration
+
+SECRETS = "/api/v2/secrets"
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as running:
+        running.iam.add_apikey("core-test-apikey")
+        yield running
+
+
+def bearer(cloud: LocalCloud) -> dict[str, str]:
+    token = IAMTokenManager("core-test-apikey", url=cloud.iam_url).get_token()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_call_without_a_valid_token_is_401_in_the_platform_envelope(cloud: LocalCloud) -> None:
+    for headers in ({}, {"Authorization": "Bearer forged"}):
+        response = requests.get(f"{cloud.url}{SECRETS}", headers=headers, timeout=10)
+        assert response.status_code == 401
+        assert response.headers["Content-Type"] == "application/json"
+        body = response.json()
+        assert body["errors"][0]["code"] == "not_authorized"
+        assert response.headers["X-Correlation-Id"] == body["trace"]
+    assert requests.get(f"{cloud.url}{SECRETS}", headers=bearer(cloud), timeout=10).ok
+
+
+def test_unknown_paths_and_methods_answer_in_the_platform_envelope(cloud: LocalCloud) -> None:
+    missing = requests.get(f"{cloud.url}/api/v2/nothing", headers=bearer(cloud), timeout=10)
+    assert (missing.status_code, missing.json()["errors"][0]["code"]) == (404, "not_found")
+    wrong = requests.put(f"{cloud.url}{SECRETS}", headers=bearer(cloud), timeout=10)
+    assert (wrong.status_code, wrong.json()["errors"][0]["code"]) == (405, "method_not_allowed")
+
+
+def test_faults_answer_in_the_shape_of_the_service_they_stand_in_for(cloud: LocalCloud) -> None:
+    headers = bearer(cloud)
+    cloud.faults.add(Fault(path="^/identity/token$", status=503, retry_after=2))
+    cloud.faults.add(Fault(path=SECRETS, method="GET", status=429, retry_after=1, times=2))
+    iam = requests.post(f"{cloud.url}/identity/token", timeout=10)
+    assert (iam.status_code, iam.json()["errorCode"]) == (503, "injected_fault")
+    assert iam.headers["Retry-After"] == "2"
+    for _ in range(2):
+        sm = requests.get(f"{cloud.url}{SECRETS}", headers=headers, timeout=10)
+        assert (sm.status_code, sm.json()["status_code"]) == (429, 429)
+    assert requests.get(f"{cloud.url}{SECRETS}", headers=headers, timeout=10).ok
+    assert cloud.faults.active() == []
+    cloud.faults.add(Fault(path=SECRETS, drop=True))
+    with pytest.raises(requests.RequestException, match="ended prematurely"):
+        requests.get(f"{cloud.url}{SECRETS}", headers=headers, timeout=10)
+
+
+def test_the_request_log_records_calls_but_never_the_authorization_header(
+    cloud: LocalCloud,
+) -> None:
+    requests.get(f"{cloud.url}{SECRETS}?limit=1", headers=bearer(cloud), timeout=10)
+    requests.get(f"{cloud.url}/_localcloud/event_notifications/deliveries", timeout=10)
+    (call,) = cloud.requests.entries("GET", f"^{SECRETS}$")
+    assert (call.query, call.status, call.fault) == ("limit=1", 200, False)
+    assert "authorization" not in call.headers
+    assert cloud.requests.entries(path="^/_localcloud/") == []
+    cloud.requests.clear()
+    assert cloud.requests.entries() == []
+
+
+def test_python_m_localcloud_serves_until_sigterm() -> None:
+    command = [sys.executable, "-m", "localcloud", "--apikey", "main-test-apikey"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        ready = json.loads(process.stdout.readline())
+        assert ready["code_engine_url"] == f"{ready['url']}/v2"
+        assert set(ready) == {"url", "code_engine_url", "project_id", "region", "sm_instance_crn"}
+        assert IAMTokenManager("main-test-apikey", url=ready["url"]).get_token()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
