@@ -11,13 +11,21 @@ import argparse
 import datetime as dt
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import certifi
 import structlog
+from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
+from job.domain_mappings import DomainMappings
 from job.mappings import SelectedBy, Selection, select
+from job.rollout import Rollout
 from job.runner import FetchOnce, run_all
+from job.served import ServedCertificates
 from job.settings import Settings
 from job.sources import SecretSource
 from job.sync import Syncer
@@ -73,7 +81,7 @@ class Services:
     history: RunHistory | None  # None when not running as a Code Engine job (no CE_JOB)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, selection: Selection) -> Services:
     """The SDK clients behind their adapters (no network I/O until the first call)."""
     timeout, pool = settings.http_timeout, settings.concurrency
     secrets_manager = secrets_manager_client(
@@ -82,10 +90,20 @@ def build_services(settings: Settings) -> Services:
     code_engine = code_engine_client(
         settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
     )
+    rollout = None
+    if settings.verify:
+        rollout = Rollout(
+            DomainMappings(code_engine, settings.project_id, policy=settings.retry),
+            ServedCertificates(settings.connect_to, timeout=min(settings.http_timeout, 10.0)),
+            timeout=settings.verify_timeout,
+        )
     syncer = Syncer(
         fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
         targets=TargetStore(code_engine, settings.project_id, settings.retry),
         allow_rollback=settings.allow_rollback,
+        rollout=rollout,
+        roots=(*public_roots(), *settings.trust_anchors) if rollout else (),
+        check_current=selection.selected_by is SelectedBy.ALL,
     )
     history = None
     if settings.job_name:
@@ -97,6 +115,14 @@ def build_services(settings: Settings) -> Services:
             policy=settings.retry,
         )
     return Services(syncer, history)
+
+
+def public_roots() -> tuple[x509.Certificate, ...]:
+    """The maintained public root store (certifi's copy of Mozilla's)."""
+    with warnings.catch_warnings():
+        # One of Mozilla's roots has a negative serial number, which cryptography warns about.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes()))
 
 
 def prune_runs(history: RunHistory, current: str | None) -> None:
@@ -119,7 +145,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             args.secret,
             allow_rollback=args.allow_rollback,
         )
-        services = build_services(settings)
+        services = build_services(settings, selection)
     except ConfigError as exc:
         return config_invalid("certsync", exc.problems)
     except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
@@ -138,6 +164,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         unmapped_secret_ids=list(selection.unmapped) or None,
         allow_rollback=settings.allow_rollback or None,
     )
+    if not settings.verify:
+        log.warning(
+            "verification_disabled",
+            reason="CERTSYNC_VERIFY=off: what custom domains serve is not checked in this run",
+        )
     result = run_all(selection.mappings, services.syncer, concurrency=settings.concurrency)
     if services.history is not None:
         prune_runs(services.history, settings.jobrun)

@@ -23,6 +23,7 @@ class SecretMapping:
 
     secret_id: str  # the bare Secrets Manager id (configured as the id or its CRN)
     target: str  # the Code Engine TLS secret name
+    verify: bool = True  # check the custom domains that serve the target ("verify": false opts out)
 
 
 def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[SecretMapping, ...]:
@@ -59,9 +60,14 @@ def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Se
 def _mapping(item: Any) -> SecretMapping:
     if not isinstance(item, dict):
         raise ValueError('must be an object {"secret": ..., "target": ...}')
-    unknown = set(item) - {"secret", "target"}
+    unknown = set(item) - {"secret", "target", "verify"}
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)}; expected 'secret' and 'target'")
+        raise ValueError(
+            f"unknown keys {sorted(unknown)}; expected 'secret', 'target' and optionally 'verify'"
+        )
+    verify = item.get("verify", True)
+    if not isinstance(verify, bool):
+        raise ValueError(f"'verify' {verify!r} must be true or false")
     secret, target = item.get("secret"), item.get("target")
     if not isinstance(secret, str) or not secret.strip():
         raise ValueError("'secret' is missing or not a string")
@@ -70,7 +76,7 @@ def _mapping(item: Any) -> SecretMapping:
             f"'target' {target!r} is not a valid Code Engine secret name "
             "(lowercase letters, digits, '-' and '.', at most 253 characters)"
         )
-    return SecretMapping(secret_id=secret_id_from_ref(secret), target=target)
+    return SecretMapping(secret_id=secret_id_from_ref(secret), target=target, verify=verify)
 
 
 class SelectedBy(enum.StrEnum):

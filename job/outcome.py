@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from job.mappings import SecretMapping
+from job.rollout import DomainCheck
 
 
 class Result(enum.Enum):
@@ -50,6 +51,7 @@ class Outcome:
     previous_serial: str | None = None  # what Code Engine held before
     previous_not_after: str | None = None
     rollback: bool = False  # an older certificate written on purpose (--allow-rollback)
+    domains: tuple[DomainCheck, ...] = ()  # what each custom domain of the target serves
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -14,9 +15,13 @@ import structlog
 from job.certs import SourceCertificate
 from job.mappings import SecretMapping
 from job.outcome import Outcome, Result
+from job.rollout import DomainCheck
 from job.sync import Syncer
 
 log = structlog.get_logger("certsync.job")
+
+# A served certificate with fewer days left than this is logged as a warning.
+EXPIRY_WARN_DAYS = 21
 
 
 class FetchOnce:
@@ -90,4 +95,19 @@ def _sync_and_log(syncer: Syncer, mapping: SecretMapping) -> Outcome:
             seconds=outcome.seconds,
             **({"rollback": True} if outcome.rollback else {}),
         )
+        for check in outcome.domains:
+            _log_domain(check)
         return outcome
+
+
+def _log_domain(check: DomainCheck) -> None:
+    """One line per custom domain: verified (with the seconds it took) or stale."""
+    days_left = None
+    if check.served_not_after is not None:
+        days_left = (check.served_not_after - dt.datetime.now(dt.UTC)).days
+    fields = {"domain": check.domain, "serial": check.served_serial, "seconds": check.seconds}
+    if not check.verified:
+        log.error("domain_stale", reason=check.reason, days_left=days_left, **fields)
+        return
+    expiring = days_left is not None and days_left < EXPIRY_WARN_DAYS
+    (log.warning if expiring else log.info)("domain_verified", days_left=days_left, **fields)

@@ -6,7 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+
 from job.mappings import SecretMapping, parse_mappings
+from job.served import ConnectTo, parse_connect_to
 from shared.clients import ServiceAuth, read_service_auth
 from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
 from shared.retry import RetryPolicy
@@ -31,6 +34,10 @@ class Settings:
     retention: Retention
     http_timeout: float
     retry: RetryPolicy
+    verify: bool = True  # CERTSYNC_VERIFY: check what custom domains serve
+    verify_timeout: float = 600.0  # seconds a target's domains get to serve a new certificate
+    trust_anchors: tuple[x509.Certificate, ...] = ()  # besides the public roots
+    connect_to: tuple[ConnectTo, ...] = ()
     allow_rollback: bool = False  # --allow-rollback: a person asked for an older certificate
 
     @classmethod
@@ -63,6 +70,10 @@ class Settings:
                 attempts=env.integer("CERTSYNC_RETRY_ATTEMPTS", 5, minimum=1, maximum=20),
                 total_seconds=env.number("CERTSYNC_RETRY_SECONDS", 60.0, minimum=1.0),
             ),
+            verify=env.boolean("CERTSYNC_VERIFY", True),
+            verify_timeout=env.number("CERTSYNC_VERIFY_TIMEOUT", 600.0, minimum=1.0),
+            trust_anchors=_trust_anchors(env),
+            connect_to=_connect_to(env),
             allow_rollback=allow_rollback,
         )
         if allow_rollback and not raw_ids:
@@ -126,3 +137,31 @@ def _notification(env: EnvReader) -> Notification | None:
     except MalformedEvent as exc:
         env.problem(f"ibmendata is not an Event Notifications notification: {exc}")
         return None
+
+
+def _trust_anchors(env: EnvReader) -> tuple[x509.Certificate, ...]:
+    path = env.get("CERTSYNC_TRUST_ANCHORS_FILE")
+    if path is None:
+        return ()
+    try:
+        pem = Path(path).read_bytes()
+    except OSError as exc:
+        env.problem(
+            f"CERTSYNC_TRUST_ANCHORS_FILE has value {path!r}. Cannot read it: {exc.strerror}."
+        )
+        return ()
+    try:
+        return tuple(x509.load_pem_x509_certificates(pem))
+    except ValueError:
+        env.problem(
+            f"CERTSYNC_TRUST_ANCHORS_FILE has value {path!r}. It holds no valid PEM certificates."
+        )
+        return ()
+
+
+def _connect_to(env: EnvReader) -> tuple[ConnectTo, ...]:
+    try:
+        return parse_connect_to(env.get("CERTSYNC_CONNECT_TO") or "")
+    except ValueError as exc:
+        env.problem(f"CERTSYNC_CONNECT_TO: {exc}.")
+        return ()

@@ -1,4 +1,10 @@
-"""One mapping, end to end: fetch -> validate -> plan -> apply, re-planning on write conflicts."""
+"""One mapping, end to end: fetch -> validate -> plan -> apply -> verify, re-planning on write
+conflicts.
+
+For a target that custom domains serve, validation also checks the names and the trust of the
+chain for each domain, and after a write (or, on a full run, with nothing to write) every domain is
+checked over TLS until it serves the certificate (`job.rollout`). A domain that does not, within
+the bound, fails the mapping."""
 
 from __future__ import annotations
 
@@ -8,11 +14,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 import structlog
+from cryptography import x509
 
 from job.certs import CertificateRejected, SourceCertificate, TlsBundle, build_bundle
+from job.domains import check_names, check_trusted
 from job.mappings import SecretMapping
 from job.outcome import Outcome, Result
 from job.plan import Action, CurrentTarget, Plan, plan
+from job.rollout import DomainCheck, Rollout
 from shared.errors import CertsyncError, ConflictError
 
 log = structlog.get_logger("certsync.job")
@@ -36,18 +45,33 @@ class Syncer:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         *,
         allow_rollback: bool = False,
+        rollout: Rollout | None = None,
+        roots: tuple[x509.Certificate, ...] = (),
+        check_current: bool = False,
     ) -> None:
+        """`rollout` None: served certificates are not checked (CERTSYNC_VERIFY=off). `roots`:
+        the trust anchors for domains. `check_current`: a full run also checks what the domains
+        of a target that needs no write serve."""
         self._fetch = fetch
         self._targets = targets
         self._clock = clock
         self._allow_rollback = allow_rollback
+        self._rollout = rollout
+        self._roots = roots
+        self._check_current = check_current
 
     def sync(self, mapping: SecretMapping) -> Outcome:
         started = time.monotonic()
         untouched = f"{mapping.target!r} left unchanged"
         try:
+            domains = self._domains(mapping)
             source = self._fetch(mapping.secret_id)
-            bundle = build_bundle(source, self._clock())
+            now = self._clock()
+            bundle = build_bundle(source, now)
+            if domains:
+                what = f"secret {source.name!r} ({source.secret_id})"
+                check_names(bundle, domains, what)
+                check_trusted(bundle, domains, self._roots, now, what)
         except CertificateRejected as exc:
             return _outcome(mapping, started, Result.REJECTED, f"{exc}; {untouched}")
         except CertsyncError as exc:
@@ -56,7 +80,29 @@ class Syncer:
             result, reason, decision = self._apply(mapping, bundle)
         except CertsyncError as exc:
             result, reason, decision = Result.FAILED, str(exc), None
-        return _outcome(mapping, started, result, reason, bundle=bundle, decision=decision)
+        checks = self._verify(mapping, bundle, result) if domains else []
+        stale = [c for c in checks if not c.verified]
+        if stale:
+            result = Result.FAILED
+            reason = f"{reason}; but " + "; ".join(f"{c.domain!r} {c.reason}" for c in stale)
+        return _outcome(
+            mapping, started, result, reason, bundle=bundle, decision=decision, domains=checks
+        )
+
+    def _domains(self, mapping: SecretMapping) -> tuple[str, ...]:
+        if self._rollout is None or not mapping.verify:
+            return ()
+        return self._rollout.domains(mapping.target)
+
+    def _verify(
+        self, mapping: SecretMapping, bundle: TlsBundle, result: Result
+    ) -> list[DomainCheck]:
+        assert self._rollout is not None  # there are domains only with a rollout
+        if result in (Result.CREATED, Result.UPDATED):
+            return self._rollout.after_write(mapping.target, bundle.leaf)
+        if result is Result.CURRENT and self._check_current:
+            return self._rollout.check(mapping.target, bundle.leaf)
+        return []
 
     def _apply(self, mapping: SecretMapping, bundle: TlsBundle) -> tuple[Result, str, Plan | None]:
         """What came of it, why, and the plan carried out; conflicts re-read and re-plan."""
@@ -93,6 +139,7 @@ def _outcome(
     *,
     bundle: TlsBundle | None = None,
     decision: Plan | None = None,
+    domains: list[DomainCheck] | None = None,
 ) -> Outcome:
     return Outcome(
         mapping=mapping,
@@ -104,4 +151,5 @@ def _outcome(
         previous_serial=decision.current_serial if decision else None,
         previous_not_after=decision.current_not_after if decision else None,
         rollback=decision.rollback if decision and result is Result.UPDATED else False,
+        domains=tuple(domains or ()),
     )

@@ -1,8 +1,10 @@
 """`python -m localcloud`: serve the local IBM Cloud as its own process.
 
-Prints one JSON line when ready (URLs, project id, Secrets Manager instance CRN), then serves until
-SIGINT/SIGTERM. Images that job runs may execute are fixed at start (`--image REF=COMMAND`), never
-over HTTP: the emulator runs only the commands its operator named.
+Prints one JSON line when ready (URLs, the Code Engine router's TLS port, project id, Secrets
+Manager instance CRN), then serves until SIGINT/SIGTERM. Images that job runs may execute are fixed
+at start (`--image REF=COMMAND`), never over HTTP: the emulator runs only the commands its operator
+named. So are the apps that domain mappings may target (`--app`) and the root CAs their
+certificates must chain to (`--trust-root`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import threading
 
 from localcloud.cloud import LocalCloud
+from localcloud.http import BadRequest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         help="run COMMAND for job runs of image REF (e.g. 'icr.io/x/job:1=python -m job')",
     )
     parser.add_argument("--cwd", default=None, help="working directory for image commands")
+    parser.add_argument(
+        "--app", action="append", default=[], help="an app that domain mappings may target"
+    )
+    parser.add_argument(
+        "--trust-root",
+        action="append",
+        default=[],
+        metavar="PEM_FILE",
+        help="root CA certificate(s) that domain mapping certificates must chain to",
+    )
     args = parser.parse_args(argv)
     cloud = LocalCloud()
     for key in args.apikey:
@@ -39,6 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         if not ref or not command:
             parser.error(f"--image {spec!r}: expected REF=COMMAND")
         cloud.code_engine.register_image(ref, shlex.split(command), cwd=args.cwd)
+    for app in args.app:
+        try:
+            cloud.code_engine.seed_app(app)
+        except BadRequest as exc:
+            parser.error(f"--app {app!r}: {exc.message}")
+    for path in args.trust_root:
+        try:
+            with open(path, encoding="ascii") as pem:
+                cloud.code_engine.domain_mappings.trust_root(pem.read())
+        except (OSError, ValueError) as exc:
+            parser.error(f"--trust-root {path!r}: {exc}")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -46,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         ready = {
             "url": cloud.url,
             "code_engine_url": cloud.code_engine_url,
+            "router_port": cloud.router_port,
             "project_id": cloud.identity.project_id,
             "region": cloud.identity.region,
             "sm_instance_crn": cloud.identity.sm_instance_crn,

@@ -2,6 +2,7 @@
 
 This is where the services meet. All share one origin; their paths do not overlap, as on the real
 hosts: IAM `/identity/token`, Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`.
+Code Engine's router (custom domains over TLS) listens on its own port, `router_port`.
 Each service package gives its routes (`routes(service)`); the emulator's own control plane
 (seeding, event wiring) lives under `/_localcloud/`. Services that call each other (Secrets
 Manager publishes to Event Notifications, whose job destination submits Code Engine job runs) are
@@ -61,6 +62,11 @@ class LocalCloud:
     def code_engine_url(self) -> str:
         return self.code_engine.api_url
 
+    @property
+    def router_port(self) -> int:
+        """The Code Engine router's TLS port on `host` (custom domains, by SNI)."""
+        return self.code_engine.router.port
+
     # -- the app -------------------------------------------------------------------------
     def app(self) -> Starlette:
         routes = [
@@ -97,6 +103,7 @@ class LocalCloud:
             time.sleep(0.01)
         sockets = self._server.servers[0].sockets
         self.host, self.port = sockets[0].getsockname()[:2]
+        self.code_engine.router.start(self.host)
         return self
 
     def stop(self) -> None:

@@ -24,19 +24,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
-from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, EnvVarPrototype
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, ComponentRef, EnvVarPrototype
 from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     ImportedCertificatePrototype,
     ImportedCertificateVersionPrototype,
     SecretsManagerV2,
 )
 
+from job.served import ServedCertificates, parse_connect_to
 from localcloud import LocalCloud
 from localcloud.pki import Chain, make_chain, renew
 from scripts.processes import ROOT, Trigger, trigger_env
 from shared.clients import CODE_ENGINE_API_VERSION
+from shared.errors import CertsyncError
 
+DOMAIN = "www.example.com"
 JOB, IMAGE, TARGET, SECRET_NAME = (
     "certsync",
     "icr.io/certsync/job:demo",
@@ -76,7 +80,9 @@ def clients(cloud: LocalCloud, apikey: str) -> tuple[SecretsManagerV2, CodeEngin
     return sm, ce
 
 
-def create_job(ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str) -> None:
+def create_job(
+    ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str, anchors: Path
+) -> None:
     project = cloud.identity.project_id
     ce.create_secret(project, "generic", "certsync-credentials", data={"apikey": apikey})
 
@@ -97,6 +103,10 @@ def create_job(ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str)
         literal("CODE_ENGINE_AUTH_URL", cloud.iam_url),
         from_secret("CODE_ENGINE_APIKEY"),
         literal("CERTSYNC_MAPPINGS", json.dumps([{"secret": secret_id, "target": TARGET}])),
+        # The domain is reached through the local Code Engine router; its CA is the demo's own.
+        literal("CERTSYNC_CONNECT_TO", f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}"),
+        literal("CERTSYNC_TRUST_ANCHORS_FILE", str(anchors)),
+        literal("CERTSYNC_VERIFY_TIMEOUT", "30"),
     ]
     ce.create_job(
         project,
@@ -109,10 +119,14 @@ def create_job(ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str)
 
 
 def deploy(
-    cloud: LocalCloud, sm: SecretsManagerV2, ce: CodeEngineV2, apikey: str
+    cloud: LocalCloud, sm: SecretsManagerV2, ce: CodeEngineV2, apikey: str, logs: Path
 ) -> tuple[str, Chain]:
-    """Steps 1 to 3: the certificate in Secrets Manager, the job in Code Engine, a first sync."""
-    chain = make_chain("www.example.com", days=30)
+    """Steps 1 to 4: the certificate in Secrets Manager, the job in Code Engine, a first sync, and
+    the custom domain that serves it."""
+    chain = make_chain(DOMAIN, days=30)
+    anchors = logs / "demo-root-ca.pem"
+    anchors.write_text(chain.root_pem)
+    cloud.code_engine.domain_mappings.trust_root(chain.root.cert)  # the demo's "public" CA
     secret = sm.create_secret(
         ImportedCertificatePrototype(
             secret_type="imported_cert",
@@ -123,7 +137,7 @@ def deploy(
         )
     ).get_result()
     say(f"1. Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
-    create_job(ce, cloud, secret["id"], apikey)
+    create_job(ce, cloud, secret["id"], apikey, anchors)
     say(f"2. Code Engine: job '{JOB}' with mapping {SECRET_NAME} -> {TARGET}")
     began = time.monotonic()
     run = ce.create_job_run(cloud.identity.project_id, job_name=JOB).get_result()
@@ -132,6 +146,16 @@ def deploy(
         f"3. First sync: job run {run['name']} {finished['status']} in "
         f"{time.monotonic() - began:.2f} s; '{TARGET}' holds {describe(served(cloud))}"
     )
+    cloud.code_engine.seed_app("web")
+    ce.create_domain_mapping(
+        cloud.identity.project_id,
+        ComponentRef(name="web", resource_type="app_v2"),
+        DOMAIN,
+        TARGET,
+    )
+    wait_for(f"{DOMAIN} to be ready", lambda: on_the_wire(cloud))
+    say(f"4. Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
+    say(f"   served over TLS by the router: {on_the_wire(cloud)}")
     return str(secret["id"]), chain
 
 
@@ -144,6 +168,16 @@ def wire_events(cloud: LocalCloud, trigger: Trigger, token: str) -> None:
         sensitive_headers={"Authorization"},
     )
     en.subscribe(destination)
+
+
+def on_the_wire(cloud: LocalCloud) -> str | None:
+    """What https://www.example.com serves, read over TLS from the local router (SNI)."""
+    connect_to = parse_connect_to(f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}")
+    try:
+        leaf = ServedCertificates(connect_to, timeout=5).leaf(DOMAIN)
+    except CertsyncError:
+        return None
+    return describe(leaf.public_bytes(serialization.Encoding.PEM).decode())
 
 
 def served(cloud: LocalCloud) -> str:
@@ -163,7 +197,7 @@ def job_said(cloud: LocalCloud, run: str, event: str = "target_updated") -> str:
 def rotate_and_follow(
     sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain
 ) -> Chain:
-    before = served(cloud)
+    before, before_wire = served(cloud), on_the_wire(cloud)
     known = set(cloud.code_engine.job_runs)
     already = len(delivered_so_far(cloud))
     new = renew(chain, days=90)
@@ -193,14 +227,20 @@ def rotate_and_follow(
     say(f"{stamp()}  the trigger submitted job run {name}")
     run = cloud.code_engine.wait_for_job_run(name, timeout=120)
     say(f"{stamp()}  job run {name} {run['status']}")
-    after = served(cloud)
-    say(f"{stamp()}  Code Engine secret '{TARGET}' now holds the new certificate")
-    say(f"     before: {describe(before)}")
-    say(f"     after:  {describe(after)}")
+    after, after_wire = served(cloud), on_the_wire(cloud)
+    say(
+        f"{stamp()}  Code Engine secret '{TARGET}' holds the new certificate; {DOMAIN} serves it"
+    )
+    say(f"     secret before: {describe(before)}")
+    say(f"     secret after:  {describe(after)}")
+    say(f"     https://{DOMAIN} before (over TLS): {before_wire}")
+    say(f"     https://{DOMAIN} after  (over TLS): {after_wire}")
     say(f"     end to end: {time.monotonic() - started:.2f} s (rotation to new certificate served)")
     say(f"     the job's log: {job_said(cloud, name)}")
-    if run["status"] != "completed" or describe(after) != describe(new.leaf_pem):
-        raise SystemExit("demo: the Code Engine secret was not updated")
+    say(f"                    {job_said(cloud, name, 'domain_verified')}")
+    expected = describe(new.leaf_pem)
+    if run["status"] != "completed" or describe(after) != expected or after_wire != expected:
+        raise SystemExit("demo: the new certificate is not served")
     return new
 
 
@@ -229,10 +269,10 @@ def demo(logs: Path, *, keep: bool) -> None:
             trigger.wait_ready()
             say(f"Trigger (python -m trigger) at {trigger.url}/events; logs in {logs}")
             sm, ce = clients(cloud, apikey)
-            secret_id, chain = deploy(cloud, sm, ce, apikey)
+            secret_id, chain = deploy(cloud, sm, ce, apikey, logs)
             wire_events(cloud, trigger, token)
             say(
-                "4. Event Notifications: Secrets Manager events -> the trigger "
+                "5. Event Notifications: Secrets Manager events -> the trigger "
                 "(Authorization header marked sensitive)"
             )
             say()

@@ -98,3 +98,27 @@ def call_with_retry(
         reraise=True,
     )
     return retrying(fn)
+
+
+def poll(
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    initial_wait: float = 1.0,
+    max_wait: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T | None:
+    """Call `check` until it returns something other than None or `timeout` seconds have passed
+    (then None): waiting for a state to arrive, not retrying a failure. Waits double from
+    `initial_wait` up to `max_wait` and never overshoot the deadline; `check` runs at least once.
+    """
+    deadline = clock() + timeout
+    wait = initial_wait
+    while True:
+        result = check()
+        remaining = deadline - clock()
+        if result is not None or remaining <= 0:
+            return result
+        sleep(min(wait, remaining))
+        wait = min(wait * 2, max_wait)

@@ -8,6 +8,12 @@ import threading
 from collections.abc import Callable
 
 
+def iso(moment: dt.datetime) -> str:
+    """RFC 3339 UTC timestamp, second precision, as the API returns them."""
+    utc = moment.astimezone(dt.UTC).replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

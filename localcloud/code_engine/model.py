@@ -1,24 +1,24 @@
 """Code Engine v2 resources as the emulator stores them, and each one's JSON as the API shows it.
 
 Field names and value shapes follow the SDK's models (`Project`, `Secret`, `Job`, `JobRun`,
-`JobRunStatus`, `IndexDetails`): timestamps are RFC 3339 UTC at second precision, settings that
-were never set are left out, `resource_type` is `<kind>_v2` (secrets: per format, as the SDK
-enum and terraform's tests show). `last_failure_reason`
-follows the SDK's examples (`ContainerExitedCode1`); a timeout shows as `DeadlineExceeded` (the
-Kubernetes reason; what real Code Engine reports is not documented).
+`DomainMapping`; a run's status is `run_status`): timestamps are RFC 3339 UTC at second precision,
+settings that were never set are left out, `resource_type` is `<kind>_v2` (secrets: per format, as
+the SDK enum and terraform's tests show).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.account import Identity
-from localcloud.code_engine.runner import Attempt, Execution, Plan
+from localcloud.code_engine.clock import iso
+from localcloud.code_engine.run_status import status_details
+from localcloud.code_engine.runner import Execution
 
 API = "/v2"
 RESOURCE_GROUP_ID = "b0c0ffee0000000000000000000000d1"
@@ -32,13 +32,6 @@ RESOURCE_TYPES = {
     "other": "secret_other_v2",
 }
 TASK_MAX_EXECUTION_TIME, TASK_RETRY_LIMIT = 7200, 3  # seconds, retries
-STATES = ("pending", "running", "succeeded", "failed")
-
-
-def iso(moment: dt.datetime) -> str:
-    """RFC 3339 UTC timestamp, second precision, as the API returns them."""
-    utc = moment.astimezone(dt.UTC).replace(microsecond=0)
-    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _new_id() -> str:
@@ -59,6 +52,24 @@ class Project:
 
     def href(self, *parts: str) -> str:
         return "/".join([f"{self.url}{API}", "projects", self.id, *parts])
+
+    @property
+    def subdomain(self) -> str:
+        """The project's generated DNS label: 11 lowercase alphanumerics on the real service
+        (`vg67hzldruk` in the SDK's examples); ours derives from the project id, so it is stable."""
+        number = int.from_bytes(hashlib.sha256(self.id.encode()).digest()[:8], "big")
+        label = ""
+        for _ in range(11):
+            number, digit = divmod(number, 36)
+            label += "0123456789abcdefghijklmnopqrstuvwxyz"[digit]
+        return label
+
+    @property
+    def cname_target(self) -> str:
+        """Where the project's custom domains point, e.g.
+        `custom.abcdabcdabc.us-east.codeengine.appdomain.cloud` (docs `domainmappings.md`
+        #completing-custom-domain-cname)."""
+        return f"custom.{self.subdomain}.{self.identity.region}.codeengine.appdomain.cloud"
 
     def to_dict(self) -> dict[str, Any]:
         region, account = self.identity.region, self.identity.account_id
@@ -209,64 +220,38 @@ class JobRun:
         return body
 
 
-def status_details(execution: Execution) -> dict[str, Any]:
-    """The SDK's `JobRunStatus` of an execution."""
-    details: dict[str, Any] = {
-        "requested": len(execution.plan.indices),
-        "pending": len(execution.pending),
-        "running": len(execution.running),
-        "succeeded": len(execution.succeeded),
-        "failed": len(execution.failed),
-        "unknown": 0,
-    }
-    for state in STATES:
-        indices: set[int] = getattr(execution, state)
-        if indices:
-            details[f"{state}_indices"] = format_indices(sorted(indices))
-    attempts: dict[int, list[Attempt]] = defaultdict(list)
-    for attempt in execution.attempts:
-        attempts[attempt.index].append(attempt)
-    details["indices_details"] = {
-        str(index): index_details(execution, index, attempts[index])
-        for index in execution.plan.indices
-    }
-    if execution.start_time is not None:
-        details["start_time"] = iso(execution.start_time)
-    if execution.completion_time is not None:
-        details["completion_time"] = iso(execution.completion_time)
-    return details
+@dataclass
+class DomainMapping:
+    """A custom domain (`name`) routed to an app (`component`) with the certificate of a TLS
+    secret. `status` is `deploying` after each create or update, then `ready` or `failed`; the
+    API's example shows `status_details.reason` `ready` for a ready one (`deploying` while it
+    deploys, and the reasons of failures, are our guesses).
 
+    `visibility` `custom`: the API's enum (custom, private, project, public) mirrors the console's
+    types (Custom, System-private, System-internal, System-public; docs `domainmappings.md`
+    #view-domain-mapping-ui), and mappings users create are `Custom`. (The API reference's example
+    body shows `public` next to `user_managed: true`; we follow the docs' reading.)"""
 
-def index_details(execution: Execution, index: int, attempts: list[Attempt]) -> dict[str, Any]:
-    """The SDK's `IndexDetails` of one array index."""
-    state = next((s for s in STATES if index in getattr(execution, s)), "pending")
-    details: dict[str, Any] = {"status": state, "retries": max(0, len(attempts) - 1)}
-    if index in execution.started:
-        details["started_at"] = iso(execution.started[index])
-    if index in execution.finished:
-        details["finished_at"] = iso(execution.finished[index])
-    reasons = [r for r in (failure_reason(a, execution.plan) for a in attempts) if r]
-    if reasons:
-        details["last_failure_reason"] = reasons[-1]
-    return details
+    name: str
+    component: dict[str, str]
+    tls_secret: str
+    entity_tag: str
+    created_at: dt.datetime
+    status: str = "deploying"
+    reason: str = "deploying"
+    id: str = field(default_factory=_new_id)
 
-
-def failure_reason(attempt: Attempt, plan: Plan) -> str | None:
-    if attempt.timed_out:
-        return "DeadlineExceeded"
-    if attempt.exit_code is None:
-        return plan.reason  # None: cancelled before it started
-    if attempt.exit_code < 0:  # killed by a signal: a container exits with 128 + signal
-        return f"ContainerExitedCode{128 - attempt.exit_code}"
-    return None if attempt.exit_code == 0 else f"ContainerExitedCode{attempt.exit_code}"
-
-
-def format_indices(indices: list[int]) -> str:
-    """[0, 1, 2, 5] -> "0-2,5" (the shape of `*_indices` in JobRunStatus)."""
-    parts: list[str] = []
-    for index in sorted(indices):
-        if parts and index == int(parts[-1].split("-")[-1]) + 1:
-            parts[-1] = f"{parts[-1].split('-')[0]}-{index}"
-        else:
-            parts.append(str(index))
-    return ",".join(parts)
+    def to_dict(self, project: Project) -> dict[str, Any]:
+        return {
+            **project.meta(
+                "domain_mapping_v2", "domain_mappings", self.name, self.id, self.created_at
+            ),
+            "cname_target": project.cname_target,
+            "component": dict(self.component),
+            "entity_tag": self.entity_tag,
+            "status": self.status,
+            "status_details": {"reason": self.reason},
+            "tls_secret": self.tls_secret,
+            "user_managed": True,
+            "visibility": "custom",
+        }

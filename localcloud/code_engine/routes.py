@@ -1,10 +1,10 @@
 """Code Engine v2's HTTP API under `/v2/projects/...`.
 
-Status codes as the SDK examples assert: create secret/job 201, create job run 202, get/replace/
-update 200, delete 202 (no body). Secret and job bodies come with an `ETag` header equal to their
-`entity_tag`. Every call needs a valid `version`; an unknown project is a 404, a malformed project
-id a 400. Create job, update job and create job run pass the request body's size in bytes on, for
-the 10 KiB limit.
+Status codes as the SDK examples assert: create secret/job/domain mapping 201, create job run 202,
+get/replace/update 200, delete 202 (no body). Secret, job and domain mapping bodies come with an
+`ETag` header equal to their `entity_tag`. Every call needs a valid `version`; an unknown project
+is a 404, a malformed project id a 400. Create job, update job and create job run pass the request
+body's size in bytes on, for the 10 KiB limit.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ def routes(ce: CodeEngine) -> list[BaseRoute]:
         Route(f"{base}/jobs/{{name}}", api.guard(api.job), methods=["GET", "PATCH", "DELETE"]),
         Route(f"{base}/job_runs", api.guard(api.job_runs), methods=["GET", "POST"]),
         Route(f"{base}/job_runs/{{name}}", api.guard(api.job_run), methods=["GET", "DELETE"]),
+        Route(f"{base}/domain_mappings", api.guard(api.domain_mappings), methods=["GET", "POST"]),
+        Route(
+            f"{base}/domain_mappings/{{name}}",
+            api.guard(api.domain_mapping),
+            methods=["GET", "PATCH", "DELETE"],
+        ),
     ]
 
 
@@ -144,3 +150,20 @@ class _Api:
             self.ce.delete_job_run(name)
             return _accepted()
         return json_response(self.ce.get_job_run(name))
+
+    # -- domain mappings --------------------------------------------------------------------
+    async def domain_mappings(self, request: Request) -> Response:
+        mappings = self.ce.domain_mappings
+        if request.method == "POST":
+            return _tagged(mappings.create(await read_json_object(request)), 201)
+        return self._list(request, "domain_mappings", mappings.list(), "domain_mappings", {})
+
+    async def domain_mapping(self, request: Request) -> Response:
+        name, mappings = request.path_params["name"], self.ce.domain_mappings
+        if request.method == "DELETE":
+            mappings.delete(name)
+            return _accepted()
+        if request.method == "PATCH":
+            patch = await read_json_object(request, MERGE_PATCH)
+            return _tagged(mappings.update(name, request.headers.get("if-match"), patch))
+        return _tagged(mappings.get(name))

@@ -1,4 +1,5 @@
-"""Code Engine v2: one project with secrets, jobs and job runs (run as local processes).
+"""Code Engine v2: one project with secrets, jobs, job runs (run as local processes), and custom
+domain mappings served by a local TLS router.
 
 This class holds the state (guarded by `lock`) and the operations behind the HTTP API
 (`routes.py`) and the in-process API that tests, the demo and Event Notifications use (its job
@@ -14,7 +15,10 @@ Documented limits, each an attribute tests may change: a job or job run of at mo
 `max_job_runs` per project (100; 403 `exceeded_quota`) and the one-week retention of finished
 runs (`job_runs`), `max_running_instances` running at once, the rest queued (250; `runner`).
 `clock` is the emulator's now (`clock.advance(timedelta)` moves it): it stamps `created_at`,
-start and completion times, and decides which finished runs have expired.
+start and completion times, decides which finished runs have expired and which certificates have.
+
+Domain mappings (`domain_mappings`, `router`): the emulator has no apps API; `seed_app(name)`
+makes an app exist for a mapping's component and `delete_app(name)` deletes it with its mappings.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from localcloud.code_engine.checks import (
     reject_unknown,
 )
 from localcloud.code_engine.clock import Clock, EntityTags
+from localcloud.code_engine.domain_mappings import DomainMappings
 from localcloud.code_engine.job_runs import MAX_JOB_RUNS, JobRuns
 from localcloud.code_engine.model import API, Job, Project, Secret
 from localcloud.code_engine.plan import build_plan
+from localcloud.code_engine.router import Material, Router
 from localcloud.code_engine.runner import MAX_RUNNING_INSTANCES, Image, Runner
 
 
@@ -58,6 +64,18 @@ class CodeEngine:
         self.created_at = self.clock()
         self.pending_seconds = 0.0  # how long a new job run stays `pending` before it starts
         self.max_job_runs = MAX_JOB_RUNS  # job runs the project holds, in any state
+        self._apps: set[str] = set()
+        self.router = Router()
+        self.domain_mappings = DomainMappings(
+            self.lock,
+            project=self.project,
+            now=self._now,
+            tags=self.tags,
+            secret=self._secrets.get,
+            app_exists=self._apps.__contains__,
+            router=self.router,
+        )
+        self.router.routes = self.domain_mappings.route
 
     def _now(self) -> dt.datetime:
         return self.clock()  # looked up at each call: a test may replace the clock
@@ -79,8 +97,22 @@ class CodeEngine:
         return Project(self.site.identity, self.site.url, self.created_at)
 
     def shutdown(self) -> None:
-        """Kill running instances and join the runner threads."""
+        """Kill running instances, join the runner threads, stop the router."""
         self._runner.shutdown()
+        self.router.stop()
+
+    def seed_app(self, name: str) -> None:
+        """Make app `name` exist (the emulator has no apps API; domain mappings need one)."""
+        with self.lock:
+            self._apps.add(check_name(name, JOB_NAME, 63))
+
+    def delete_app(self, name: str) -> None:
+        """Delete app `name` and, as Code Engine does, its custom domain mappings."""
+        with self.lock:
+            if name not in self._apps:
+                raise not_found("App", name)
+            self._apps.discard(name)
+            self.domain_mappings.drop_component(name)
 
     # -- secrets ----------------------------------------------------------------------------
     def create_secret(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,6 +136,8 @@ class CodeEngine:
             if old is not None:
                 secret.id, secret.created_at = old.id, old.created_at
             self._secrets[name] = secret
+            if fmt == secret_data.TLS_FORMAT:
+                self.router.secret_written(name, Material(data["tls_cert"], data["tls_key"]))
             return secret.to_dict(self.project())
 
     def replace_secret(
@@ -128,9 +162,12 @@ class CodeEngine:
         return found
 
     def delete_secret(self, name: str) -> None:
+        """409 while a domain mapping uses the secret (`domain_mappings`: a stricter guess)."""
         with self.lock:
+            self.domain_mappings.check_unused(name)
             if self._secrets.pop(name, None) is None:
                 raise not_found("Secret", name)
+            self.router.secret_written(name, None)
 
     def secret(self, name: str) -> dict[str, Any] | None:
         """The secret as GET shows it (with `data`), or None."""

@@ -1,19 +1,27 @@
 """The core in front of every service: bearer tokens, faults, the request log, unknown paths, and
-`python -m localcloud`."""
+`python -m localcloud` (with the Code Engine router's port)."""
 
 from __future__ import annotations
 
 import json
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 
 from localcloud import Fault, LocalCloud
+from localcloud.code_engine.tests.support import VERSION, tls_secret_data, wait_until
+from localcloud.pki import make_chain
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +95,60 @@ def test_python_m_localcloud_serves_until_sigterm() -> None:
     try:
         ready = json.loads(process.stdout.readline())
         assert ready["code_engine_url"] == f"{ready['url']}/v2"
-        assert set(ready) == {"url", "code_engine_url", "project_id", "region", "sm_instance_crn"}
+        assert set(ready) == {
+            "url",
+            "code_engine_url",
+            "router_port",
+            "project_id",
+            "region",
+            "sm_instance_crn",
+        }
+        assert isinstance(ready["router_port"], int)
+        assert ready["router_port"] > 0
         assert IAMTokenManager("main-test-apikey", url=ready["url"]).get_token()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def test_python_m_localcloud_routes_a_custom_domain(tmp_path: Path) -> None:
+    """Apps and trusted roots are fixed at start; the ready line names the router's port."""
+    chain = make_chain("www.example.com")
+    root = tmp_path / "root.pem"
+    root.write_text(chain.root_pem)
+    command = [sys.executable, "-m", "localcloud", "--apikey", "k"]
+    command += ["--app", "web-app", "--trust-root", str(root)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        ready = json.loads(process.stdout.readline())
+        ce = CodeEngineV2(authenticator=IAMAuthenticator("k", url=ready["url"]), version=VERSION)
+        ce.set_service_url(ready["code_engine_url"])
+        pid = ready["project_id"]
+        ce.create_secret(project_id=pid, format="tls", name="web-tls", data=tls_secret_data(chain))
+        component = {"name": "web-app", "resource_type": "app_v2"}
+        ce.create_domain_mapping(
+            project_id=pid, component=component, name="www.example.com", tls_secret="web-tls"
+        )
+        context = ssl.create_default_context(cadata=chain.root_pem)
+
+        def served() -> bytes | None:
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", ready["router_port"]), timeout=5) as raw,
+                    context.wrap_socket(raw, server_hostname="www.example.com") as tls,
+                ):
+                    return tls.getpeercert(binary_form=True)
+            except ssl.SSLError:
+                return None  # still deploying
+
+        assert wait_until(lambda: served() is not None)
+        assert served() == chain.leaf.cert.public_bytes(Encoding.DER)
+        ce.http_client.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:

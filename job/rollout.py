@@ -1,0 +1,141 @@
+"""From secret written to certificate served: every custom domain that uses a target is made to
+pick the new certificate up, and then checked over TLS until it serves it, within a bound.
+
+After a write, each domain mapping of the target is refreshed (`DomainMappings.refresh`), waited
+for until `ready`, and its domain connected to until the served leaf is the one written. On a full
+run the same check runs with nothing written: a domain still serving something else is refreshed
+once (healing a mapping that never picked up an earlier write) and waited for like after a write.
+One deadline (`timeout`) covers all of a target's domains. Results are values; the runner logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from cryptography import x509
+
+from job.domain_mappings import DomainMapping, DomainMappings
+from job.served import ServedCertificates
+from shared.errors import CertsyncError
+from shared.retry import poll
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    domain: str
+    verified: bool
+    seconds: float
+    served_serial: str | None  # what the domain served last (None: nothing could be read)
+    served_not_after: dt.datetime | None
+    reason: str | None = None  # why it is not verified
+
+
+class Rollout:
+    def __init__(
+        self,
+        mappings: DomainMappings,
+        served: ServedCertificates,
+        *,
+        timeout: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._mappings = mappings
+        self._served = served
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+
+    def domains(self, target: str) -> tuple[str, ...]:
+        return tuple(m.name for m in self._mappings.for_secret(target))
+
+    def after_write(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
+        deadline = self._clock() + self._timeout
+        return [
+            self._roll_out(m, leaf, deadline, self._clock())
+            for m in self._mappings.for_secret(target)
+        ]
+
+    def check(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
+        """Nothing was written: is every domain serving `leaf`? Heal the ones that are not."""
+        deadline = self._clock() + self._timeout
+        checks = []
+        for mapping in self._mappings.for_secret(target):
+            started = self._clock()
+            first = self._probe(mapping.name)
+            if isinstance(first, x509.Certificate) and first == leaf:
+                checks.append(self._result(mapping.name, started, first, None))
+            else:
+                checks.append(self._roll_out(mapping, leaf, deadline, started))
+        return checks
+
+    def _roll_out(
+        self, mapping: DomainMapping, leaf: x509.Certificate, deadline: float, started: float
+    ) -> DomainCheck:
+        try:
+            refreshed = self._mappings.refresh(mapping)
+            ready = self._wait_ready(refreshed, deadline)
+        except CertsyncError as exc:
+            return self._result(mapping.name, started, None, f"domain mapping: {exc}")
+        if ready.status != "ready":
+            why = f"domain mapping is {ready.status!r}" + (
+                f": {ready.reason}" if ready.reason else ""
+            )
+            return self._result(mapping.name, started, None, why)
+        last: list[x509.Certificate | str] = []
+
+        def served_now() -> x509.Certificate | None:
+            got = self._probe(mapping.name)
+            last[:] = [got]
+            return got if isinstance(got, x509.Certificate) and got == leaf else None
+
+        remaining = max(0.0, deadline - self._clock())
+        if self._poll(served_now, remaining) is not None:
+            return self._result(mapping.name, started, leaf, None)
+        served = last[0] if last else "nothing was read"
+        if isinstance(served, x509.Certificate):
+            why = f"still serves serial {format(served.serial_number, 'x')}"
+            return self._result(mapping.name, started, served, why)
+        return self._result(mapping.name, started, None, served)
+
+    def _wait_ready(self, mapping: DomainMapping, deadline: float) -> DomainMapping:
+        current = [mapping]
+
+        def settled() -> DomainMapping | None:
+            if current[0].status in ("ready", "failed"):
+                return current[0]
+            current[0] = self._mappings.get(mapping.name)
+            return current[0] if current[0].status in ("ready", "failed") else None
+
+        remaining = max(0.0, deadline - self._clock())
+        return self._poll(settled, remaining) or current[0]
+
+    def _poll(self, check: Callable[[], T | None], timeout: float) -> T | None:
+        # A quarter second first: a mapping that is ready at once is seen at once; real
+        # propagation (minutes) is met with waits doubling to 15 s, a few calls a minute.
+        return poll(check, timeout=timeout, initial_wait=0.25, sleep=self._sleep, clock=self._clock)
+
+    def _probe(self, domain: str) -> x509.Certificate | str:
+        """The served leaf, or why none could be read."""
+        try:
+            return self._served.leaf(domain)
+        except CertsyncError as exc:
+            return str(exc)
+
+    def _result(
+        self, domain: str, started: float, served: x509.Certificate | None, reason: str | None
+    ) -> DomainCheck:
+        return DomainCheck(
+            domain=domain,
+            verified=reason is None,
+            seconds=round(self._clock() - started, 3),
+            served_serial=format(served.serial_number, "x") if served is not None else None,
+            served_not_after=served.not_valid_after_utc if served is not None else None,
+            reason=reason,
+        )
