@@ -56,11 +56,12 @@ class Rollout:
         return tuple(m.name for m in self._mappings.for_secret(target))
 
     def after_write(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
-        deadline = self._clock() + self._timeout
-        return [
-            self._roll_out(m, leaf, deadline, self._clock())
-            for m in self._mappings.for_secret(target)
-        ]
+        """Refresh every domain mapping of `target` first (they propagate side by side), then
+        wait for each in turn; one deadline for all."""
+        started = self._clock()
+        deadline = started + self._timeout
+        refreshed = [(m, self._refresh(m)) for m in self._mappings.for_secret(target)]
+        return [self._wait_served(m, r, leaf, deadline, started) for m, r in refreshed]
 
     def check(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
         """Nothing was written: is every domain serving `leaf`? Heal the ones that are not."""
@@ -72,14 +73,28 @@ class Rollout:
             if isinstance(first, x509.Certificate) and first == leaf:
                 checks.append(self._result(mapping.name, started, first, None))
             else:
-                checks.append(self._roll_out(mapping, leaf, deadline, started))
+                refreshed = self._refresh(mapping)
+                checks.append(self._wait_served(mapping, refreshed, leaf, deadline, started))
         return checks
 
-    def _roll_out(
-        self, mapping: DomainMapping, leaf: x509.Certificate, deadline: float, started: float
-    ) -> DomainCheck:
+    def _refresh(self, mapping: DomainMapping) -> DomainMapping | str:
+        """The refreshed mapping, or why it could not be refreshed."""
         try:
-            refreshed = self._mappings.refresh(mapping)
+            return self._mappings.refresh(mapping)
+        except CertsyncError as exc:
+            return f"domain mapping: {exc}"
+
+    def _wait_served(
+        self,
+        mapping: DomainMapping,
+        refreshed: DomainMapping | str,
+        leaf: x509.Certificate,
+        deadline: float,
+        started: float,
+    ) -> DomainCheck:
+        if isinstance(refreshed, str):
+            return self._result(mapping.name, started, None, refreshed)
+        try:
             ready = self._wait_ready(refreshed, deadline)
         except CertsyncError as exc:
             return self._result(mapping.name, started, None, f"domain mapping: {exc}")
