@@ -1,8 +1,10 @@
-"""`python -m job [--secret ID ...] [--allow-rollback]`: the composition root.
+"""`python -m job [--secret ID ...] [--allow-rollback] [--dry-run]` and `python -m job status
+[--json]`: the composition root.
 
-Reads the environment once, builds the clients, syncs the selected mappings, prunes the job's own
-finished runs (on Code Engine), and exits 0 (all in sync), 1 (any failed) or 2 (bad
-configuration, before any API call).
+Reads the environment once, builds the clients, syncs the selected mappings, records the status
+and sends the alerts that are due, prunes the job's own finished runs (on Code Engine), and exits
+0 (all in sync), 1 (any failed) or 2 (bad configuration, before any API call). `--dry-run` plans
+every selected mapping against the real services and writes nothing.
 """
 
 from __future__ import annotations
@@ -21,16 +23,24 @@ import structlog
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
+from job.alerts import Notifier
 from job.domain_mappings import DomainMappings
 from job.mappings import SelectedBy, Selection, select
+from job.report import report, watch_expiry
 from job.rollout import Rollout
 from job.runner import FetchOnce, run_all
 from job.served import ServedCertificates
 from job.settings import Settings
 from job.sources import SecretSource
+from job.status_cli import show_status
+from job.status_store import StatusStore
 from job.sync import Syncer
 from job.targets import TargetStore
-from shared.clients import code_engine_client, secrets_manager_client
+from shared.clients import (
+    code_engine_client,
+    event_notifications_client,
+    secrets_manager_client,
+)
 from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
 from shared.runs import RunHistory
@@ -45,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m job",
         description="Sync IBM Cloud Secrets Manager certificates into Code Engine TLS secrets.",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["sync", "status"],
+        default="sync",
+        help="sync (the default) or status: print the status record",
+    )
+    parser.add_argument("--json", action="store_true", help="status: print JSON, not a table")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan every selected mapping and say what would be done and why; write nothing",
     )
     parser.add_argument(
         "--secret",
@@ -79,9 +102,11 @@ def configure(
 class Services:
     syncer: Syncer
     history: RunHistory | None  # None when not running as a Code Engine job (no CE_JOB)
+    store: StatusStore
+    notifier: Notifier | None  # None when alerts are not configured
 
 
-def build_services(settings: Settings, selection: Selection) -> Services:
+def build_services(settings: Settings, selection: Selection, *, dry_run: bool) -> Services:
     """The SDK clients behind their adapters (no network I/O until the first call)."""
     timeout, pool = settings.http_timeout, settings.concurrency
     secrets_manager = secrets_manager_client(
@@ -104,6 +129,7 @@ def build_services(settings: Settings, selection: Selection) -> Services:
         rollout=rollout,
         roots=(*public_roots(), *settings.trust_anchors) if rollout else (),
         check_current=selection.selected_by is SelectedBy.ALL,
+        dry_run=dry_run,
     )
     history = None
     if settings.job_name:
@@ -114,7 +140,15 @@ def build_services(settings: Settings, selection: Selection) -> Services:
             settings.retention,
             policy=settings.retry,
         )
-    return Services(syncer, history)
+    store = StatusStore(
+        code_engine, settings.project_id, settings.status_configmap, policy=settings.retry
+    )
+    notifier = None
+    if settings.alerts is not None:
+        alerts = settings.alerts
+        client = event_notifications_client(alerts.url, alerts.auth, timeout=timeout)
+        notifier = Notifier(client, alerts.instance_id, alerts.source_id, policy=settings.retry)
+    return Services(syncer, history, store, notifier)
 
 
 def public_roots() -> tuple[x509.Certificate, ...]:
@@ -137,15 +171,14 @@ def prune_runs(history: RunHistory, current: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    env = os.environ if environ is None else environ
+    if args.command == "status":
+        return show_status(env, as_json=args.json)
     configure_logging()
     structlog.contextvars.clear_contextvars()
     try:
-        settings, selection = configure(
-            os.environ if environ is None else environ,
-            args.secret,
-            allow_rollback=args.allow_rollback,
-        )
-        services = build_services(settings, selection)
+        settings, selection = configure(env, args.secret, allow_rollback=args.allow_rollback)
+        services = build_services(settings, selection, dry_run=args.dry_run)
     except ConfigError as exc:
         return config_invalid("certsync", exc.problems)
     except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
@@ -163,15 +196,31 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         event_type=notification.kind if notification else None,
         unmapped_secret_ids=list(selection.unmapped) or None,
         allow_rollback=settings.allow_rollback or None,
+        dry_run=args.dry_run or None,
     )
     if not settings.verify:
         log.warning(
             "verification_disabled",
             reason="CERTSYNC_VERIFY=off: what custom domains serve is not checked in this run",
         )
-    result = run_all(selection.mappings, services.syncer, concurrency=settings.concurrency)
-    if services.history is not None:
-        prune_runs(services.history, settings.jobrun)
+    if settings.alerts is None and not args.dry_run:
+        log.info("alerts_disabled", reason="EVENT_NOTIFICATIONS_URL and friends are not set")
+    result = run_all(
+        selection.mappings, services.syncer, concurrency=settings.concurrency, dry_run=args.dry_run
+    )
+    now = dt.datetime.now(dt.UTC)
+    watch_expiry(result.outcomes, now, settings.expiry_warn_days)
+    if not args.dry_run:
+        report(
+            result.outcomes,
+            now,
+            store=services.store,
+            notifier=services.notifier,
+            warn_days=settings.expiry_warn_days,
+            on_update=settings.alerts.on_update if settings.alerts else False,
+        )
+        if services.history is not None:
+            prune_runs(services.history, settings.jobrun)
     finish = log.info if result.exit_code == EXIT_OK else log.error
     finish("run_finished", exit_code=result.exit_code, seconds=result.seconds, **result.counts())
     return result.exit_code

@@ -46,6 +46,7 @@ class Outcome:
     result: Result
     reason: str
     seconds: float
+    secret_type: str | None = None  # imported_cert, public_cert, private_cert (once read)
     serial: str | None = None  # the certificate from Secrets Manager
     not_after: str | None = None
     previous_serial: str | None = None  # what Code Engine held before

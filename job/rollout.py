@@ -63,6 +63,22 @@ class Rollout:
         refreshed = [(m, self._refresh(m)) for m in self._mappings.for_secret(target)]
         return [self._wait_served(m, r, leaf, deadline, started) for m, r in refreshed]
 
+    def peek(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
+        """What each domain serves now, compared with `leaf`: one handshake each, no API call,
+        no refresh (for a dry run)."""
+        checks = []
+        for mapping in self._mappings.for_secret(target):
+            started = self._clock()
+            served = self._probe(mapping.name)
+            if isinstance(served, str):
+                checks.append(self._result(mapping.name, started, None, served))
+            elif served == leaf:
+                checks.append(self._result(mapping.name, started, served, None))
+            else:
+                why = f"serves serial {format(served.serial_number, 'x')} now"
+                checks.append(self._result(mapping.name, started, served, why))
+        return checks
+
     def check(self, target: str, leaf: x509.Certificate) -> list[DomainCheck]:
         """Nothing was written: is every domain serving `leaf`? Heal the ones that are not."""
         deadline = self._clock() + self._timeout

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from job.alerts import days_left
 from job.certs import SourceCertificate
 from job.mappings import SecretMapping
 from job.outcome import Outcome, Result
@@ -62,19 +63,23 @@ class RunResult:
         return counts
 
 
-def run_all(mappings: Sequence[SecretMapping], syncer: Syncer, *, concurrency: int) -> RunResult:
+def run_all(
+    mappings: Sequence[SecretMapping], syncer: Syncer, *, concurrency: int, dry_run: bool = False
+) -> RunResult:
+    """Sync (or with `dry_run`, plan) each mapping; one log line each."""
     started = time.monotonic()
     if not mappings:
         return RunResult((), 0.0)
     with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
         futures = [
-            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m) for m in mappings
+            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, dry_run)
+            for m in mappings
         ]
         outcomes = tuple(f.result() for f in futures)
     return RunResult(outcomes, round(time.monotonic() - started, 3))
 
 
-def _sync_and_log(syncer: Syncer, mapping: SecretMapping) -> Outcome:
+def _sync_and_log(syncer: Syncer, mapping: SecretMapping, dry_run: bool) -> Outcome:
     with structlog.contextvars.bound_contextvars(
         secret_id=mapping.secret_id, target=mapping.target
     ):
@@ -84,9 +89,11 @@ def _sync_and_log(syncer: Syncer, mapping: SecretMapping) -> Outcome:
             outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
         level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
+        event = "mapping_planned" if dry_run else outcome.result.event
         level(
-            outcome.result.event,
+            event,
             outcome=outcome.result.value,
+            days_left=days_left(outcome.not_after, dt.datetime.now(dt.UTC)),
             reason=outcome.reason,
             serial=outcome.serial,
             not_after=outcome.not_after,
@@ -96,16 +103,21 @@ def _sync_and_log(syncer: Syncer, mapping: SecretMapping) -> Outcome:
             **({"rollback": True} if outcome.rollback else {}),
         )
         for check in outcome.domains:
-            _log_domain(check)
+            _log_domain(check, dry_run)
         return outcome
 
 
-def _log_domain(check: DomainCheck) -> None:
-    """One line per custom domain: verified (with the seconds it took) or stale."""
+def _log_domain(check: DomainCheck, dry_run: bool) -> None:
+    """One line per custom domain: verified (with the seconds it took) or stale; in a dry run,
+    what it serves now (`domain_checked`)."""
     days_left = None
     if check.served_not_after is not None:
         days_left = (check.served_not_after - dt.datetime.now(dt.UTC)).days
     fields = {"domain": check.domain, "serial": check.served_serial, "seconds": check.seconds}
+    if dry_run:
+        current = check.verified
+        log.info("domain_checked", serves_certificate=current, reason=check.reason, **fields)
+        return
     if not check.verified:
         log.error("domain_stale", reason=check.reason, days_left=days_left, **fields)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,19 @@ from shared.events import MalformedEvent, Notification, parse_notification, secr
 from shared.retry import RetryPolicy
 from shared.runs import Retention
 from shared.settings import EnvReader, code_engine_url
+
+_CONFIGMAP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Event Notifications, where certsync publishes its alerts as a custom source."""
+
+    url: str
+    auth: ServiceAuth
+    instance_id: str
+    source_id: str
+    on_update: bool = False  # CERTSYNC_ALERT_ON_UPDATE: also announce every certificate written
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,9 @@ class Settings:
     verify_timeout: float = 600.0  # seconds a target's domains get to serve a new certificate
     trust_anchors: tuple[x509.Certificate, ...] = ()  # besides the public roots
     connect_to: tuple[ConnectTo, ...] = ()
+    status_configmap: str = "certsync-status"  # where the status record lives
+    expiry_warn_days: int = 21  # fewer days left than this: a warning and an alert
+    alerts: AlertSettings | None = None  # None: alerts are off (not configured)
     allow_rollback: bool = False  # --allow-rollback: a person asked for an older certificate
 
     @classmethod
@@ -74,6 +91,9 @@ class Settings:
             verify_timeout=env.number("CERTSYNC_VERIFY_TIMEOUT", 600.0, minimum=1.0),
             trust_anchors=_trust_anchors(env),
             connect_to=_connect_to(env),
+            status_configmap=_status_configmap(env),
+            expiry_warn_days=env.integer("CERTSYNC_EXPIRY_WARN_DAYS", 21, minimum=1, maximum=365),
+            alerts=_alerts(env),
             allow_rollback=allow_rollback,
         )
         if allow_rollback and not raw_ids:
@@ -165,3 +185,36 @@ def _connect_to(env: EnvReader) -> tuple[ConnectTo, ...]:
     except ValueError as exc:
         env.problem(f"CERTSYNC_CONNECT_TO: {exc}.")
         return ()
+
+
+ALERT_VARIABLES = ("EVENT_NOTIFICATIONS_URL", "CERTSYNC_EN_INSTANCE_ID", "CERTSYNC_EN_SOURCE_ID")
+
+
+def _alerts(env: EnvReader) -> AlertSettings | None:
+    """Alert settings when any is given (each missing one is then a problem); else None."""
+    given = {name: env.get(name) for name in ALERT_VARIABLES}
+    if not any(given.values()):
+        return None
+    for name, value in given.items():
+        if value is None:
+            env.problem(
+                f"{name} is not set, and alerts are configured "
+                f"(set all of {', '.join(ALERT_VARIABLES)})."
+            )
+    return AlertSettings(
+        url=(given["EVENT_NOTIFICATIONS_URL"] or "").rstrip("/"),
+        auth=read_service_auth(env, "EVENT_NOTIFICATIONS"),
+        instance_id=given["CERTSYNC_EN_INSTANCE_ID"] or "",
+        source_id=given["CERTSYNC_EN_SOURCE_ID"] or "",
+        on_update=env.boolean("CERTSYNC_ALERT_ON_UPDATE", False),
+    )
+
+
+def _status_configmap(env: EnvReader) -> str:
+    name = env.get("CERTSYNC_STATUS_CONFIGMAP", "certsync-status") or "certsync-status"
+    if not _CONFIGMAP_NAME.match(name):
+        env.problem(
+            f"CERTSYNC_STATUS_CONFIGMAP has value {name!r}. Not a valid Code Engine config map "
+            "name (lowercase letters, digits, '-' and '.', at most 253 characters)."
+        )
+    return name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 import structlog
@@ -48,6 +49,7 @@ class Syncer:
         rollout: Rollout | None = None,
         roots: tuple[x509.Certificate, ...] = (),
         check_current: bool = False,
+        dry_run: bool = False,
     ) -> None:
         """`rollout` None: served certificates are not checked (CERTSYNC_VERIFY=off). `roots`:
         the trust anchors for domains. `check_current`: a full run also checks what the domains
@@ -59,10 +61,12 @@ class Syncer:
         self._rollout = rollout
         self._roots = roots
         self._check_current = check_current
+        self._dry_run = dry_run
 
     def sync(self, mapping: SecretMapping) -> Outcome:
         started = time.monotonic()
         untouched = f"{mapping.target!r} left unchanged"
+        source: SourceCertificate | None = None
         try:
             domains = self._domains(mapping)
             source = self._fetch(mapping.secret_id)
@@ -73,7 +77,8 @@ class Syncer:
                 check_names(bundle, domains, what)
                 check_trusted(bundle, domains, self._roots, now, what)
         except CertificateRejected as exc:
-            return _outcome(mapping, started, Result.REJECTED, f"{exc}; {untouched}")
+            rejected = _outcome(mapping, started, Result.REJECTED, f"{exc}; {untouched}")
+            return replace(rejected, secret_type=source.secret_type) if source else rejected
         except CertsyncError as exc:
             return _outcome(mapping, started, Result.FAILED, f"{exc}; {untouched}")
         try:
@@ -82,12 +87,13 @@ class Syncer:
             result, reason, decision = Result.FAILED, str(exc), None
         checks = self._verify(mapping, bundle, result) if domains else []
         stale = [c for c in checks if not c.verified]
-        if stale:
+        if stale and not self._dry_run:
             result = Result.FAILED
             reason = f"{reason}; but " + "; ".join(f"{c.domain!r} {c.reason}" for c in stale)
-        return _outcome(
+        done = _outcome(
             mapping, started, result, reason, bundle=bundle, decision=decision, domains=checks
         )
+        return replace(done, secret_type=source.secret_type)
 
     def _domains(self, mapping: SecretMapping) -> tuple[str, ...]:
         if self._rollout is None or not mapping.verify:
@@ -98,6 +104,8 @@ class Syncer:
         self, mapping: SecretMapping, bundle: TlsBundle, result: Result
     ) -> list[DomainCheck]:
         assert self._rollout is not None  # there are domains only with a rollout
+        if self._dry_run:
+            return self._rollout.peek(mapping.target, bundle.leaf)
         if result in (Result.CREATED, Result.UPDATED):
             return self._rollout.after_write(mapping.target, bundle.leaf)
         if result is Result.CURRENT and self._check_current:
@@ -113,6 +121,9 @@ class Syncer:
                 return Result.CURRENT, decision.reason, decision
             if decision.action is Action.REFUSE:
                 return Result.REFUSED, f"{decision.reason}; left unchanged", decision
+            if self._dry_run:
+                result = Result.CREATED if decision.action is Action.CREATE else Result.UPDATED
+                return result, f"would {decision.action.value}: {decision.reason}", decision
             try:
                 if decision.action is Action.CREATE:
                     self._targets.create(mapping.target, bundle)

@@ -15,6 +15,7 @@ class Identity:
     region: str = "us-south"
     project_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     sm_instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    en_instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def sm_instance_crn(self) -> str:

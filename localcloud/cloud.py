@@ -1,7 +1,8 @@
 """The local IBM Cloud: every service's state behind one Starlette app, over real HTTP on loopback.
 
 This is where the services meet. All share one origin; their paths do not overlap, as on the real
-hosts: IAM `/identity/token`, Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`.
+hosts: IAM `/identity/token`, Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`,
+Event Notifications `/event-notifications/v1/instances/{id}/...`.
 Code Engine's router (custom domains over TLS) listens on its own port, `router_port`.
 Each service package gives its routes (`routes(service)`); the emulator's own control plane
 (seeding, event wiring) lives under `/_localcloud/`. Services that call each other (Secrets
@@ -61,6 +62,11 @@ class LocalCloud:
     @property
     def code_engine_url(self) -> str:
         return self.code_engine.api_url
+
+    @property
+    def event_notifications_url(self) -> str:
+        """The service URL for the SDK's `EventNotificationsV1` (instance: `en_instance_id`)."""
+        return self.event_notifications.api_url
 
     @property
     def router_port(self) -> int:

@@ -16,10 +16,13 @@ import json
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,8 +38,9 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from job.served import ServedCertificates, parse_connect_to
 from localcloud import LocalCloud
+from localcloud.event_notifications import Rule
 from localcloud.pki import Chain, make_chain, renew
-from scripts.processes import ROOT, Trigger, trigger_env
+from scripts.processes import ROOT, Trigger, base_env, trigger_env
 from shared.clients import CODE_ENGINE_API_VERSION
 from shared.errors import CertsyncError
 
@@ -81,7 +85,7 @@ def clients(cloud: LocalCloud, apikey: str) -> tuple[SecretsManagerV2, CodeEngin
 
 
 def create_job(
-    ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str, anchors: Path
+    ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str, *, anchors: Path, source: str
 ) -> None:
     project = cloud.identity.project_id
     ce.create_secret(project, "generic", "certsync-credentials", data={"apikey": apikey})
@@ -107,6 +111,14 @@ def create_job(
         literal("CERTSYNC_CONNECT_TO", f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}"),
         literal("CERTSYNC_TRUST_ANCHORS_FILE", str(anchors)),
         literal("CERTSYNC_VERIFY_TIMEOUT", "30"),
+        # Alerts: certsync publishes to Event Notifications as a custom source.
+        literal("EVENT_NOTIFICATIONS_URL", cloud.event_notifications_url),
+        literal("EVENT_NOTIFICATIONS_AUTH_TYPE", "iam"),
+        literal("EVENT_NOTIFICATIONS_AUTH_URL", cloud.iam_url),
+        from_secret("EVENT_NOTIFICATIONS_APIKEY"),
+        literal("CERTSYNC_EN_INSTANCE_ID", cloud.identity.en_instance_id),
+        literal("CERTSYNC_EN_SOURCE_ID", source),
+        literal("CERTSYNC_ALERT_ON_UPDATE", "true"),
     ]
     ce.create_job(
         project,
@@ -127,6 +139,11 @@ def deploy(
     anchors = logs / "demo-root-ca.pem"
     anchors.write_text(chain.root_pem)
     cloud.code_engine.domain_mappings.trust_root(chain.root.cert)  # the demo's "public" CA
+    inbox = AlertInbox()
+    en = cloud.event_notifications
+    source = en.add_custom_source("certsync")
+    topic = en.add_topic("certsync-alerts", Rule(source, "$.*"))
+    en.subscribe(en.add_webhook_destination(inbox.url, name="ops-webhook"), topic_id=topic)
     secret = sm.create_secret(
         ImportedCertificatePrototype(
             secret_type="imported_cert",
@@ -137,7 +154,7 @@ def deploy(
         )
     ).get_result()
     say(f"1. Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
-    create_job(ce, cloud, secret["id"], apikey, anchors)
+    create_job(ce, cloud, secret["id"], apikey, anchors=anchors, source=source)
     say(f"2. Code Engine: job '{JOB}' with mapping {SECRET_NAME} -> {TARGET}")
     began = time.monotonic()
     run = ce.create_job_run(cloud.identity.project_id, job_name=JOB).get_result()
@@ -156,6 +173,10 @@ def deploy(
     wait_for(f"{DOMAIN} to be ready", lambda: on_the_wire(cloud))
     say(f"4. Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
     say(f"   served over TLS by the router: {on_the_wire(cloud)}")
+    alert = wait_for("certsync's alert", lambda: inbox.received[0] if inbox.received else None)
+    say(f"   an alert delivered by Event Notifications to a webhook: {alert['type']}")
+    say(f'     "{alert["ibmendefaultshort"]}"')
+    inbox.close()
     return str(secret["id"]), chain
 
 
@@ -168,6 +189,55 @@ def wire_events(cloud: LocalCloud, trigger: Trigger, token: str) -> None:
         sensitive_headers={"Authorization"},
     )
     en.subscribe(destination)
+
+
+class AlertInbox:
+    """A local webhook, subscribed to certsync's alerts through Event Notifications."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.received = received
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def show_status(cloud: LocalCloud, apikey: str) -> None:
+    """`python -m job status`, as a person runs it from anywhere with credentials."""
+    env = {
+        **base_env(),
+        "CE_PROJECT_ID": cloud.identity.project_id,
+        "CODE_ENGINE_URL": cloud.code_engine_url,
+        "CODE_ENGINE_AUTH_TYPE": "iam",
+        "CODE_ENGINE_AUTH_URL": cloud.iam_url,
+        "CODE_ENGINE_APIKEY": apikey,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "job", "status"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    say("$ python -m job status")
+    say(done.stdout.rstrip() or done.stderr.rstrip())
 
 
 def on_the_wire(cloud: LocalCloud) -> str | None:
@@ -228,9 +298,7 @@ def rotate_and_follow(
     run = cloud.code_engine.wait_for_job_run(name, timeout=120)
     say(f"{stamp()}  job run {name} {run['status']}")
     after, after_wire = served(cloud), on_the_wire(cloud)
-    say(
-        f"{stamp()}  Code Engine secret '{TARGET}' holds the new certificate; {DOMAIN} serves it"
-    )
+    say(f"{stamp()}  Code Engine secret '{TARGET}' holds the new certificate; {DOMAIN} serves it")
     say(f"     secret before: {describe(before)}")
     say(f"     secret after:  {describe(after)}")
     say(f"     https://{DOMAIN} before (over TLS): {before_wire}")
@@ -277,6 +345,8 @@ def demo(logs: Path, *, keep: bool) -> None:
             )
             say()
             chain = rotate_and_follow(sm, cloud, secret_id, chain)
+            say()
+            show_status(cloud, apikey)
             say(f"\nDemo finished in {time.monotonic() - total:.1f} s.")
             if keep:
                 keep_rotating(sm, cloud, secret_id, chain, trigger)

@@ -24,6 +24,7 @@ from ibm_cloud_sdk_core.token_managers.container_token_manager import ContainerT
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
 from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
 from shared.settings import EnvReader, SecretValue
@@ -137,6 +138,14 @@ def code_engine_client(
 ) -> CodeEngineV2:
     client = CodeEngineV2(authenticator=build_authenticator(auth), version=CODE_ENGINE_API_VERSION)
     _configure(client, url, timeout, pool_size)
+    return client
+
+
+def event_notifications_client(
+    url: str, auth: ServiceAuth, *, timeout: float
+) -> EventNotificationsV1:
+    client = EventNotificationsV1(authenticator=build_authenticator(auth))
+    _configure(client, url, timeout, pool_size=2)
     return client
 
 

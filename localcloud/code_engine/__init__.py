@@ -1,4 +1,5 @@
-"""Code Engine v2: one project with secrets, jobs and job runs run as local processes."""
+"""Code Engine v2: one project with secrets, config maps, jobs and job runs run as local processes,
+and custom domain mappings."""
 
 from localcloud.code_engine.clock import Clock
 from localcloud.code_engine.routes import routes

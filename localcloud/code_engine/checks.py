@@ -104,7 +104,7 @@ def check_version(request: Request) -> None:
 def check_name(name: Any, pattern: re.Pattern[str], max_len: int, field: str = "name") -> str:
     if not isinstance(name, str) or not name:
         raise invalid(f"'{field}' is required and must be a non-empty string")
-    if len(name) > max_len or not pattern.match(name):
+    if len(name) > max_len or not pattern.fullmatch(name):  # re's `$` also matches before "\n"
         raise invalid(
             f"Invalid '{field}': must be at most {max_len} characters of lowercase "
             "alphanumerics or '-', starting and ending with an alphanumeric"

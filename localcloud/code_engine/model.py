@@ -1,9 +1,9 @@
 """Code Engine v2 resources as the emulator stores them, and each one's JSON as the API shows it.
 
-Field names and value shapes follow the SDK's models (`Project`, `Secret`, `Job`, `JobRun`,
-`DomainMapping`; a run's status is `run_status`): timestamps are RFC 3339 UTC at second precision,
-settings that were never set are left out, `resource_type` is `<kind>_v2` (secrets: per format, as
-the SDK enum and terraform's tests show).
+Field names and value shapes follow the SDK's models (`Project`, `Secret`, `ConfigMap`, `Job`,
+`JobRun`, `DomainMapping`; a run's status is `run_status`): timestamps are RFC 3339 UTC at second
+precision, settings that were never set are left out, `resource_type` is `<kind>_v2` (secrets: per
+format, as the SDK enum and terraform's tests show).
 """
 
 from __future__ import annotations
@@ -135,6 +135,23 @@ class Secret:
             "generated_by": self.generated_by,
         }
         return {**body, "data": dict(self.data)} if with_data else body
+
+
+@dataclass
+class ConfigMap:
+    name: str
+    data: dict[str, str]
+    entity_tag: str
+    created_at: dt.datetime
+    id: str = field(default_factory=_new_id)
+
+    def to_dict(self, project: Project) -> dict[str, Any]:
+        """`data` is left out when empty (`config_maps`: Kubernetes omits an empty map)."""
+        body = {
+            **project.meta("config_map_v2", "config_maps", self.name, self.id, self.created_at),
+            "entity_tag": self.entity_tag,
+        }
+        return {**body, "data": dict(self.data)} if self.data else body
 
 
 @dataclass(frozen=True)

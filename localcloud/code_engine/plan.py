@@ -4,8 +4,8 @@ The process command is the image's registered argv (its entrypoint), replaced by
 when set, followed by `run_arguments`. Env precedence, lowest first: minimal base (PATH, HOME,
 LANG), the image's env, the run's env variables (job's, overridden by name by the run's), then
 what Code Engine injects (CE_*, JOB_ARRAY_SIZE; JOB_INDEX and JOB_INDEX_RETRY_COUNT per attempt).
-Secret references are resolved when the run is submitted (real Code Engine resolves them when each
-instance's container is created). A run in `daemon` mode runs each index once.
+Secret and config map references are resolved when the run is submitted (real Code Engine resolves
+them when each instance's container is created). A run in `daemon` mode runs each index once.
 
 Such a failure shows as `last_failure_reason` `ImagePullBackOff` (unknown image) or
 `CreateContainerConfigError` (unresolvable env reference): the Kubernetes container reasons for
@@ -14,24 +14,28 @@ these cases; what real Code Engine reports is not documented.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from localcloud.code_engine.job_settings import parse_array_spec
-from localcloud.code_engine.model import JobRun, Secret
+from localcloud.code_engine.model import ConfigMap, JobRun, Secret
 from localcloud.code_engine.runner import Image, Plan, base_env
+
+SecretLookup = Callable[[str], Secret | None]
+ConfigMapLookup = Callable[[str], ConfigMap | None]
 
 
 def build_plan(
     run: JobRun,
     injected: Mapping[str, str],
     images: Mapping[str, Image],
-    secrets: Mapping[str, Secret],
+    lookups: tuple[SecretLookup, ConfigMapLookup],
     pending_seconds: float,
 ) -> Plan:
+    """`lookups`: where env references find secrets and config maps by name."""
     spec = run.spec
     indices = parse_array_spec(spec.scale_array_spec)
     image = images.get(spec.image_reference)
-    env, error = resolve_env(spec.run_env_variables, secrets)
+    env, error = resolve_env(spec.run_env_variables, *lookups)
     reason = None if error is None else "CreateContainerConfigError"
     if image is None:
         error = f"image '{spec.image_reference}' could not be pulled (not registered)"
@@ -53,25 +57,25 @@ def build_plan(
 
 
 def resolve_env(
-    env_vars: list[dict[str, str]], secrets: Mapping[str, Secret]
+    env_vars: list[dict[str, str]], secret: SecretLookup, config_map: ConfigMapLookup
 ) -> tuple[dict[str, str], str | None]:
-    """(env, error): literal values and secret references; the first unresolvable one is an
-    error that fails the run (config maps are not emulated, so they never resolve)."""
+    """(env, error): literal values, and the data of the secrets and config maps referenced; the
+    first reference that does not resolve (no such secret, config map or key) is an error that
+    fails the run."""
     env: dict[str, str] = {}
     for var in env_vars:
-        kind = var["type"]
+        kind, ref = var["type"], var.get("reference", "")
         if kind == "literal":
             env[var["name"]] = var["value"]
             continue
-        if kind.startswith("config_map"):
-            return env, f"config map '{var['reference']}' not found (not emulated)"
-        secret = secrets.get(var["reference"])
-        if secret is None:
-            return env, f"secret '{var['reference']}' not found"
-        data = secret.data
-        if kind == "secret_key_reference":
+        what = "config map" if kind.startswith("config_map") else "secret"
+        found = config_map(ref) if what == "config map" else secret(ref)
+        if found is None:
+            return env, f"{what} '{ref}' not found"
+        data = found.data
+        if kind.endswith("_key_reference"):
             if var["key"] not in data:
-                return env, f"key '{var['key']}' not found in secret '{var['reference']}'"
+                return env, f"key '{var['key']}' not found in {what} '{ref}'"
             env[var["name"]] = data[var["key"]]
         else:
             env.update({f"{var.get('prefix', '')}{k}": v for k, v in data.items()})

@@ -1,10 +1,10 @@
 """Code Engine v2's HTTP API under `/v2/projects/...`.
 
-Status codes as the SDK examples assert: create secret/job/domain mapping 201, create job run 202,
-get/replace/update 200, delete 202 (no body). Secret, job and domain mapping bodies come with an
-`ETag` header equal to their `entity_tag`. Every call needs a valid `version`; an unknown project
-is a 404, a malformed project id a 400. Create job, update job and create job run pass the request
-body's size in bytes on, for the 10 KiB limit.
+Status codes as the SDK examples assert: create secret/config map/job/domain mapping 201, create
+job run 202, get/replace/update 200, delete 202 (no body). Secret, config map, job and domain
+mapping bodies come with an `ETag` header equal to their `entity_tag`. Every call needs a valid
+`version`; an unknown project is a 404, a malformed project id a 400. Create job, update job and
+create job run pass the request body's size in bytes on, for the 10 KiB limit.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def routes(ce: CodeEngine) -> list[BaseRoute]:
         Route(base, api.guard(api.get_project), methods=["GET"]),
         Route(f"{base}/secrets", api.guard(api.secrets), methods=["GET", "POST"]),
         Route(f"{base}/secrets/{{name}}", api.guard(api.secret), methods=["GET", "PUT", "DELETE"]),
+        Route(f"{base}/config_maps", api.guard(api.config_maps), methods=["GET", "POST"]),
+        Route(
+            f"{base}/config_maps/{{name}}",
+            api.guard(api.config_map),
+            methods=["GET", "PUT", "DELETE"],
+        ),
         Route(f"{base}/jobs", api.guard(api.jobs), methods=["GET", "POST"]),
         Route(f"{base}/jobs/{{name}}", api.guard(api.job), methods=["GET", "PATCH", "DELETE"]),
         Route(f"{base}/job_runs", api.guard(api.job_runs), methods=["GET", "POST"]),
@@ -114,6 +120,23 @@ class _Api:
             body = await read_json_object(request)
             return _tagged(self.ce.replace_secret(name, request.headers.get("if-match"), body))
         return _tagged(self.ce.get_secret(name))
+
+    # -- config maps ------------------------------------------------------------------------
+    async def config_maps(self, request: Request) -> Response:
+        maps = self.ce.config_maps
+        if request.method == "POST":
+            return _tagged(maps.create(await read_json_object(request)), 201)
+        return self._list(request, "config_maps", maps.list(), "config_maps", {})
+
+    async def config_map(self, request: Request) -> Response:
+        name, maps = request.path_params["name"], self.ce.config_maps
+        if request.method == "DELETE":
+            maps.delete(name)
+            return _accepted()
+        if request.method == "PUT":
+            body = await read_json_object(request)
+            return _tagged(maps.replace(name, request.headers.get("if-match"), body))
+        return _tagged(maps.get(name))
 
     # -- jobs -------------------------------------------------------------------------------
     async def jobs(self, request: Request) -> Response:

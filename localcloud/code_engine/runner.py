@@ -5,8 +5,8 @@ request handler). A failing index is rerun up to `scale_retry_limit` times with
 `JOB_INDEX_RETRY_COUNT` incremented; an attempt running longer than `scale_max_execution_time` is
 killed and counts as a failed attempt (unknown whether real Code Engine retries after a timeout;
 we do, as Kubernetes counts it against the backoff limit). An image that was never registered, or
-an env reference to a missing secret/key, fails the index at once without retries (real Code Engine
-would leave it pending until it gives up; failing is the stricter, faster signal).
+an env reference to a missing secret, config map or key, fails the index at once without retries
+(real Code Engine would leave it pending until it gives up; failing is the stricter, faster signal).
 
 At most `max_running` instances (array indices, over all job runs) run at once; the others stay
 `pending`, first come first served, until a slot frees. Docs `run-job`: "If the number or size of

@@ -66,7 +66,7 @@ def check_data(fmt: str, data: Any) -> dict[str, str]:
     if not isinstance(data, dict):
         raise invalid("'data' must be an object of string values")
     for key, value in data.items():
-        if len(key) > MAX_KEY or not DATA_KEY.match(key):
+        if len(key) > MAX_KEY or not DATA_KEY.fullmatch(key):
             raise invalid(
                 f"Invalid data key '{key[:64]}': must be at most {MAX_KEY} characters of "
                 "alphanumerics, '-', '_' or '.'"

@@ -1,5 +1,5 @@
-"""Code Engine v2: one project with secrets, jobs, job runs (run as local processes), and custom
-domain mappings served by a local TLS router.
+"""Code Engine v2: one project with secrets, config maps, jobs, job runs (run as local processes),
+and custom domain mappings served by a local TLS router.
 
 This class holds the state (guarded by `lock`) and the operations behind the HTTP API
 (`routes.py`) and the in-process API that tests, the demo and Event Notifications use (its job
@@ -13,7 +13,8 @@ Injected values win over user env variables of the same name (unknown for real).
 Documented limits, each an attribute tests may change: a job or job run of at most 10 KiB
 (`checks.check_size`; 400), job-run names of at most 53 characters (`job_settings`; 400),
 `max_job_runs` per project (100; 403 `exceeded_quota`) and the one-week retention of finished
-runs (`job_runs`), `max_running_instances` running at once, the rest queued (250; `runner`).
+runs (`job_runs`), `max_running_instances` running at once, the rest queued (250; `runner`);
+config maps of at most 1 MiB and `config_maps.max_config_maps` per project (100; `config_maps`).
 `clock` is the emulator's now (`clock.advance(timedelta)` moves it): it stamps `created_at`,
 start and completion times, decides which finished runs have expired and which certificates have.
 
@@ -42,6 +43,7 @@ from localcloud.code_engine.checks import (
     reject_unknown,
 )
 from localcloud.code_engine.clock import Clock, EntityTags
+from localcloud.code_engine.config_maps import ConfigMaps
 from localcloud.code_engine.domain_mappings import DomainMappings
 from localcloud.code_engine.job_runs import MAX_JOB_RUNS, JobRuns
 from localcloud.code_engine.model import API, Job, Project, Secret
@@ -65,6 +67,9 @@ class CodeEngine:
         self.pending_seconds = 0.0  # how long a new job run stays `pending` before it starts
         self.max_job_runs = MAX_JOB_RUNS  # job runs the project holds, in any state
         self._apps: set[str] = set()
+        self.config_maps = ConfigMaps(
+            self.lock, project=self.project, now=self._now, tags=self.tags
+        )
         self.router = Router()
         self.domain_mappings = DomainMappings(
             self.lock,
@@ -268,9 +273,8 @@ class CodeEngine:
         with self.lock:
             run = job_settings.new_run(body, settings, self._jobs, self.clock())
             project = self.project()
-            plan = build_plan(
-                run, run.injected(project), self.images, self._secrets, self.pending_seconds
-            )
+            found = (self._secrets.get, self.config_maps.find)
+            plan = build_plan(run, run.injected(project), self.images, found, self.pending_seconds)
             execution = self._job_runs.add(run, plan, now=self.clock(), quota=self.max_job_runs)
             return run.to_dict(project, execution)
 

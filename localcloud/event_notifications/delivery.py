@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
+from localcloud.http import BadRequest
+
 MASK = "********"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 RESERVED_HEADERS = frozenset({"content-type", "content-length", "host"})
@@ -111,6 +113,27 @@ class Delivery:
     retry_after: float | None = None
     at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
+    @classmethod
+    def of(
+        cls,
+        destination: Destination,
+        notification: dict[str, Any],
+        attempt: int,
+        result: AttemptResult,
+        outcome: Outcome,
+    ) -> Delivery:
+        return cls(
+            notification_id=str(notification["notification_id"]),
+            destination_id=destination.id,
+            destination_name=destination.name,
+            attempt=attempt,
+            status=result.status,
+            error=result.error,
+            latency=result.latency,
+            outcome=outcome,
+            retry_after=result.retry_after,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "notification_id": self.notification_id,
@@ -170,6 +193,21 @@ def post_webhook(
         return AttemptResult(None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
     finally:
         conn.close()
+
+
+def run_job(
+    code_engine: JobRunner, destination: Destination, notification: dict[str, Any]
+) -> AttemptResult:
+    """Submit a job run; a BadRequest 4xx (other than 429) from Code Engine is final."""
+    assert destination.job_name is not None
+    env = [{"type": "literal", "name": "ibmendata", "value": json.dumps(notification)}]
+    try:
+        code_engine.submit_job_run(destination.job_name, run_env_variables=env)
+    except BadRequest as exc:
+        return AttemptResult(exc.status, f"{exc.code}: {exc.message}", 0.0)
+    except Exception as exc:  # the emulator failing counts as a transient error
+        return AttemptResult(None, f"{type(exc).__name__}: {exc}", 0.0)
+    return AttemptResult(201, None, 0.0)
 
 
 def parse_retry_after(value: str | None) -> float | None:

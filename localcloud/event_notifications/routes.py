@@ -1,6 +1,8 @@
-"""Event Notifications' control plane (no token), under `/_localcloud/event_notifications/`:
-`POST|GET destinations`, `POST subscriptions`, `POST test_event`, `POST secret_events`,
-`GET deliveries`, `GET notifications`, `PUT timing`. Sensitive header values never leave it.
+"""Event Notifications' send-notifications API, `POST /event-notifications/v1/instances/{id}/
+notifications` (bearer token; see send.py), and its control plane (no token) under
+`/_localcloud/event_notifications/`: `POST|GET destinations`, `POST sources`, `POST topics`,
+`POST subscriptions`, `POST test_event`, `POST secret_events`, `GET deliveries`,
+`GET notifications`, `PUT timing`. Sensitive header values never leave it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from localcloud.event_notifications.send import API, not_found, read_notification
 from localcloud.event_notifications.service import EventNotifications
+from localcloud.event_notifications.topics import Rule
 from localcloud.http import CONTROL_PREFIX, BadRequest, json_response, read_json_object
 
 PREFIX = f"{CONTROL_PREFIX}event_notifications"
@@ -21,6 +25,9 @@ TIMING = ("timeout", "retries", "backoff_min", "backoff_max")
 def routes(en: EventNotifications) -> list[BaseRoute]:
     control = _Control(en)
     return [
+        Route(f"{API}/v1/instances/{{instance_id}}/notifications", _Api(en).send, methods=["POST"]),
+        Route(f"{PREFIX}/sources", control.sources, methods=["POST"]),
+        Route(f"{PREFIX}/topics", control.topics, methods=["POST"]),
         Route(f"{PREFIX}/destinations", control.destinations, methods=["GET", "POST"]),
         Route(f"{PREFIX}/subscriptions", control.subscribe, methods=["POST"]),
         Route(f"{PREFIX}/test_event", control.test_event, methods=["POST"]),
@@ -29,6 +36,19 @@ def routes(en: EventNotifications) -> list[BaseRoute]:
         Route(f"{PREFIX}/notifications", control.notifications, methods=["GET"]),
         Route(f"{PREFIX}/timing", control.timing, methods=["PUT"]),
     ]
+
+
+class _Api:
+    def __init__(self, en: EventNotifications) -> None:
+        self.en = en
+
+    async def send(self, request: Request) -> Response:
+        """202 with a `NotificationResponse`, as the SDK's integration test asserts."""
+        instance_id = request.path_params["instance_id"]
+        if instance_id != self.en.site.identity.en_instance_id:
+            raise not_found("Instance", instance_id)
+        notification_id = self.en.publish_notification(await read_notification(request))
+        return json_response({"notification_id": notification_id}, 202)
 
 
 class _Control:
@@ -62,12 +82,46 @@ class _Control:
             )
         raise ValueError(f"unknown destination type {kind!r}")
 
+    async def sources(self, request: Request) -> Response:
+        body = await read_json_object(request)
+        try:
+            source_id = self.en.add_custom_source(
+                str(body["name"]), description=str(body.get("description", ""))
+            )
+        except (KeyError, ValueError) as exc:
+            raise BadRequest(f"bad source: {exc}") from None
+        return json_response({"id": source_id}, 201)
+
+    async def topics(self, request: Request) -> Response:
+        """The real API's `TopicCreate` body, `{name, sources: [{id, rules: [...]}]}`, each rule
+        with an `event_type_filter`; `rules` is required, as in the SDK's `SourcesItems`."""
+        body = await read_json_object(request)
+        try:
+            name = str(body["name"])
+            rules = [
+                Rule(str(source["id"]), str(rule["event_type_filter"]))
+                for source in body.get("sources") or ()
+                for rule in source["rules"]
+            ]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"bad topic: {exc}") from None
+        try:
+            topic_id = self.en.add_topic(name, *rules)
+        except KeyError as exc:
+            raise BadRequest(f"bad topic: {exc}", status=404, code="not_found") from None
+        except ValueError as exc:
+            raise BadRequest(f"bad topic: {exc}") from None
+        return json_response({"id": topic_id}, 201)
+
     async def subscribe(self, request: Request) -> Response:
         body = await read_json_object(request)
         events = body.get("event_sub_types")
+        topic_id = body.get("topic_id")
         try:
             sub_id = self.en.subscribe(
-                str(body["destination_id"]), None if events is None else {str(e) for e in events}
+                str(body["destination_id"]),
+                None if events is None else {str(e) for e in events},
+                topic_id=None if topic_id is None else str(topic_id),
             )
         except KeyError as exc:
             raise BadRequest(f"bad subscription: {exc}", status=404, code="not_found") from None

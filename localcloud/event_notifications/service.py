@@ -1,15 +1,19 @@
-"""Event Notifications: Secrets Manager as a source, topics as subscription rules, and delivery.
+"""Event Notifications: Secrets Manager and custom sources, topics, subscriptions, and delivery.
 
-Secrets Manager (the emulator) calls `publish_secret_event` on every event; each matching
-subscription gets the notification in a background thread: webhook and Code Engine app
-destinations by HTTP POST with retries (see delivery.py), Code Engine job destinations as a job
-run whose `ibmendata` environment variable holds the notification JSON (`en-destination-codeengine
-.md`: "The event payload has been transmitted to Code Engine job by using an environment variable
-... `ibmendata`"). The notification format is in payload.py; the control plane in routes.py.
+Secrets Manager (the emulator) calls `publish_secret_event` on every event; an application sends
+its own as a custom (API) source with `publish_notification` (the send-notifications API, send.py;
+routes in routes.py). Each matching subscription gets the notification in a background thread:
+webhook and Code Engine app destinations by HTTP POST with retries (see delivery.py), Code Engine
+job destinations as a job run whose `ibmendata` environment variable holds the notification JSON
+(`en-destination-codeengine.md`: "The event payload has been transmitted to Code Engine job by
+using an environment variable ... `ibmendata`").
 
-Topics are folded into subscriptions: a subscription names the Secrets Manager events it wants
-(`secret_rotated`, `secret_about_to_expire` or `secret_about_to_expire:in_10_days`, ...), or None
-for all of them, including `test_event`.
+For Secrets Manager (payload.py), topics are folded into subscriptions: a subscription names the
+events it wants (`secret_rotated`, `secret_about_to_expire:in_10_days`, ...), or None for all,
+including `test_event`. Custom sources go through topics as on the real service (topics.py): a
+topic's rules name sources and filter their events; a subscription links a topic to a destination.
+The two never mix: a Secrets Manager subscription gets no custom-source notification, and a
+topic's subscription no Secrets Manager event.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,7 @@ from localcloud.event_notifications.delivery import (
     backoff,
     check_webhook,
     post_webhook,
+    run_job,
 )
 from localcloud.event_notifications.payload import (
     SecretEvent,
@@ -40,7 +45,8 @@ from localcloud.event_notifications.payload import (
     notification_for_test_event,
     secret_notifications,
 )
-from localcloud.http import BadRequest
+from localcloud.event_notifications.send import API, check_notification, delivered, invalid
+from localcloud.event_notifications.topics import CustomSource, Rule, Topic
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,15 @@ class Subscription:
     id: str
     destination_id: str
     events: frozenset[str] | None  # None: every Secrets Manager event
+    topic_id: str | None = None  # set: a topic's custom-source notifications, no Secrets Manager's
 
     def wants(self, event: SecretEvent) -> bool:
+        if self.topic_id is not None:
+            return False
         return self.events is None or any(event.matches(s) for s in self.events)
+
+
+Wants = Callable[[Subscription], bool]
 
 
 class EventNotifications:
@@ -68,9 +80,16 @@ class EventNotifications:
         self._stop = threading.Event()
         self._destinations: dict[str, Destination] = {}
         self._subscriptions: dict[str, Subscription] = {}
+        self._sources: dict[str, CustomSource] = {}
+        self._topics: dict[str, Topic] = {}
         self._notifications: list[dict[str, Any]] = []
         self._deliveries: list[Delivery] = []
         self._workers: set[threading.Thread] = set()
+
+    @property
+    def api_url(self) -> str:
+        """The SDK's service URL (`https://{region}.event-notifications.cloud.ibm.com/...`)."""
+        return f"{self.site.url}{API}"
 
     # -- configuration ---------------------------------------------------------------------
     def add_webhook_destination(
@@ -101,15 +120,45 @@ class EventNotifications:
             raise ValueError("a Code Engine job destination needs a job name")
         return self._add(Destination(_new_id(), name, "code_engine_job", job_name=job_name))
 
-    def subscribe(self, destination_id: str, event_sub_types: set[str] | None = None) -> str:
-        """Route the named Secrets Manager events (None: all) to the destination."""
+    def add_custom_source(self, name: str, *, description: str = "") -> str:
+        """Register an API source; returns its id (`<uuid>:api`), the `ibmensourceid` it sends."""
+        source = CustomSource.new(name, description)
+        with self._lock:
+            self._sources[source.id] = source
+        return source.id
+
+    def add_topic(self, name: str, *rules: Rule) -> str:
+        """A topic fed by `rules`: each lets one custom source's matching notifications in."""
+        if not name.strip():
+            raise ValueError("a topic needs a name")
+        with self._lock:
+            unknown = sorted({r.source_id for r in rules} - set(self._sources))
+            if unknown:
+                raise KeyError(f"no custom sources {unknown}")
+            topic = Topic(_new_id(), name, tuple(rules))
+            self._topics[topic.id] = topic
+        return topic.id
+
+    def subscribe(
+        self,
+        destination_id: str,
+        event_sub_types: set[str] | None = None,
+        *,
+        topic_id: str | None = None,
+    ) -> str:
+        """Route the named Secrets Manager events (None: all) to the destination, or, with
+        `topic_id`, the custom-source notifications that topic lets in."""
+        if topic_id is not None and event_sub_types is not None:
+            raise ValueError("a subscription names Secrets Manager events or a topic, not both")
         for selector in event_sub_types or ():
             check_selector(selector)
         with self._lock:
             if destination_id not in self._destinations:
                 raise KeyError(f"no destination {destination_id!r}")
+            if topic_id is not None and topic_id not in self._topics:
+                raise KeyError(f"no topic {topic_id!r}")
             events = None if event_sub_types is None else frozenset(event_sub_types)
-            sub = Subscription(_new_id(), destination_id, events)
+            sub = Subscription(_new_id(), destination_id, events, topic_id)
             self._subscriptions[sub.id] = sub
         return sub.id
 
@@ -128,12 +177,25 @@ class EventNotifications:
         """
         event = SecretEvent.parse(event_sub_type)
         notifications = secret_notifications(self.site.identity, event, secret_type, secrets)
-        return [self._fan_out(event, n) for n in notifications]
+        return [self._fan_out(n, lambda s: s.wants(event)) for n in notifications]
 
     def publish_test_event(self) -> list[str]:
         """What Secrets Manager's "Send test event" produces."""
         notification = notification_for_test_event(self.site.identity)
-        return [self._fan_out(SecretEvent("test_event"), notification)]
+        test_event = SecretEvent("test_event")
+        return [self._fan_out(notification, lambda s: s.wants(test_event))]
+
+    def publish_notification(self, body: Mapping[str, Any]) -> str:
+        """Send a custom source's notification (a `NotificationCreate` body), checked as the
+        send-notifications API checks it (raises `EnError`); returns its `notification_id`."""
+        check_notification(body)
+        with self._lock:
+            if body["ibmensourceid"] not in self._sources:
+                source = body["ibmensourceid"][:80]
+                raise invalid(f"'ibmensourceid' {source!r} is not a source of this instance")
+            topics = {t.id for t in self._topics.values() if t.wants(body)}
+        notification = delivered(json.loads(json.dumps(body)), _new_id())
+        return self._fan_out(notification, lambda s: s.topic_id in topics)
 
     def notifications(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -178,13 +240,13 @@ class EventNotifications:
             self._destinations[destination.id] = destination
         return destination.id
 
-    def _fan_out(self, event: SecretEvent, notification: dict[str, Any]) -> str:
+    def _fan_out(self, notification: dict[str, Any], wants: Wants) -> str:
         with self._lock:
             self._notifications.append(notification)
             targets = [
                 self._destinations[s.destination_id]
                 for s in self._subscriptions.values()
-                if s.wants(event)
+                if wants(s)
             ]
             if not self._stop.is_set():
                 for destination in targets:
@@ -216,7 +278,9 @@ class EventNotifications:
             result = self._attempt(destination, notification)
             final = result.ok or not result.retryable or attempt == attempts
             outcome: Outcome = "delivered" if result.ok else ("lost" if final else "retrying")
-            self._record(destination, notification, attempt, result, outcome)
+            delivery = Delivery.of(destination, notification, attempt, result, outcome)
+            with self._lock:
+                self._deliveries.append(delivery)
             if final:
                 return
             wait = backoff(
@@ -230,42 +294,8 @@ class EventNotifications:
 
     def _attempt(self, destination: Destination, notification: dict[str, Any]) -> AttemptResult:
         if destination.kind == "code_engine_job":
-            return self._run_job(destination, notification)
+            return run_job(self._code_engine(), destination, notification)
         return post_webhook(destination, notification, self.timeout)
-
-    def _run_job(self, destination: Destination, notification: dict[str, Any]) -> AttemptResult:
-        """Submit a job run; a BadRequest 4xx (other than 429) from Code Engine is final."""
-        assert destination.job_name is not None
-        env = [{"type": "literal", "name": "ibmendata", "value": json.dumps(notification)}]
-        try:
-            self._code_engine().submit_job_run(destination.job_name, run_env_variables=env)
-        except BadRequest as exc:
-            return AttemptResult(exc.status, f"{exc.code}: {exc.message}", 0.0)
-        except Exception as exc:  # the emulator failing counts as a transient error
-            return AttemptResult(None, f"{type(exc).__name__}: {exc}", 0.0)
-        return AttemptResult(201, None, 0.0)
-
-    def _record(
-        self,
-        destination: Destination,
-        notification: dict[str, Any],
-        attempt: int,
-        result: AttemptResult,
-        outcome: Outcome,
-    ) -> None:
-        delivery = Delivery(
-            notification_id=str(notification["notification_id"]),
-            destination_id=destination.id,
-            destination_name=destination.name,
-            attempt=attempt,
-            status=result.status,
-            error=result.error,
-            latency=result.latency,
-            outcome=outcome,
-            retry_after=result.retry_after,
-        )
-        with self._lock:
-            self._deliveries.append(delivery)
 
 
 def _new_id() -> str:

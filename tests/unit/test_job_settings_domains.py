@@ -79,3 +79,35 @@ def test_a_mapping_may_opt_out_of_verification():
     bad = [{"secret": "0b5571f7-21e6", "target": "tls-a", "verify": "no"}]
     with pytest.raises(ConfigError, match="'verify' 'no' must be true or false"):
         Settings.from_env({**ENV, "CERTSYNC_MAPPINGS": json.dumps(bad)})
+
+
+def test_alerts_are_off_unless_configured_and_a_partial_setup_is_named():
+    assert Settings.from_env(ENV).alerts is None
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**ENV, "EVENT_NOTIFICATIONS_URL": "https://us-south.en.example"})
+    named = sorted(p.split(" ")[0] for p in info.value.problems)
+    assert named == [
+        "CERTSYNC_EN_INSTANCE_ID",
+        "CERTSYNC_EN_SOURCE_ID",
+        "EVENT_NOTIFICATIONS_AUTH_TYPE",
+    ]
+
+
+def test_complete_alert_settings_and_the_expiry_threshold():
+    settings = Settings.from_env(
+        {
+            **ENV,
+            "EVENT_NOTIFICATIONS_URL": "https://us-south.event-notifications.cloud.ibm.com/",
+            "EVENT_NOTIFICATIONS_AUTH_TYPE": "container",
+            "EVENT_NOTIFICATIONS_IAM_PROFILE_NAME": "certsync",
+            "CERTSYNC_EN_INSTANCE_ID": "en-1",
+            "CERTSYNC_EN_SOURCE_ID": "src:api",
+            "CERTSYNC_EXPIRY_WARN_DAYS": "30",
+            "CERTSYNC_STATUS_CONFIGMAP": "certsync-state",
+        }
+    )
+    assert settings.alerts is not None
+    assert settings.alerts.url == "https://us-south.event-notifications.cloud.ibm.com"
+    assert (settings.alerts.instance_id, settings.alerts.source_id) == ("en-1", "src:api")
+    assert settings.expiry_warn_days == 30
+    assert settings.status_configmap == "certsync-state"

@@ -1,21 +1,30 @@
 """What the Event Notifications contract tests share: a scripted webhook receiver, a secret entry,
-and small helpers."""
+a custom source's alert, an SDK client, and small helpers."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 import requests
+from ibm_cloud_sdk_core import ApiException
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
 
 from localcloud import LocalCloud
 from localcloud.event_notifications import EventNotifications
 
 PREFIX = "com.ibm.cloud.secrets-manager."
+APIKEY = "en-test-apikey"
+FAILED = "com.ibm.certsync.mapping.failed"
+EXPIRING = "com.ibm.certsync.certificate.expiring"
 ENVELOPE_KEYS = {
     "id",
     "notification_id",
@@ -107,6 +116,40 @@ def rotate(en: EventNotifications, cloud: LocalCloud, name: str = "web-cert") ->
         secret_type="imported_cert",
         secrets=[cert_secret(cloud, name)],
     )
+
+
+def alert(source_id: str, type: str = FAILED, **over: Any) -> dict[str, Any]:
+    """A custom source's `NotificationCreate` body, valid as it is; `over` replaces attributes."""
+    body = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "certsync",
+        "type": type,
+        "time": "2030-01-04T00:00:00Z",
+        "ibmensourceid": source_id,
+        "ibmenseverity": "HIGH",
+        "ibmendefaultshort": "certsync: www.example.com not updated",
+        "ibmendefaultlong": "Mapping 'www.example.com' failed: secret 'web-cert' has no key.",
+        "datacontenttype": "application/json",
+        "data": {"target": "www.example.com", "secret": "web-cert"},
+    }
+    return body | over
+
+
+def without(body: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in keys}
+
+
+def sdk_client(cloud: LocalCloud) -> EventNotificationsV1:
+    service = EventNotificationsV1(authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url))
+    service.set_service_url(cloud.event_notifications_url)
+    return service
+
+
+def api_error(call: Callable[[], Any]) -> ApiException:
+    with pytest.raises(ApiException) as info:
+        call()
+    return info.value
 
 
 def subscribed_webhook(en: EventNotifications, url: str, **kwargs: Any) -> str:

@@ -8,9 +8,12 @@ import pytest
 
 from localcloud import LocalCloud
 from localcloud.event_notifications.tests.support import (
+    EXPIRING,
+    FAILED,
     Client,
     Receiver,
     Reply,
+    alert,
     cert_secret,
 )
 
@@ -43,6 +46,7 @@ def test_control_plane_routes(receiver: Receiver) -> None:
             sent = client.post("/test_event")
             assert sent.status_code == 202
             [nid] = sent.json()["notification_ids"]
+            assert cloud.event_notifications.wait_idle(10)  # the 503 goes to the test event
             event = {
                 "event_sub_type": "secret_rotated",
                 "secret_type": "imported_cert",
@@ -62,3 +66,32 @@ def test_control_plane_routes(receiver: Receiver) -> None:
         assert len(notifications) == 2
         assert "k3y-value" not in listed + json.dumps(deliveries)
         assert receiver.received[0].headers["X-Api-Key"] == "k3y-value"
+
+
+def test_control_plane_sources_topics_and_topic_subscriptions(receiver: Receiver) -> None:
+    with LocalCloud() as cloud, Client(f"{cloud.url}/_localcloud/event_notifications") as client:
+        source_id = client.post("/sources", json={"name": "certsync"}).json()["id"]
+        rules = [{"event_type_filter": f"$.type == '{FAILED}'"}]
+        topic = {"name": "alerts", "sources": [{"id": source_id, "rules": rules}]}
+        created = client.post("/topics", json=topic)
+        assert created.status_code == 201
+        destination = client.post("/destinations", json={"url": receiver.url}).json()["id"]
+        body = {"destination_id": destination, "topic_id": created.json()["id"]}
+        assert client.post("/subscriptions", json=body).status_code == 201
+
+        unknown = {"name": "t", "sources": [{"id": "nope:api", "rules": rules}]}
+        assert client.post("/topics", json=unknown).status_code == 404
+        no_rules = {"name": "t", "sources": [{"id": source_id}]}
+        assert client.post("/topics", json=no_rules).status_code == 400
+        regex = [{"event_type_filter": "$.type =~ 'com.*'"}]
+        bad_filter = {"name": "t", "sources": [{"id": source_id, "rules": regex}]}
+        assert client.post("/topics", json=bad_filter).status_code == 400
+        assert client.post("/sources", json={}).status_code == 400
+        both = body | {"event_sub_types": ["secret_rotated"]}
+        assert client.post("/subscriptions", json=both).status_code == 400
+
+        cloud.event_notifications.publish_notification(alert(source_id))
+        cloud.event_notifications.publish_notification(alert(source_id, EXPIRING))
+        assert cloud.event_notifications.wait_idle(10)
+        assert [b["type"] for b in receiver.bodies()] == [FAILED]
+        assert len(client.get("/notifications").json()["notifications"]) == 2

@@ -1,0 +1,104 @@
+"""After the syncs: the expiry watchdog, the status record and the alerts.
+
+The record is updated first, claiming the alerts that are due (not yet sent today for the same
+target and condition), so two runs at once cannot both send one; then the claimed alerts are
+published. An alert that fails to publish is logged (`alert_failed`) and its claim released so the
+next run tries again; nothing here changes what was synced or the run's exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+
+import structlog
+
+from job.alerts import Alert, Notifier, alerts_for, days_left, due, expiry_message
+from job.outcome import Outcome
+from job.status import Record, merge, with_alerts_sent
+from job.status_store import StatusStore
+from shared.errors import CertsyncError
+
+log = structlog.get_logger("certsync.job")
+
+
+def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) -> None:
+    """A warning for every certificate (in Secrets Manager or as served) close to expiry."""
+    for outcome in outcomes:
+        lefts = [days_left(outcome.not_after, now)]
+        lefts += [days_left(c.served_not_after, now) for c in outcome.domains]
+        known = [d for d in lefts if d is not None]
+        if known and min(known) < warn_days:
+            log.warning(
+                "certificate_expiring",
+                target=outcome.mapping.target,
+                secret_id=outcome.mapping.secret_id,
+                secret_type=outcome.secret_type,
+                days_left=min(known),
+                not_after=outcome.not_after,
+                detail=expiry_message(outcome, min(known)),
+            )
+
+
+def report(
+    outcomes: Sequence[Outcome],
+    now: dt.datetime,
+    *,
+    store: StatusStore,
+    notifier: Notifier | None,
+    warn_days: int,
+    on_update: bool = False,
+) -> None:
+    """Record the outcomes and send the alerts that are due; never raises."""
+    claimed: list[Alert] = []
+
+    def change(record: Record) -> Record:
+        raised = [
+            a
+            for o in outcomes
+            for a in alerts_for(o, now, warn_days=warn_days, on_update=on_update)
+        ]
+        claimed[:] = due(raised, record, now) if notifier is not None else []
+        merged = merge(record, outcomes, now)
+        return with_alerts_sent(merged, [(a.target, a.condition) for a in claimed], now)
+
+    try:
+        store.update(change)
+    except CertsyncError as exc:
+        log.warning("status_write_failed", configmap=store.name, error=str(exc))
+        return
+    log.info("status_written", configmap=store.name, targets=len(outcomes))
+    if notifier is None:
+        return
+    failed = [a for a in claimed if not _publish(notifier, a, now)]
+    if failed:
+        _release(store, failed)
+
+
+def _publish(notifier: Notifier, alert: Alert, now: dt.datetime) -> bool:
+    try:
+        notifier.publish(alert, now)
+    except CertsyncError as exc:
+        log.warning("alert_failed", alert_type=alert.type, target=alert.target, error=str(exc))
+        return False
+    log.info("alert_published", alert_type=alert.type, target=alert.target)
+    return True
+
+
+def _release(store: StatusStore, failed: list[Alert]) -> None:
+    """Forget the claims of alerts that did not go out, so the next run sends them."""
+
+    def change(record: Record) -> Record:
+        updated = dict(record)
+        for alert in failed:
+            status = updated.get(alert.target)
+            if status is not None:
+                alerted = {k: v for k, v in status.alerted.items() if k != alert.condition}
+                updated[alert.target] = replace(status, alerted=alerted)
+        return updated
+
+    try:
+        store.update(change)
+    except CertsyncError as exc:
+        log.warning("status_write_failed", configmap=store.name, error=str(exc))

@@ -1,0 +1,111 @@
+"""The status record: the state of every target after the runs, kept in a Code Engine config map.
+
+One key per target (the target's name; Code Engine secret names are valid config-map keys), each
+a small JSON object, so concurrent runs that sync different targets merge cleanly (read, merge,
+replace with `If-Match`, re-read on 412). Pure: no I/O, `now` is a parameter. Bounded: a reason is
+cut to `MAX_REASON` characters and at most `MAX_DOMAINS` domains are kept per target, so a project's
+100 secrets stay far below Code Engine's 1 MiB for a config map.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from job.outcome import Outcome, Result
+
+MAX_REASON = 300
+MAX_DOMAINS = 20
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    verified: bool
+    serial: str | None
+    checked_at: str
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    secret_id: str
+    serial: str | None
+    not_after: str | None
+    outcome: str  # Result.value of the last run that synced it
+    reason: str
+    checked_at: str  # when a run last looked at it
+    changed_at: str | None = None  # when a run last wrote it
+    domains: dict[str, DomainStatus] = field(default_factory=dict)
+    alerted: dict[str, str] = field(default_factory=dict)  # alert condition -> day last sent
+
+    def days_left(self, now: dt.datetime) -> int | None:
+        if self.not_after is None:
+            return None
+        return (dt.datetime.fromisoformat(self.not_after) - now).days
+
+
+Record = dict[str, TargetStatus]
+
+
+def merge(record: Record, outcomes: Iterable[Outcome], now: dt.datetime) -> Record:
+    """`record` with the targets of `outcomes` brought up to date; other targets unchanged."""
+    merged = dict(record)
+    stamp = _iso(now)
+    for outcome in outcomes:
+        target = outcome.mapping.target
+        before = merged.get(target)
+        written = outcome.result in (Result.CREATED, Result.UPDATED)
+        domains = {
+            c.domain: DomainStatus(c.verified, c.served_serial, stamp) for c in outcome.domains
+        }
+        if before is not None and not domains:
+            domains = before.domains  # nothing checked this time: keep the last checks
+        merged[target] = TargetStatus(
+            secret_id=outcome.mapping.secret_id,
+            serial=outcome.serial or (before.serial if before else None),
+            not_after=outcome.not_after or (before.not_after if before else None),
+            outcome=outcome.result.value,
+            reason=outcome.reason[:MAX_REASON],
+            checked_at=stamp,
+            changed_at=stamp if written else (before.changed_at if before else None),
+            domains=dict(list(domains.items())[:MAX_DOMAINS]),
+            alerted=dict(before.alerted) if before else {},
+        )
+    return merged
+
+
+def with_alerts_sent(record: Record, sent: Iterable[tuple[str, str]], now: dt.datetime) -> Record:
+    """`record` noting that the alert (target, condition) pairs in `sent` went out today."""
+    updated = dict(record)
+    for target, condition in sent:
+        status = updated[target]
+        updated[target] = replace(
+            status, alerted={**status.alerted, condition: now.date().isoformat()}
+        )
+    return updated
+
+
+def to_data(record: Record) -> dict[str, str]:
+    """The config map's `data`: one compact JSON value per target."""
+    return {
+        target: json.dumps(asdict(s), separators=(",", ":")) for target, s in sorted(record.items())
+    }
+
+
+def from_data(data: Mapping[str, str] | None) -> Record:
+    """The record in a config map's `data`; keys that are not certsync's are left out."""
+    record: Record = {}
+    for target, text in (data or {}).items():
+        try:
+            raw: Any = json.loads(text)
+            domains = {d: DomainStatus(**v) for d, v in raw.pop("domains", {}).items()}
+            record[target] = TargetStatus(**raw, domains=domains)
+        except (ValueError, TypeError, AttributeError):
+            continue  # not a status entry (a person's note, an older format): not ours to read
+    return record
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
