@@ -128,15 +128,20 @@ def expiry_message(outcome: Outcome, left: int) -> str:
     return text
 
 
-def _expiring(
-    outcome: Outcome, now: dt.datetime, warn_days: int, facts: dict[str, Any]
-) -> Alert | None:
+def fewest_days_left(outcome: Outcome, now: dt.datetime) -> int | None:
+    """The days left of the certificate in Secrets Manager or of any domain's served one."""
     lefts = [days_left(outcome.not_after, now)]
     lefts += [days_left(c.served_not_after, now) for c in outcome.domains]
     known = [d for d in lefts if d is not None]
-    if not known or min(known) >= warn_days:
+    return min(known) if known else None
+
+
+def _expiring(
+    outcome: Outcome, now: dt.datetime, warn_days: int, facts: dict[str, Any]
+) -> Alert | None:
+    left = fewest_days_left(outcome, now)
+    if left is None or left >= warn_days:
         return None
-    left = min(known)
     message = expiry_message(outcome, left)
     return Alert(
         "certificate_expiring",

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import structlog
 
-from job.alerts import Alert, Notifier, alerts_for, days_left, due, expiry_message
+from job.alerts import Alert, Notifier, alerts_for, due, expiry_message, fewest_days_left
 from job.outcome import Outcome
 from job.status import Record, merge, with_alerts_sent
 from job.status_store import StatusStore
@@ -26,18 +26,16 @@ log = structlog.get_logger("certsync.job")
 def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) -> None:
     """A warning for every certificate (in Secrets Manager or as served) close to expiry."""
     for outcome in outcomes:
-        lefts = [days_left(outcome.not_after, now)]
-        lefts += [days_left(c.served_not_after, now) for c in outcome.domains]
-        known = [d for d in lefts if d is not None]
-        if known and min(known) < warn_days:
+        left = fewest_days_left(outcome, now)
+        if left is not None and left < warn_days:
             log.warning(
                 "certificate_expiring",
                 target=outcome.mapping.target,
                 secret_id=outcome.mapping.secret_id,
                 secret_type=outcome.secret_type,
-                days_left=min(known),
+                days_left=left,
                 not_after=outcome.not_after,
-                detail=expiry_message(outcome, min(known)),
+                detail=expiry_message(outcome, left),
             )
 
 
