@@ -16,6 +16,11 @@ $(STAMP): requirements.lock requirements-dev.lock
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The unit tests with the property tests at full strength (thousands of examples); CI runs it.
+.PHONY: test-deep
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q tests/unit
+
 # Long scenarios (e.g. 150 rotations through the trigger); CI runs them after `make test`.
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

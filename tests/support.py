@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,16 +10,21 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+import uvicorn
+from cryptography import x509
+from starlette.types import ASGIApp
 
 from localcloud import LocalCloud
-from tests.pki import Chain
+from tests.builders import with_changes
+from tests.pki import Chain, make_chain
 
 ROOT = Path(__file__).resolve().parent.parent
 APIKEY = "certsync-test-apikey-0123456789abcdef"
@@ -135,7 +141,7 @@ class Trigger:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except requests.ConnectionError:
-                time.sleep(0.05)
+                time.sleep(0.01)
         raise AssertionError(f"trigger not ready after {timeout}s: {self.output()}")
 
     def post(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
@@ -161,6 +167,60 @@ class Trigger:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextlib.contextmanager
+def started_trigger(env: dict[str, str], tmp_path: Path, *, token: str) -> Iterator[Trigger]:
+    """`python -m trigger`, ready to take requests; stopped (SIGTERM) on exit."""
+    running = Trigger(env, tmp_path, token=token)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 in a thread; shut it down gracefully on exit.
+
+    uvicorn's graceful shutdown waits for background tasks: once the block is left, every
+    submission a request could have caused has happened.
+    """
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only then (without
+    # it, Nagle's algorithm and delayed ACKs add 40 ms to every response).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started or not thread.is_alive(), timeout=5)
+        assert server.started, "the app did not start"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert not thread.is_alive()
+
+
+def job_variables(env: Mapping[str, str], exclude: Collection[str] = ()) -> list[dict[str, str]]:
+    """The job's settings from `env` as a Code Engine job's literal `run_env_variables`."""
+    return [
+        {"type": "literal", "name": k, "value": v}
+        for k, v in env.items()
+        if k.startswith(("SECRETS_MANAGER_", "CODE_ENGINE_", "CERTSYNC_")) and k not in exclude
+    ]
+
+
+def served_serial(cloud: LocalCloud, target: str) -> int | None:
+    """The leaf serial number Code Engine secret `target` holds, or None if there is none."""
+    secret = cloud.code_engine.secret(target)
+    if secret is None:
+        return None
+    return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
 
 
 @dataclass(frozen=True)
@@ -201,17 +261,6 @@ def trigger_env(
     return with_changes(env, changes)
 
 
-def with_changes(env: dict[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
-    """`env` with each change applied; a None value removes the variable."""
-    changed = dict(env)
-    for key, value in changes.items():
-        if value is None:
-            changed.pop(key, None)
-        else:
-            changed[key] = value
-    return changed
-
-
 def seed_certificate(
     cloud: LocalCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
 ) -> str:
@@ -225,6 +274,15 @@ def seed_certificate(
         secret_type, name, chain.leaf_pem, chain.key_pem, **extra
     )
     return str(secret["id"])
+
+
+def seeded_mappings(cloud: LocalCloud, count: int, prefix: str) -> list[dict[str, str]]:
+    """`count` certificates (one chain) seeded as `<prefix>-cert-<n>`, mapped to `<prefix>-<n>`."""
+    chain = make_chain()
+    return [
+        {"secret": seed_certificate(cloud, chain, f"{prefix}-cert-{n}"), "target": f"{prefix}-{n}"}
+        for n in range(count)
+    ]
 
 
 def free_port() -> int:

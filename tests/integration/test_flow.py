@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
 
 from localcloud import LocalCloud
 from tests.pki import Chain, make_chain, renew
@@ -18,7 +17,10 @@ from tests.support import (
     Trigger,
     assert_no_secret_material,
     job_env,
+    job_variables,
     seed_certificate,
+    served_serial,
+    started_trigger,
     trigger_env,
     wait_until,
 )
@@ -34,13 +36,6 @@ INJECTED = {
 }  # Code Engine injects CE_PROJECT_ID, CE_API_BASE_URL
 
 
-def served_serial(cloud: LocalCloud, target: str) -> int | None:
-    secret = cloud.code_engine.secret(target)
-    if secret is None:
-        return None
-    return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
-
-
 @pytest.fixture
 def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
     """A certificate in Secrets Manager, its copy in Code Engine, and the certsync job."""
@@ -53,11 +48,7 @@ def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
     )
     cloud.code_engine.register_image(IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
-    variables = [
-        {"type": "literal", "name": k, "value": v}
-        for k, v in env.items()
-        if k.startswith(("SECRETS_MANAGER_", "CODE_ENGINE_", "CERTSYNC_")) and k not in INJECTED
-    ]
+    variables = job_variables(env, exclude=INJECTED)
     cloud.code_engine.create_job(
         {
             "name": JOB,
@@ -71,14 +62,9 @@ def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
 
 @pytest.fixture
 def trigger(cloud: LocalCloud, deployed: tuple[str, Chain], tmp_path: Path) -> Iterator[Trigger]:
-    running = Trigger(
-        trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN), tmp_path, token=TOKEN
-    )
-    try:
-        running.wait_ready()
+    env = trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN)
+    with started_trigger(env, tmp_path, token=TOKEN) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> Chain:

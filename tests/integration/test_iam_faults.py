@@ -14,27 +14,18 @@ from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 
 from localcloud import Fault, LocalCloud
-from tests.pki import make_chain
 from tests.support import (
     APIKEY,
     JobResult,
     assert_no_secret_material,
     job_env,
     run_job,
-    seed_certificate,
+    seeded_mappings,
 )
 
 pytestmark = pytest.mark.integration
 
 TOKEN_PATH = r"^/identity/token$"
-
-
-def mappings(cloud: LocalCloud, count: int, prefix: str) -> list[dict[str, str]]:
-    chain = make_chain()
-    return [
-        {"secret": seed_certificate(cloud, chain, f"{prefix}-cert-{n}"), "target": f"{prefix}-{n}"}
-        for n in range(count)
-    ]
 
 
 def timed_run(env: dict[str, str], timeout: float) -> tuple[JobResult, float]:
@@ -52,14 +43,14 @@ def token_faults_answered(cloud: LocalCloud) -> int:
 
 def test_failed_token_requests_do_not_stall_the_run(cloud):
     plain, plain_seconds = timed_run(
-        job_env(cloud, mappings(cloud, 20, "plain"), CERTSYNC_CONCURRENCY="8"), timeout=120
+        job_env(cloud, seeded_mappings(cloud, 20, "plain"), CERTSYNC_CONCURRENCY="8"), timeout=120
     )
     assert plain.returncode == 0, plain.stdout
     assert plain.summary["created"] == 20
 
     cloud.faults.add(Fault(path=TOKEN_PATH, method="POST", status=503, times=3))
     faulted, faulted_seconds = timed_run(
-        job_env(cloud, mappings(cloud, 20, "faulted"), CERTSYNC_CONCURRENCY="8"),
+        job_env(cloud, seeded_mappings(cloud, 20, "faulted"), CERTSYNC_CONCURRENCY="8"),
         timeout=plain_seconds + 30,
     )
     assert faulted.returncode == 0, faulted.stdout
@@ -85,7 +76,7 @@ def test_failed_token_requests_do_not_stall_the_run(cloud):
 def test_transient_token_failures_are_retried(cloud, fault):
     injected = cloud.faults.add(Fault(path=TOKEN_PATH, method="POST", **fault))
     expected = injected.times
-    result, _ = timed_run(job_env(cloud, mappings(cloud, 2, "web")), timeout=50)
+    result, _ = timed_run(job_env(cloud, seeded_mappings(cloud, 2, "web")), timeout=50)
     assert result.returncode == 0, result.stdout
     assert result.outcomes() == {"web-0": "created", "web-1": "created"}
     assert token_faults_answered(cloud) == expected
@@ -96,7 +87,7 @@ def test_a_refused_api_key_is_not_retried(cloud):
     refused = "certsync-unknown-apikey-0123456789"
     env = job_env(
         cloud,
-        mappings(cloud, 4, "web"),
+        seeded_mappings(cloud, 4, "web"),
         SECRETS_MANAGER_APIKEY=refused,
         CODE_ENGINE_APIKEY=refused,
     )
@@ -106,7 +97,9 @@ def test_a_refused_api_key_is_not_retried(cloud):
     reasons = [line["reason"] for line in result.events("mapping_failed")]
     assert len(reasons) == 4
     assert all("HTTP 400: Provided API key could not be found." in r for r in reasons)
-    assert len(cloud.requests.entries("POST", TOKEN_PATH)) == 4  # one per mapping, none again
+    # One per mapping and one for the status record after them; none retried.
+    assert len(cloud.requests.entries("POST", TOKEN_PATH)) == 4 + 1
+    assert result.events("status_write_failed")
     assert_no_secret_material(result.stdout + result.stderr, APIKEY, refused)
 
 

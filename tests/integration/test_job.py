@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 
 from localcloud import Fault, LocalCloud
+from tests import builders
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
     APIKEY,
@@ -18,6 +19,7 @@ from tests.support import (
     job_env,
     run_job,
     seed_certificate,
+    seeded_mappings,
 )
 
 pytestmark = pytest.mark.integration
@@ -106,20 +108,15 @@ def test_mappings_by_id_and_by_crn(cloud):
 
 
 def notification(cloud: LocalCloud, *secret_ids: str) -> str:
+    """`ibmendata`: a rotation of `secret_ids` in `cloud`, as the trigger passes it on."""
     return json.dumps(
-        {
-            "id": "9d8f1e2a-0000-4000-8000-000000000001",
-            "notification_id": "9d8f1e2a-0000-4000-8000-000000000001",
-            "source": cloud.identity.sm_instance_crn,
-            "specversion": "1.0",
-            "type": "com.ibm.cloud.secrets-manager.secret_rotated",
-            "data": {
-                "event_type": "secret_rotated",
-                "secret_type": "imported_cert",
-                "secrets": [{"secret_id": cloud.identity.secret_crn(i)} for i in secret_ids],
-                "source_instance_crn": cloud.identity.sm_instance_crn,
-            },
-        }
+        builders.notification(
+            secret_type="imported_cert",
+            secrets=[builders.secret_entry(cloud.identity.secret_crn(i)) for i in secret_ids],
+            source=cloud.identity.sm_instance_crn,
+            id="9d8f1e2a-0000-4000-8000-000000000001",
+            notification_id="9d8f1e2a-0000-4000-8000-000000000001",
+        )
     )
 
 
@@ -162,7 +159,7 @@ def test_transient_faults_converge(cloud, fault):
     assert result.returncode == 0, result.stdout
     assert result.outcomes() == {"tls-web": "created"}
     assert result.events("call_retried")
-    assert fault.times == 0 or fault not in cloud.faults._faults
+    assert fault.times == 0 or fault not in cloud.faults.active()
 
 
 def test_retry_after_is_honoured(cloud):
@@ -350,11 +347,7 @@ def test_one_secret_feeding_several_targets_is_fetched_once(cloud):
 
 def test_high_concurrency_keeps_stderr_clean(cloud):
     """One connection per worker: urllib3 never discards pooled connections (nor warns)."""
-    chain = make_chain()
-    mappings = [
-        {"secret": seed_certificate(cloud, chain, f"cert-{n}"), "target": f"tls-{n}"}
-        for n in range(40)
-    ]
+    mappings = seeded_mappings(cloud, 40, "tls")
     result = run_job(job_env(cloud, mappings, CERTSYNC_CONCURRENCY="32"))
     assert result.returncode == 0
     assert result.summary["created"] == 40

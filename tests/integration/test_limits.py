@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
 
 from localcloud import LocalCloud
+from tests.builders import secret_entry, secret_entry_of
 from tests.pki import Chain, make_chain
 from tests.support import (
     APIKEY,
@@ -26,7 +26,10 @@ from tests.support import (
     Trigger,
     assert_no_secret_material,
     job_env,
+    job_variables,
     seed_certificate,
+    served_serial,
+    started_trigger,
     trigger_env,
     wait_until,
 )
@@ -49,11 +52,7 @@ def job_settings(
     path.write_text(json.dumps(mappings))
     env = job_env(cloud, [], CERTSYNC_MAPPINGS_FILE=str(path))
     del env["CERTSYNC_MAPPINGS"]
-    variables = [
-        {"type": "literal", "name": k, "value": v}
-        for k, v in env.items()
-        if k.startswith(("SECRETS_MANAGER_", "CODE_ENGINE_", "CERTSYNC_"))
-    ]
+    variables = job_variables(env)
     cloud.code_engine.register_image(IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
     return {"image_reference": IMAGE, "run_env_variables": variables}
 
@@ -64,11 +63,8 @@ def deploy_job(cloud: LocalCloud, tmp_path: Path, mappings: list[dict[str, str]]
 
 @pytest.fixture
 def trigger(cloud: LocalCloud, tmp_path: Path) -> Iterator[Trigger]:
-    running = Trigger(
-        trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN), tmp_path, token=TOKEN
-    )
-    try:
-        running.wait_ready()
+    env = trigger_env(cloud, apikey=APIKEY, job=JOB, token=TOKEN)
+    with started_trigger(env, tmp_path, token=TOKEN) as running:
         destination = cloud.event_notifications.add_webhook_destination(
             f"{running.url}/events",
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -76,30 +72,6 @@ def trigger(cloud: LocalCloud, tmp_path: Path) -> Iterator[Trigger]:
         )
         cloud.event_notifications.subscribe(destination)
         yield running
-    finally:
-        running.stop()
-
-
-def event_entry(cloud: LocalCloud, secret_id: str) -> dict[str, Any]:
-    """A secret as Secrets Manager names it in a notification (CRN form)."""
-    secret = cloud.secrets_manager.secret(secret_id)
-    return {
-        "secret_id": cloud.identity.secret_crn(secret_id),
-        "secret_name": secret["name"],
-        "secret_group_id": secret["secret_group_id"],
-        "serial_number": secret["serial_number"],
-        "domains": secret.get("common_name", "example.com"),
-        "secret_expiration": secret["expiration_date"],
-        "event_time": secret["updated_at"],
-        "event_triggered_by": "iam-ServiceId-secrets-manager",
-    }
-
-
-def leaf_serial(cloud: LocalCloud, target: str) -> int | None:
-    secret = cloud.code_engine.secret(target)
-    if secret is None:
-        return None
-    return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
 
 
 def run_bodies(cloud: LocalCloud) -> list[bytes]:
@@ -141,11 +113,11 @@ def test_a_100_secret_rotation_in_crn_form_is_synced_through_the_trigger(cloud, 
     cloud.event_notifications.publish_secret_event(
         event_sub_type="secret_rotated",
         secret_type="imported_cert",
-        secrets=[event_entry(cloud, secret_id) for secret_id, _ in seeded],
+        secrets=[secret_entry_of(cloud, secret_id) for secret_id, _ in seeded],
     )
 
     expected = {f"tls-{n}": c.leaf.cert.serial_number for n, (_, c) in enumerate(seeded)}
-    assert wait_until(lambda: all(leaf_serial(cloud, t) == s for t, s in expected.items()), 90)
+    assert wait_until(lambda: all(served_serial(cloud, t) == s for t, s in expected.items()), 90)
     [notification] = cloud.event_notifications.notifications()
     assert len(json.dumps(notification)) > 40_000  # what Event Notifications sent the trigger
     bodies = run_bodies(cloud)
@@ -173,14 +145,14 @@ def test_event_notifications_own_job_destination_meets_the_size_limit(cloud, tmp
     cloud.event_notifications.publish_secret_event(
         event_sub_type="secret_rotated",
         secret_type="imported_cert",
-        secrets=[event_entry(cloud, secret_id) for secret_id, _ in seeded],
+        secrets=[secret_entry_of(cloud, secret_id) for secret_id, _ in seeded],
     )
 
     assert wait_until(
         lambda: any(d.outcome != "retrying" for d in cloud.event_notifications.deliveries()), 30
     )
     assert cloud.code_engine.list_job_runs(JOB) == []
-    assert all(leaf_serial(cloud, f"tls-{n}") is None for n in range(20))
+    assert all(served_serial(cloud, f"tls-{n}") is None for n in range(20))
 
 
 @pytest.mark.parametrize("secret_type", ["arbitrary", "iam_credentials", "username_password"])
@@ -193,13 +165,13 @@ def test_rotations_of_other_secret_types_start_no_run(cloud, tmp_path, trigger, 
         event_sub_type="secret_rotated",
         secret_type=secret_type,
         secrets=[
-            {
-                "secret_id": cloud.identity.secret_crn("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
-                "secret_name": "db-password",
-                "secret_group_id": "default",
-                "event_time": "2026-11-28T01:00:00Z",
-                "event_triggered_by": "iam-ServiceId-secrets-manager",
-            }
+            secret_entry(
+                cloud.identity.secret_crn("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
+                secret_name="db-password",
+                serial_number=None,  # not a certificate: no serial, domains nor expiration
+                domains=None,
+                secret_expiration=None,
+            )
         ],
     )
 
@@ -225,7 +197,7 @@ def test_the_job_prunes_its_own_finished_runs_and_nothing_else(cloud, tmp_path):
     logs = cloud.code_engine.job_run_logs(run["name"])
     [pruned] = [json.loads(line) for line in logs.splitlines() if '"runs_pruned"' in line]
     assert (pruned["deleted"], pruned["kept"]) == (4, 10)
-    assert leaf_serial(cloud, "tls-0") == chain.leaf.cert.serial_number
+    assert served_serial(cloud, "tls-0") == chain.leaf.cert.serial_number
 
 
 def deploy_job_image(cloud: LocalCloud, tmp_path: Path, secret_id: str) -> None:
@@ -245,10 +217,10 @@ def test_a_full_run_quota_is_freed_by_pruning_only_the_jobs_own_runs(cloud, tmp_
     cloud.event_notifications.publish_secret_event(
         event_sub_type="secret_rotated",
         secret_type="imported_cert",
-        secrets=[event_entry(cloud, secret_id)],
+        secrets=[secret_entry_of(cloud, secret_id)],
     )
 
-    assert wait_until(lambda: leaf_serial(cloud, "tls-0") == chain.leaf.cert.serial_number, 60)
+    assert wait_until(lambda: served_serial(cloud, "tls-0") == chain.leaf.cert.serial_number, 60)
     statuses = [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
     assert statuses == [403, 202]  # refused for the quota, then accepted once room was made
     assert {r["name"] for r in cloud.code_engine.list_job_runs("nightly-report")} == set(users)
@@ -286,7 +258,7 @@ def test_150_rotations_through_the_trigger_never_fill_the_run_quota(cloud, tmp_p
                 cloud.event_notifications.publish_secret_event(
                     event_sub_type="secret_rotated",
                     secret_type="imported_cert",
-                    secrets=[event_entry(cloud, secret_id)],
+                    secrets=[secret_entry_of(cloud, secret_id)],
                 )
             assert wait_until(lambda: settled(25 * wave), 90)  # noqa: B023
     finally:

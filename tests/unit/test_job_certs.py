@@ -2,23 +2,17 @@ import datetime as dt
 
 import pytest
 
-from job.certs import CertificateRejected, SourceCertificate, build_bundle
+from job.certs import CertificateRejected, build_bundle
+from tests.builders import source_certificate
 from tests.pki import issue, make_chain, new_key
 
 NOW = dt.datetime.now(dt.UTC)
 
 
 def imported(chain=None, **changes):
+    """An imported certificate from `chain` (a new one by default), and the chain."""
     chain = chain or make_chain()
-    fields = {
-        "secret_id": "0b5571f7-21e6-42b7-91c5-3f5ac9793a46",
-        "name": "web-cert",
-        "secret_type": "imported_cert",
-        "certificate": chain.leaf_pem,
-        "private_key": chain.key_pem,
-        "intermediate": chain.intermediate_pem,
-    }
-    return SourceCertificate(**{**fields, **changes}), chain
+    return source_certificate(chain, **changes), chain
 
 
 def test_imported_chain_is_leaf_then_intermediate():

@@ -4,6 +4,7 @@ import pytest
 
 from job.mappings import SecretMapping, SelectedBy, parse_mappings, select
 from shared.events import notification_from_dict
+from tests import builders
 
 ID1 = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
 ID2 = "9c3e4f7a-8b21-4c55-a1d2-7e3f1b2c4d5e"
@@ -57,14 +58,9 @@ MAPPINGS = (SecretMapping(ID1, "tls-a"), SecretMapping(ID2, "tls-b"), SecretMapp
 
 
 def notification(*refs):
+    """A secret_rotated notification naming the secrets `refs` (ids or CRNs)."""
     return notification_from_dict(
-        {
-            "id": "n-1",
-            "data": {
-                "event_type": "com.ibm.cloud.secrets-manager.secret_rotated",
-                "secrets": [{"secret_id": r} for r in refs],
-            },
-        }
+        builders.notification(secrets=[builders.secret_entry(r) for r in refs])
     )
 
 

@@ -1,22 +1,15 @@
 import datetime as dt
 
-from job.certs import SourceCertificate, TlsBundle, build_bundle
+from job.certs import TlsBundle, build_bundle
 from job.plan import Action, CurrentTarget, plan
+from tests.builders import source_certificate
 from tests.pki import make_chain, renew
 
 NOW = dt.datetime.now(dt.UTC)
 
 
 def bundle_of(chain) -> TlsBundle:
-    source = SourceCertificate(
-        secret_id="id-1",
-        name="web",
-        secret_type="imported_cert",
-        certificate=chain.leaf_pem,
-        private_key=chain.key_pem,
-        intermediate=chain.intermediate_pem,
-    )
-    return build_bundle(source, NOW)
+    return build_bundle(source_certificate(chain), NOW)
 
 
 def current_of(bundle: TlsBundle, **changes) -> CurrentTarget:

@@ -4,6 +4,7 @@ import pytest
 
 from job.settings import Settings
 from shared.errors import ConfigError
+from tests.builders import notification, secret_entry, with_changes
 
 ID1 = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
 ENV = {
@@ -19,8 +20,7 @@ ENV = {
 
 
 def settings(**changes):
-    env = {k: v for k, v in {**ENV, **changes}.items() if v is not None}
-    return Settings.from_env(env)
+    return Settings.from_env(with_changes(ENV, changes))
 
 
 def problems(**changes):
@@ -80,7 +80,7 @@ def test_malformed_ibmendata_is_a_config_problem():
 
 
 def test_ibmendata_is_parsed():
-    event = {"id": "n1", "data": {"event_type": "x", "secrets": [{"secret_id": ID1}]}}
+    event = notification(secrets=[secret_entry(ID1)])
     assert settings(ibmendata=json.dumps(event)).notification.secret_ids == (ID1,)
 
 

@@ -2,28 +2,17 @@ import datetime as dt
 
 import pytest
 
-from job.certs import SourceCertificate, TlsBundle
+from job.certs import TlsBundle
 from job.mappings import SecretMapping
 from job.outcome import Result
 from job.plan import CurrentTarget
 from job.runner import FetchOnce, run_all
 from job.sync import Syncer
 from shared.errors import ConflictError, NotFoundError
+from tests.builders import SECRET_ID, source_certificate
 from tests.pki import make_chain, renew
 
-MAPPING = SecretMapping("id-1", "tls-web")
-
-
-def source_of(chain, **changes) -> SourceCertificate:
-    fields = {
-        "secret_id": "id-1",
-        "name": "web",
-        "secret_type": "imported_cert",
-        "certificate": chain.leaf_pem,
-        "private_key": chain.key_pem,
-        "intermediate": chain.intermediate_pem,
-    }
-    return SourceCertificate(**{**fields, **changes})
+MAPPING = SecretMapping(SECRET_ID, "tls-web")
 
 
 class Targets:
@@ -65,17 +54,17 @@ def syncer(source, targets):
 
 def test_first_sync_creates_then_nothing_to_do():
     chain, targets = make_chain(), Targets()
-    first = syncer(source_of(chain), targets).sync(MAPPING)
-    second = syncer(source_of(chain), targets).sync(MAPPING)
+    first = syncer(source_certificate(chain), targets).sync(MAPPING)
+    second = syncer(source_certificate(chain), targets).sync(MAPPING)
     assert (first.result, second.result) == (Result.CREATED, Result.CURRENT)
     assert targets.writes == [("create", "tls-web", None)]
 
 
 def test_rotation_replaces_with_if_match_and_reports_serials():
     old, targets = make_chain(days=30), Targets()
-    syncer(source_of(old), targets).sync(MAPPING)
+    syncer(source_certificate(old), targets).sync(MAPPING)
     new = renew(old)
-    outcome = syncer(source_of(new), targets).sync(MAPPING)
+    outcome = syncer(source_certificate(new), targets).sync(MAPPING)
     assert outcome.result is Result.UPDATED
     assert (outcome.previous_serial, outcome.serial) == (old.serial_hex, new.serial_hex)
     assert targets.writes[-1] == ("replace", "tls-web", "1")
@@ -83,25 +72,25 @@ def test_rotation_replaces_with_if_match_and_reports_serials():
 
 def test_conflict_rereads_and_retries():
     old, targets = make_chain(days=30), Targets()
-    syncer(source_of(old), targets).sync(MAPPING)
+    syncer(source_certificate(old), targets).sync(MAPPING)
     targets.conflicts = 1
-    outcome = syncer(source_of(renew(old)), targets).sync(MAPPING)
+    outcome = syncer(source_certificate(renew(old)), targets).sync(MAPPING)
     assert outcome.result is Result.UPDATED
     assert [w[0] for w in targets.writes] == ["create", "replace", "replace"]
 
 
 def test_endless_conflicts_fail():
     old, targets = make_chain(days=30), Targets()
-    syncer(source_of(old), targets).sync(MAPPING)
+    syncer(source_certificate(old), targets).sync(MAPPING)
     targets.conflicts = 10
-    assert syncer(source_of(renew(old)), targets).sync(MAPPING).result is Result.FAILED
+    assert syncer(source_certificate(renew(old)), targets).sync(MAPPING).result is Result.FAILED
 
 
 def test_invalid_certificate_never_reaches_code_engine():
     targets = Targets()
-    outcome = syncer(source_of(make_chain(), private_key=make_chain().key_pem), targets).sync(
-        MAPPING
-    )
+    outcome = syncer(
+        source_certificate(make_chain(), private_key=make_chain().key_pem), targets
+    ).sync(MAPPING)
     assert outcome.result is Result.REJECTED
     assert "'tls-web' left unchanged" in outcome.reason
     assert targets.writes == []
@@ -122,7 +111,7 @@ def test_fetch_once_reads_each_secret_once_across_mappings():
 
     def fetch(secret_id):
         calls.append(secret_id)
-        return source_of(chain)
+        return source_certificate(chain)
 
     mappings = [SecretMapping("id-1", f"tls-{i}") for i in range(5)]
     result = run_all(mappings, Syncer(FetchOnce(fetch), Targets()), concurrency=4)
@@ -153,7 +142,7 @@ def test_one_failure_makes_exit_code_one_but_others_finish():
     def fetch(secret_id):
         if secret_id == "bad":
             raise NotFoundError("gone")
-        return source_of(chain, secret_id=secret_id)
+        return source_certificate(chain, secret_id=secret_id)
 
     result = run_all([bad, good], Syncer(fetch, Targets()), concurrency=2)
     assert [o.result for o in result.outcomes] == [Result.FAILED, Result.CREATED]
@@ -165,7 +154,7 @@ def test_clock_is_a_parameter():
     chain, targets = make_chain(days=10), Targets()
     later = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=20)  # noqa: E731
     assert (
-        Syncer(lambda _: source_of(chain), targets, clock=later).sync(MAPPING).result
+        Syncer(lambda _: source_certificate(chain), targets, clock=later).sync(MAPPING).result
         is Result.REJECTED
     )
 
@@ -188,9 +177,9 @@ def test_each_result_knows_its_log_event_and_whether_it_is_ok(result, event, ok)
 def test_an_update_reports_what_code_engine_held_before():
     old = make_chain(days=30)
     targets = Targets()
-    syncer(source_of(old), targets).sync(MAPPING)
+    syncer(source_certificate(old), targets).sync(MAPPING)
 
-    outcome = syncer(source_of(renew(old, days=90)), targets).sync(MAPPING)
+    outcome = syncer(source_certificate(renew(old, days=90)), targets).sync(MAPPING)
 
     assert outcome.result is Result.UPDATED
     assert outcome.previous_serial == format(old.leaf.cert.serial_number, "x")

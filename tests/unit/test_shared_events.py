@@ -13,6 +13,7 @@ from shared.events import (
     parse_notification,
     secret_id_from_ref,
 )
+from tests import builders
 
 SECRET_ID = "0b5571f7-21e6-42b7-91c5-3f5ac9793a46"
 INSTANCE = "6b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
@@ -21,70 +22,32 @@ SECRET_CRN = (
     f"crn:v1:bluemix:public:secrets-manager:us-south:a/1234abcd:{INSTANCE}:secret:{SECRET_ID}"
 )
 
-NOTIFICATION: dict[str, Any] = {
-    "id": "f1b5b7c5-6e2e-4d6b-a1f4-6f1d2f3e4a5b",
-    "notification_id": "8c1a4c1e-3b0e-4d7f-9a55-0f2a1e5b6c7d",
-    "source": INSTANCE_CRN,
-    "specversion": "1.0",
-    "type": "com.ibm.cloud.secrets-manager.secret_rotated",
-    "time": "2026-03-01T12:00:00.000Z",
-    "datacontenttype": "application/json",
-    "ibmensourceid": f"{INSTANCE_CRN}:secrets-manager",
-    "ibmenseverity": "LOW",
-    "ibmendefaultshort": "A secret was rotated",
-    "ibmendefaultlong": "The certificate 'web-cert' was rotated.",
-    "data": {
-        "event_type": "com.ibm.cloud.secrets-manager.secret_rotated",
-        "event_sub_type": "",
-        "secret_type": "public_cert",
-        "secrets": [
-            {
-                "secret_id": SECRET_ID,
-                "secret_name": "web-cert",
-                "secret_group_id": "default",
-                "serial_number": "4a:3b:2c:1d",
-                "domains": ["www.example.com"],
-                "secret_expiration": "2026-06-01T12:00:00Z",
-                "event_time": "2026-03-01T11:59:58Z",
-                "event_triggered_by": "iam-ServiceId-1234",
-            }
-        ],
-        "source_instance_crn": INSTANCE_CRN,
-        "source_service": "secrets-manager",
-        "source_instance_api_public_url": f"https://{INSTANCE}.us-south.secrets-manager.appdomain.cloud",
-    },
-}
+NOTIFICATION = builders.notification(
+    secrets=[
+        builders.secret_entry(
+            SECRET_ID, serial_number="4a:3b:2c:1d", secret_expiration="2026-06-01T12:00:00Z"
+        )
+    ],
+    source=INSTANCE_CRN,
+)
+# `data.event_type` spelled as in the envelope's `type`: the parser takes either spelling.
+NOTIFICATION["data"]["event_type"] = "com.ibm.cloud.secrets-manager.secret_rotated"
 
 
 def notification(**changes: Any) -> dict[str, Any]:
     """The valid notification, with top-level keys replaced (None removes one)."""
-    body = copy.deepcopy(NOTIFICATION)
-    for key, value in changes.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
+    return builders.with_changes(copy.deepcopy(NOTIFICATION), changes)
 
 
 def with_data(**changes: Any) -> dict[str, Any]:
     body = notification()
-    for key, value in changes.items():
-        if value is None:
-            body["data"].pop(key, None)
-        else:
-            body["data"][key] = value
+    body["data"] = builders.with_changes(body["data"], changes)
     return body
 
 
 def with_secret(**changes: Any) -> dict[str, Any]:
     body = notification()
-    secret = body["data"]["secrets"][0]
-    for key, value in changes.items():
-        if value is None:
-            secret.pop(key, None)
-        else:
-            secret[key] = value
+    body["data"]["secrets"][0] = builders.with_changes(body["data"]["secrets"][0], changes)
     return body
 
 

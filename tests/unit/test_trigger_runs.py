@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 
 from shared.events import notification_from_dict, parse_notification
+from tests.builders import notification, secret_crn, secret_entry
 from trigger.naming import MAX_RUN_NAME, is_valid_name, job_run_name
 from trigger.runs import (
     MAX_RUN_BYTES,
@@ -13,46 +14,28 @@ from trigger.runs import (
     run_request_body,
 )
 
-INSTANCE = (
-    "crn:v1:bluemix:public:secrets-manager:us-south:a/b0c0ffee:6e0c2b1a-1111-4c2d-9e3f-000000000001"
-)
-
 
 def secret_id(index: int) -> str:
     return f"{index:08x}-4f50-6172-8394-a5b6c7d8e9f0"
 
 
-def rotation(count: int, **data_changes: Any) -> dict[str, Any]:
-    """A secret_rotated notification in CRN form, as Event Notifications sends it."""
+def rotation(count: int) -> dict[str, Any]:
+    """A secret_rotated notification of `count` certificates in CRN form, with long properties."""
     secrets = [
-        {
-            "secret_id": f"{INSTANCE}:secret:{secret_id(i)}",
-            "secret_name": f"cert-{i}",
-            "secret_group_id": "default",
-            "serial_number": "3a:9f:01:" + "ab:" * 16 + "cd",
-            "domains": "example.com, www.example.com, api.example.com",
-            "secret_expiration": "2027-02-26T01:00:00Z",
-            "event_time": "2026-11-28T01:00:00Z",
-            "event_triggered_by": "iam-ServiceId-secrets-manager-0123456789",
-        }
+        secret_entry(
+            secret_crn(secret_id(i)),
+            secret_name=f"cert-{i}",
+            serial_number="3a:9f:01:" + "ab:" * 16 + "cd",
+            domains="example.com, www.example.com, api.example.com",
+            event_triggered_by="iam-ServiceId-secrets-manager-0123456789",
+        )
         for i in range(count)
     ]
-    return {
-        "id": "6f1c8a52-0d3e-4b7a-9c21-3e5f7a9b0c1d",
-        "notification_id": "2d4f6a8c-1b3d-4e5f-8a7b-9c0d1e2f3a4b",
-        "source": INSTANCE + "::",
-        "specversion": "1.0",
-        "type": "com.ibm.cloud.secrets-manager.secret_rotated",
-        "time": "2026-11-28T01:00:00.000000Z",
-        "ibmendefaultlong": "You have certificates that rotated: " + "cert, " * count,
-        "data": {
-            "event_type": "secret_rotated",
-            "secret_type": "imported_cert",
-            "secrets": secrets,
-            "source_instance_crn": INSTANCE + "::",
-            **data_changes,
-        },
-    }
+    return notification(
+        secret_type="imported_cert",
+        secrets=secrets,
+        ibmendefaultlong="You have certificates that rotated: " + "cert, " * count,
+    )
 
 
 def test_one_secret_gives_one_run_with_a_compact_notification():

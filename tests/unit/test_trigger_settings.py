@@ -7,23 +7,10 @@ import pytest
 from shared.errors import ConfigError
 from shared.logging import redact_secrets
 from shared.retry import RetryPolicy
-from tests.support import with_changes
+from tests.builders import SM_CRN
+from tests.builders import WEBHOOK_TOKEN as TOKEN
+from tests.builders import trigger_environ as environ
 from trigger.settings import MAX_BODY_BYTES, Settings
-
-TOKEN = "s3cret-webhook-token-0123"
-SM_CRN = "crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:9f8e7d6c-1111-2222-3333::"
-
-
-def environ(**changes: Any) -> dict[str, str]:
-    env = {
-        "CE_PROJECT_ID": "15aa7b1e-0000-4000-8000-000000000001",
-        "CE_REGION": "us-south",
-        "CODE_ENGINE_AUTH_TYPE": "container",
-        "CODE_ENGINE_IAM_PROFILE_NAME": "certsync",
-        "CERTSYNC_JOB_NAME": "certsync",
-        "CERTSYNC_WEBHOOK_TOKEN": TOKEN,
-    }
-    return with_changes(env, changes)
 
 
 def problems(**changes: Any) -> list[str]:
