@@ -13,8 +13,9 @@ $(STAMP): requirements.lock requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
 	touch $(STAMP)
 
+# The tests mostly wait (processes starting, TLS, polling), so four workers share two cores well.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4
 
 # The unit tests with the property tests at full strength (thousands of examples); CI runs it.
 .PHONY: test-deep

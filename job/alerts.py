@@ -15,8 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ibm_eventnotifications.event_notifications_v1 import NotificationCreate
-
 from job.outcome import Outcome, Result
 from job.status import Record
 from shared.retry import RetryPolicy
@@ -174,6 +172,9 @@ class Notifier:
         self._policy = policy
 
     def publish(self, alert: Alert, now: dt.datetime) -> None:
+        # Imported here: only runs that send an alert pay for loading the SDK (~0.1 s).
+        from ibm_eventnotifications.event_notifications_v1 import NotificationCreate
+
         body = NotificationCreate(
             specversion="1.0",
             id=str(uuid.uuid4()),

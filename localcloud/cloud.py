@@ -12,6 +12,8 @@ wired here, looked up at each call so that a test may replace one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from threading import Thread
 
@@ -41,7 +43,7 @@ class LocalCloud:
         self.event_notifications = event_notifications.EventNotifications(
             self, code_engine=lambda: self.code_engine
         )
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
         self._thread: Thread | None = None
         self.host = "127.0.0.1"
         self.port = 0
@@ -99,7 +101,7 @@ class LocalCloud:
             lifespan="off",
             timeout_keep_alive=30,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = Thread(target=self._server.run, daemon=True, name="localcloud")
         self._thread.start()
         deadline = time.monotonic() + 10
@@ -116,7 +118,7 @@ class LocalCloud:
         self.code_engine.shutdown()
         self.event_notifications.shutdown()
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -125,3 +127,26 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped at once on request instead of at its next 0.1 s tick (every test
+    starts and stops a cloud, so the tick added up)."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stopping: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.1)
+
+    def request_stop(self) -> None:
+        self.should_exit = True
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(stopping.set)

@@ -12,6 +12,7 @@ missing value is reported, with its name, before any API call.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ibm_cloud_sdk_core import BaseService
 from ibm_cloud_sdk_core.authenticators import (
@@ -24,10 +25,12 @@ from ibm_cloud_sdk_core.token_managers.container_token_manager import ContainerT
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
-from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
-from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
 from shared.settings import EnvReader, SecretValue
+
+if TYPE_CHECKING:  # imported where used: each SDK costs ~0.1 s, and not every process needs it
+    from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
+    from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
 # The Code Engine API version certsync is written against (the SDK accepts 2021-03-31..2026-09-04).
 CODE_ENGINE_API_VERSION = "2026-09-04"
@@ -128,6 +131,8 @@ def build_authenticator(auth: ServiceAuth) -> Authenticator:
 def secrets_manager_client(
     url: str, auth: ServiceAuth, *, timeout: float, pool_size: int = 10
 ) -> SecretsManagerV2:
+    from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
+
     client = SecretsManagerV2(authenticator=build_authenticator(auth))
     _configure(client, url, timeout, pool_size)
     return client
@@ -144,6 +149,8 @@ def code_engine_client(
 def event_notifications_client(
     url: str, auth: ServiceAuth, *, timeout: float
 ) -> EventNotificationsV1:
+    from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
+
     client = EventNotificationsV1(authenticator=build_authenticator(auth))
     _configure(client, url, timeout, pool_size=2)
     return client
