@@ -115,7 +115,7 @@ class Trigger:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except requests.ConnectionError:
-                time.sleep(0.05)
+                time.sleep(0.01)
         raise AssertionError(f"trigger not ready after {timeout}s: {self.output()}")
 
     def post(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
