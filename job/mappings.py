@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from shared.events import Notification, secret_id_from_ref
 
 # Code Engine secret names: lowercase alphanumerics, '-' and '.', starting and ending alphanumeric.
@@ -29,8 +27,8 @@ class SecretMapping:
 def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[SecretMapping, ...]:
     """Parse and validate mappings; raises ValueError with a message naming `source`."""
     try:
-        raw: Any = yaml.safe_load(text) if yaml_ok else json.loads(text)
-    except (ValueError, yaml.YAMLError) as exc:
+        raw: Any = _load_yaml(text) if yaml_ok else json.loads(text)
+    except ValueError as exc:
         kind = "YAML" if yaml_ok else "JSON"
         raise ValueError(f"{source} is not valid {kind}: {_first_line(exc)}") from None
     if isinstance(raw, dict) and "mappings" in raw:
@@ -110,6 +108,15 @@ def select(
     chosen = tuple(m for m in mappings if m.secret_id in wanted)
     mapped = {m.secret_id for m in mappings}
     return Selection(chosen, reason, tuple(i for i in wanted if i not in mapped))
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml  # only a YAML mappings file needs it (importing it costs start-up time)
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _first_line(exc: Exception) -> str:

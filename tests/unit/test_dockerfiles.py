@@ -170,3 +170,12 @@ def test_the_image_holds_every_first_party_package_the_entry_module_imports(imag
         for source in sources
     }
     assert imported <= copied, f"{image.dockerfile} lacks {sorted(imported - copied)}"
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_the_app_ships_compiled_and_after_its_code_is_copied(image: Image) -> None:
+    final = image.final()
+    compiles = [n for n, i in enumerate(final) if i.keyword == "RUN" and "compileall" in i.args]
+    copies_app = [n for n, i in enumerate(final) if i.keyword == "COPY" and "/app/" in i.args]
+    assert compiles, f"{image.dockerfile}: the app's bytecode is not compiled in the image"
+    assert compiles[-1] > max(copies_app)
