@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Protocol
 
 import structlog
@@ -77,8 +76,10 @@ class Syncer:
                 check_names(bundle, domains, what)
                 check_trusted(bundle, domains, self._roots, now, what)
         except CertificateRejected as exc:
-            rejected = _outcome(mapping, started, Result.REJECTED, f"{exc}; {untouched}")
-            return replace(rejected, secret_type=source.secret_type) if source else rejected
+            kind = source.secret_type if source else None
+            return _outcome(
+                mapping, started, Result.REJECTED, f"{exc}; {untouched}", secret_type=kind
+            )
         except CertsyncError as exc:
             return _outcome(mapping, started, Result.FAILED, f"{exc}; {untouched}")
         try:
@@ -90,10 +91,16 @@ class Syncer:
         if stale and not self._dry_run:
             result = Result.FAILED
             reason = f"{reason}; but " + "; ".join(f"{c.domain!r} {c.reason}" for c in stale)
-        done = _outcome(
-            mapping, started, result, reason, bundle=bundle, decision=decision, domains=checks
+        return _outcome(
+            mapping,
+            started,
+            result,
+            reason,
+            bundle=bundle,
+            decision=decision,
+            domains=checks,
+            secret_type=source.secret_type,
         )
-        return replace(done, secret_type=source.secret_type)
 
     def _domains(self, mapping: SecretMapping) -> tuple[str, ...]:
         if self._rollout is None or not mapping.verify:
@@ -151,6 +158,7 @@ def _outcome(
     bundle: TlsBundle | None = None,
     decision: Plan | None = None,
     domains: list[DomainCheck] | None = None,
+    secret_type: str | None = None,
 ) -> Outcome:
     return Outcome(
         mapping=mapping,
@@ -163,4 +171,5 @@ def _outcome(
         previous_not_after=decision.current_not_after if decision else None,
         rollback=decision.rollback if decision and result is Result.UPDATED else False,
         domains=tuple(domains or ()),
+        secret_type=secret_type,
     )

@@ -211,3 +211,18 @@ def secrets_manager_sdk(cloud: LocalCloud, apikey: str) -> SecretsManagerV2:
     client = SecretsManagerV2(authenticator=IAMAuthenticator(apikey, url=cloud.iam_url))
     client.set_service_url(cloud.secrets_manager_url)
     return client
+
+
+class FakeClock:
+    """Monotonic time that moves only when something sleeps: waits are asserted, never slept."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

@@ -3,25 +3,11 @@ from dataclasses import replace
 from job.domain_mappings import DomainMapping
 from job.rollout import Rollout
 from shared.errors import PermanentError, RetryableError
+from tests.builders import FakeClock
 from tests.pki import make_chain, renew
 
 OLD = make_chain("www.example.com")
 NEW = renew(OLD)
-
-
-class Clock:
-    """Time that moves only when something sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class Mappings:
@@ -73,7 +59,7 @@ def rollout(mappings, served, clock, timeout=600.0):
 
 
 def test_after_a_write_each_domain_is_refreshed_with_its_tag_and_verified():
-    clock, mappings = Clock(), Mappings(mapping(), mapping("shop.example.com"))
+    clock, mappings = FakeClock(), Mappings(mapping(), mapping("shop.example.com"))
     served = Served(switch_after=2)
 
     checks = rollout(mappings, served, clock).after_write("tls-www", NEW.leaf.cert)
@@ -88,7 +74,7 @@ def test_after_a_write_each_domain_is_refreshed_with_its_tag_and_verified():
 
 
 def test_a_domain_still_serving_the_old_certificate_after_the_bound_is_stale():
-    clock = Clock()
+    clock = FakeClock()
 
     [check] = rollout(
         Mappings(mapping()), Served(switch_after=None), clock, timeout=60
@@ -102,7 +88,7 @@ def test_a_domain_still_serving_the_old_certificate_after_the_bound_is_stale():
 
 
 def test_a_mapping_that_fails_is_reported_with_its_reason():
-    clock = Clock()
+    clock = FakeClock()
     mappings = Mappings(mapping(), after_refresh="failed")
 
     [check] = rollout(mappings, Served(), clock).after_write("tls-www", NEW.leaf.cert)
@@ -116,7 +102,9 @@ def test_a_refresh_refused_is_reported_not_raised():
         def refresh(self, mapping):
             raise PermanentError("refresh domain mapping 'www.example.com' failed with HTTP 403")
 
-    [check] = rollout(Refusing(mapping()), Served(), Clock()).after_write("tls-www", NEW.leaf.cert)
+    [check] = rollout(Refusing(mapping()), Served(), FakeClock()).after_write(
+        "tls-www", NEW.leaf.cert
+    )
 
     assert not check.verified
     assert "HTTP 403" in check.reason
@@ -125,7 +113,7 @@ def test_a_refresh_refused_is_reported_not_raised():
 def test_a_full_run_check_needs_no_api_call_when_the_domain_serves_the_certificate():
     mappings, served = Mappings(mapping()), Served(switch_after=0)
 
-    [check] = rollout(mappings, served, Clock()).check("tls-www", NEW.leaf.cert)
+    [check] = rollout(mappings, served, FakeClock()).check("tls-www", NEW.leaf.cert)
 
     assert check.verified
     assert mappings.refreshed == []
@@ -135,14 +123,14 @@ def test_a_full_run_check_needs_no_api_call_when_the_domain_serves_the_certifica
 def test_a_full_run_heals_a_domain_that_never_picked_up_the_certificate():
     mappings, served = Mappings(mapping()), Served(switch_after=1)
 
-    [check] = rollout(mappings, served, Clock()).check("tls-www", NEW.leaf.cert)
+    [check] = rollout(mappings, served, FakeClock()).check("tls-www", NEW.leaf.cert)
 
     assert check.verified
     assert mappings.refreshed == [("www.example.com", "7")]
 
 
 def test_connection_failures_are_retried_until_the_bound():
-    clock = Clock()
+    clock = FakeClock()
 
     [check] = rollout(Mappings(mapping()), Served(fail=100), clock, timeout=30).after_write(
         "tls-www", NEW.leaf.cert
@@ -155,5 +143,6 @@ def test_connection_failures_are_retried_until_the_bound():
 
 def test_a_target_no_domain_uses_has_nothing_to_check():
     assert (
-        rollout(Mappings(mapping()), Served(), Clock()).after_write("tls-api", NEW.leaf.cert) == []
+        rollout(Mappings(mapping()), Served(), FakeClock()).after_write("tls-api", NEW.leaf.cert)
+        == []
     )

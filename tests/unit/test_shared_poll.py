@@ -1,21 +1,9 @@
 from shared.retry import poll
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.builders import FakeClock
 
 
 def test_polls_with_doubling_waits_until_the_state_arrives():
-    clock, answers = Clock(), iter([None, None, None, "ready"])
+    clock, answers = FakeClock(), iter([None, None, None, "ready"])
 
     got = poll(lambda: next(answers), timeout=60, sleep=clock.sleep, clock=clock)
 
@@ -24,7 +12,7 @@ def test_polls_with_doubling_waits_until_the_state_arrives():
 
 
 def test_gives_up_at_the_deadline_without_overshooting_it():
-    clock = Clock()
+    clock = FakeClock()
 
     assert poll(lambda: None, timeout=20, max_wait=15, sleep=clock.sleep, clock=clock) is None
     assert clock.slept == [1.0, 2.0, 4.0, 8.0, 5.0]
