@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from localcloud.iam.service import Iam
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,13 @@ class Identity:
             f"{self.sm_instance_id}::"
         )
 
+    @property
+    def en_instance_crn(self) -> str:
+        return (
+            f"crn:v1:bluemix:public:event-notifications:{self.region}:a/{self.account_id}:"
+            f"{self.en_instance_id}::"
+        )
+
     def secret_crn(self, secret_id: str) -> str:
         return (
             f"crn:v1:bluemix:public:secrets-manager:{self.region}:a/{self.account_id}:"
@@ -40,3 +50,8 @@ class Site(Protocol):
 
     @property
     def url(self) -> str: ...
+
+    @property
+    def iam(self) -> Iam:
+        """IAM, which issues the compute-resource tokens of Code Engine components."""
+        ...

@@ -1,8 +1,10 @@
 """The local IBM Cloud: every service's state behind one Starlette app, over real HTTP on loopback.
 
 This is where the services meet. All share one origin; their paths do not overlap, as on the real
-hosts: IAM `/identity/token`, Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`,
-Event Notifications `/event-notifications/v1/instances/{id}/...`.
+hosts: IAM `/identity/token` (and its admin APIs `/v1/profiles`, `/v1/apikeys/details`,
+`/v1/policies`), Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`,
+Event Notifications `/event-notifications/v1/instances/{id}/...`; Code Engine's other regions
+`/codeengine/<region>/v2/...` (`code_engine_url_for`).
 Code Engine's router (custom domains over TLS) listens on its own port, `router_port`.
 Each service package gives its routes (`routes(service)`); the emulator's own control plane
 (seeding, event wiring) lives under `/_localcloud/`. Services that call each other (Secrets
@@ -25,6 +27,7 @@ from localcloud.account import Identity
 from localcloud.faults import Faults, RequestLog
 from localcloud.http import EXCEPTION_HANDLERS
 from localcloud.middleware import CloudMiddleware
+from localcloud.secrets_manager import notifications as sm_notifications
 
 
 class LocalCloud:
@@ -35,13 +38,16 @@ class LocalCloud:
         self.identity = identity or Identity()
         self.faults = Faults()
         self.requests = RequestLog()
-        self.iam = iam.Iam()
+        self.iam = iam.Iam(identity=self.identity)
         self.secrets_manager = secrets_manager.SecretsManager(
             self, events=lambda: self.event_notifications
         )
         self.code_engine = code_engine.CodeEngine(self)
         self.event_notifications = event_notifications.EventNotifications(
-            self, code_engine=lambda: self.code_engine
+            self, code_engine=lambda: self.code_engine, authorized=self._authorized
+        )
+        self.secrets_manager_notifications = sm_notifications.Notifications(
+            self, events=lambda: self.event_notifications, authorized=self._authorized
         )
         self._server: _Server | None = None
         self._thread: Thread | None = None
@@ -58,12 +64,28 @@ class LocalCloud:
         return self.url
 
     @property
+    def iam_identity_url(self) -> str:
+        """The service URL for the SDK's `IamIdentityV1` (the real one: https://iam.cloud.ibm.com)."""
+        return self.url
+
+    @property
+    def iam_policy_url(self) -> str:
+        """The service URL for the SDK's `IamPolicyManagementV1` (IAM's host too)."""
+        return self.url
+
+    @property
     def secrets_manager_url(self) -> str:
         return self.url
 
     @property
     def code_engine_url(self) -> str:
         return self.code_engine.api_url
+
+    def code_engine_url_for(self, region: str) -> str:
+        """A region's Code Engine API base (`.../v2`; `code_engine_url` for the default region,
+        `/codeengine/<region>/v2` on this origin for any other): what `CERTSYNC_CODE_ENGINE_URLS`
+        maps the region to. Projects are added with `code_engine.add_project(name, region=...)`."""
+        return self.code_engine.api_url_for(region)
 
     @property
     def event_notifications_url(self) -> str:
@@ -75,17 +97,26 @@ class LocalCloud:
         """The Code Engine router's TLS port on `host` (custom domains, by SNI)."""
         return self.code_engine.router.port
 
+    def _authorized(self, *link: str) -> bool:
+        """IAM's service-to-service check, looked up at each call (a test may replace IAM)."""
+        return self.iam.authorized(*link)
+
     # -- the app -------------------------------------------------------------------------
     def app(self) -> Starlette:
         routes = [
             *iam.routes(self.iam),
             *secrets_manager.routes(self.secrets_manager),
+            *sm_notifications.routes(self.secrets_manager_notifications),
             *code_engine.routes(self.code_engine),
             *event_notifications.routes(self.event_notifications),
         ]
         app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
         app.add_middleware(
-            CloudMiddleware, faults=self.faults, requests=self.requests, verify=self.iam.verify
+            CloudMiddleware,
+            faults=self.faults,
+            requests=self.requests,
+            verify=self.iam.verify,
+            authorize=iam.authorizer(self.iam),
         )
         return app
 
@@ -111,7 +142,7 @@ class LocalCloud:
             time.sleep(0.01)
         sockets = self._server.servers[0].sockets
         self.host, self.port = sockets[0].getsockname()[:2]
-        self.code_engine.router.start(self.host)
+        self.code_engine.start(self.host)  # every project's router
         return self
 
     def stop(self) -> None:

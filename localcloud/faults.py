@@ -37,6 +37,7 @@ class RecordedRequest:
     body: bytes
     status: int
     fault: bool  # True when a fault answered instead of the service
+    received_at: float = 0.0  # time.time() when the request arrived (before any added latency)
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""ASGI middleware in front of every service: bearer-token check, faults, request log."""
+"""ASGI middleware in front of every service: bearer-token check, access check, faults, request
+log."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from starlette.responses import Response
@@ -11,10 +13,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from localcloud.faults import Faults, RecordedRequest, RequestLog
 from localcloud.http import CONTROL_PREFIX, IAM_PREFIX, error_response, iam_error
 
+# Request headers that carry credentials, never recorded: the bearer token, and the API key
+# that IAM Identity's `GET /v1/apikeys/details` takes in `IAM-ApiKey`.
+SECRET_HEADERS = frozenset({"authorization", "iam-apikey"})
 # Paths that do not need a bearer token: IAM itself and the emulator's own control plane.
 OPEN_PREFIXES = (IAM_PREFIX, CONTROL_PREFIX)
 # Why an Authorization header is not acceptable, or None when it is (IAM's check).
 Verify = Callable[[str | None], str | None]
+# For a verified token: a 403 when its identity lacks the role (method, path) needs, else None
+# (IAM's access policies, `localcloud.iam.enforce`).
+Authorize = Callable[[str, str, str | None], Response | None]
 
 
 class DroppedConnection(Exception):
@@ -23,12 +31,19 @@ class DroppedConnection(Exception):
 
 class CloudMiddleware:
     def __init__(
-        self, app: ASGIApp, *, faults: Faults, requests: RequestLog, verify: Verify
+        self,
+        app: ASGIApp,
+        *,
+        faults: Faults,
+        requests: RequestLog,
+        verify: Verify,
+        authorize: Authorize | None = None,
     ) -> None:
         self.app = app
         self.faults = faults
         self.requests = requests
         self.verify = verify
+        self.authorize = authorize
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,16 +52,41 @@ class CloudMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        received_at = time.time()
         body = await _read_body(receive)
         replay = _replay(body)
         status = {"code": 0}
 
+        control = path.startswith(CONTROL_PREFIX)
+        logged = False
+
+        def log_request() -> None:
+            # Recorded before the response leaves, so a client that has its answer always finds
+            # its request in the log (no race for tests that assert on it right after a call).
+            nonlocal logged
+            if control or logged:
+                return
+            logged = True
+            recorded = {k: v for k, v in headers.items() if k not in SECRET_HEADERS}
+            self.requests.append(
+                RecordedRequest(
+                    method=method,
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    headers=recorded,
+                    body=body,
+                    status=status["code"],
+                    fault=answered_by_fault,
+                    received_at=received_at,
+                )
+            )
+
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                log_request()
             await send(message)
 
-        control = path.startswith(CONTROL_PREFIX)
         fault = None if control else self.faults.take(method, path)
         delay = self.faults.latency_all + (fault.latency if fault else 0.0)
         if delay and not control:
@@ -67,21 +107,16 @@ class CloudMiddleware:
                     response = error_response(401, "not_authorized", f"Unauthorized: {problem}")
                     await response(scope, replay, recording_send)
                     return
+                denied = self._denied(method, path, headers.get("authorization"))
+                if denied is not None:
+                    await denied(scope, replay, recording_send)
+                    return
             await self.app(scope, replay, recording_send)
         finally:
-            if not control:
-                recorded = {k: v for k, v in headers.items() if k != "authorization"}
-                self.requests.append(
-                    RecordedRequest(
-                        method=method,
-                        path=path,
-                        query=scope.get("query_string", b"").decode("latin-1"),
-                        headers=recorded,
-                        body=body,
-                        status=status["code"],
-                        fault=answered_by_fault,
-                    )
-                )
+            log_request()  # no response started (a dropped connection, an exception)
+
+    def _denied(self, method: str, path: str, authorization: str | None) -> Response | None:
+        return None if self.authorize is None else self.authorize(method, path, authorization)
 
 
 def _fault_response(path: str, status: int, retry_after: int | None) -> Response:

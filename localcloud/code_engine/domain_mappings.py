@@ -7,8 +7,10 @@ Known real behaviour (SDK, IBM's SDK integration tests, terraform-provider-ibm, 
 - `status` is `deploying`, then `ready` or `failed` (SDK enum; terraform waits from `deploying`
   for `ready`/`failed`); the docs' CLI shows `Status: ready`.
 - at most 80 custom domain mappings per project (docs `limits.md` "Project quotas").
-- the domain must be unique (docs `app-domainmapping.md`: unique in the region; the emulator has
-  one project, so a second mapping of a name is a 409 like any duplicate).
+- the domain must be unique (docs `app-domainmapping.md`: unique in the region). Here it is unique
+  per project only: a second mapping of a name in the project is a 409 like any duplicate, and
+  each project has its own router, so two projects of a region may map the same name (laxer than
+  the real service; `service.py`).
 - deleting an app deletes its custom domain mappings; deleting a mapping deletes neither the app
   nor the TLS secret (docs `domainmappings.md` #delete-custom-domain).
 - to use a renewed certificate, the docs update the secret, then the domain mapping

@@ -130,7 +130,7 @@ def job_settings(body: Mapping[str, Any], *, allowed: set[str]) -> dict[str, Any
     reject_unknown(body, allowed)
     out: dict[str, Any] = {}
     if "image_reference" in body:
-        out["image_reference"] = _image(body["image_reference"])
+        out["image_reference"] = image_of(body["image_reference"])
     if body.get("image_secret") is not None:
         out["image_secret"] = check_name(body["image_secret"], SECRET_NAME, 253, "image_secret")
     for field in ("run_arguments", "run_commands"):
@@ -139,7 +139,7 @@ def job_settings(body: Mapping[str, Any], *, allowed: set[str]) -> dict[str, Any
     if "run_env_variables" in body:
         out["run_env_variables"] = check_env_vars(body["run_env_variables"])
     if "run_volume_mounts" in body:
-        out["run_volume_mounts"] = _volume_mounts(body["run_volume_mounts"])
+        out["run_volume_mounts"] = volume_mounts_of(body["run_volume_mounts"])
     out.update(_scalar_settings(body))
     return out
 
@@ -154,9 +154,9 @@ def _scalar_settings(body: Mapping[str, Any]) -> dict[str, Any]:
             body, "run_compute_resource_token_enabled", bool
         )
     if body.get("run_mode") is not None:
-        out["run_mode"] = _one_of(body, "run_mode", {"task", "daemon"})
+        out["run_mode"] = one_of(body, "run_mode", {"task", "daemon"})
     if body.get("run_service_account") is not None:
-        out["run_service_account"] = _one_of(body, "run_service_account", SERVICE_ACCOUNTS)
+        out["run_service_account"] = one_of(body, "run_service_account", SERVICE_ACCOUNTS)
     if body.get("scale_array_spec") is not None:
         out["scale_array_spec"] = pick(body, "scale_array_spec", str)
         parse_array_spec(out["scale_array_spec"])
@@ -164,35 +164,35 @@ def _scalar_settings(body: Mapping[str, Any]) -> dict[str, Any]:
         if body.get(field) is not None:
             out[field] = pick(body, field, str)
     if body.get("scale_max_execution_time") is not None:
-        out["scale_max_execution_time"] = _bounded(
+        out["scale_max_execution_time"] = bounded(
             body, "scale_max_execution_time", 1, MAX_EXECUTION_TIME
         )
     if body.get("scale_retry_limit") is not None:
-        out["scale_retry_limit"] = _bounded(body, "scale_retry_limit", 0, MAX_RETRY_LIMIT)
+        out["scale_retry_limit"] = bounded(body, "scale_retry_limit", 0, MAX_RETRY_LIMIT)
     return out
 
 
-def _one_of(body: Mapping[str, Any], field: str, allowed: set[str]) -> str:
+def one_of(body: Mapping[str, Any], field: str, allowed: set[str]) -> str:
     value = pick(body, field, str)
     if value not in allowed:
         raise invalid(f"Invalid '{field}' '{value}': must be one of {', '.join(sorted(allowed))}")
     return str(value)
 
 
-def _bounded(body: Mapping[str, Any], field: str, low: int, high: int) -> int:
+def bounded(body: Mapping[str, Any], field: str, low: int, high: int) -> int:
     value = int(pick(body, field, int))
     if not low <= value <= high:
         raise invalid(f"Invalid '{field}' {value}: must be between {low} and {high}")
     return value
 
 
-def _image(value: Any) -> str:
+def image_of(value: Any) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 256 or not IMAGE_REFERENCE.match(value):
         raise invalid("Invalid 'image_reference'")
     return value
 
 
-def _volume_mounts(value: Any) -> list[dict[str, str]]:
+def volume_mounts_of(value: Any) -> list[dict[str, str]]:
     if not isinstance(value, list):
         raise invalid("'run_volume_mounts' must be an array")
     mounts: list[dict[str, str]] = []

@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.account import Identity
 from localcloud.code_engine.clock import iso
 from localcloud.code_engine.run_status import status_details
 from localcloud.code_engine.runner import Execution
@@ -32,6 +31,7 @@ RESOURCE_TYPES = {
     "other": "secret_other_v2",
 }
 TASK_MAX_EXECUTION_TIME, TASK_RETRY_LIMIT = 7200, 3  # seconds, retries
+PROJECT_NAME = "certsync"
 
 
 def _new_id() -> str:
@@ -40,15 +40,16 @@ def _new_id() -> str:
 
 @dataclass(frozen=True)
 class Project:
-    """The one project of the emulated account (`identity.project_id`), served at `url`."""
+    """One project of the emulated account, as its region's endpoint serves it at `url`: the
+    default one (`Identity.project_id`, named `certsync`, in `Identity.region`) or one added with
+    `CodeEngine.add_project`."""
 
-    identity: Identity
-    url: str  # the cloud's base URL; the API is under `/v2`
+    account_id: str
+    id: str
+    name: str
+    region: str
+    url: str  # the region's base URL (the cloud's, or `/codeengine/<region>` on it); API: `/v2`
     created_at: dt.datetime
-
-    @property
-    def id(self) -> str:
-        return self.identity.project_id
 
     def href(self, *parts: str) -> str:
         return "/".join([f"{self.url}{API}", "projects", self.id, *parts])
@@ -69,18 +70,28 @@ class Project:
         """Where the project's custom domains point, e.g.
         `custom.abcdabcdabc.us-east.codeengine.appdomain.cloud` (docs `domainmappings.md`
         #completing-custom-domain-cname)."""
-        return f"custom.{self.subdomain}.{self.identity.region}.codeengine.appdomain.cloud"
+        return f"custom.{self.subdomain}.{self.region}.codeengine.appdomain.cloud"
+
+    @property
+    def crn(self) -> str:
+        """`crn:v1:bluemix:public:codeengine:<region>:a/<account>:<project id>::` (the SDK's
+        `Project.crn` example); trusted-profile links name the project by it."""
+        return f"crn:v1:bluemix:public:codeengine:{self.region}:a/{self.account_id}:{self.id}::"
+
+    @property
+    def domain(self) -> str:
+        """`CE_DOMAIN`: `<region>.codeengine.appdomain.cloud` (docs `envvar-autoinject.md`)."""
+        return f"{self.region}.codeengine.appdomain.cloud"
 
     def to_dict(self) -> dict[str, Any]:
-        region, account = self.identity.region, self.identity.account_id
         return {
-            "account_id": account,
+            "account_id": self.account_id,
             "created_at": iso(self.created_at),
-            "crn": f"crn:v1:bluemix:public:codeengine:{region}:a/{account}:{self.id}::",
+            "crn": self.crn,
             "href": self.href(),
             "id": self.id,
-            "name": "certsync",
-            "region": region,
+            "name": self.name,
+            "region": self.region,
             "resource_group_id": RESOURCE_GROUP_ID,
             "resource_type": "project_v2",
             "status": "active",
@@ -95,19 +106,19 @@ class Project:
             "id": ident,
             "name": name,
             "project_id": self.id,
-            "region": self.identity.region,
+            "region": self.region,
             "resource_type": kind,
         }
 
     def injected(self, job: str, run: str | None = None) -> dict[str, str]:
         """What Code Engine injects into every instance (besides the per-index variables).
-        CE_API_BASE_URL is the emulator's URL; the real value is the region's private endpoint
-        `https://api.private.<region>.codeengine.cloud.ibm.com`."""
+        CE_API_BASE_URL is the project's region's base URL on the emulator; the real value is the
+        region's private endpoint `https://api.private.<region>.codeengine.cloud.ibm.com`."""
         values = {
             "CE_API_BASE_URL": self.url,
             "CE_JOB": job,
             "CE_PROJECT_ID": self.id,
-            "CE_REGION": self.identity.region,
+            "CE_REGION": self.region,
         }
         return values if run is None else {**values, "CE_JOBRUN": run}
 

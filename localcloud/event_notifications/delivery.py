@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
+from localcloud.event_notifications.payload import now_rfc3339
 from localcloud.http import BadRequest
 
 MASK = "********"
@@ -60,6 +61,36 @@ class Destination:
     job_name: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     sensitive_headers: frozenset[str] = frozenset()
+    # What the admin API adds (`DestinationConfig` params, `Destination` model).
+    description: str = ""
+    verb: str = "post"
+    project_crn: str | None = None  # a job destination created through the API
+    collect_failed_events: bool = False
+    created_at: str = field(default_factory=now_rfc3339)
+    updated_at: str = field(default_factory=now_rfc3339)
+
+    @property
+    def api_type(self) -> str:
+        """The API's `type`: Code Engine apps and jobs are both `ibmce`."""
+        return "webhook" if self.kind == "webhook" else "ibmce"
+
+    def config(self) -> dict[str, Any]:
+        """`DestinationConfig`, sensitive header values masked."""
+        if self.kind == "code_engine_job":
+            params: dict[str, Any] = {
+                "type": "job",
+                "project_crn": self.project_crn,
+                "job_name": self.job_name,
+            }
+        else:
+            params = {"url": self.url, "verb": self.verb}
+            if self.kind == "code_engine_app":
+                params = {"type": "application", **params}
+            if self.headers:
+                params["custom_headers"] = self.masked_headers()
+            if self.sensitive_headers:
+                params["sensitive_headers"] = sorted(self.sensitive_headers)
+        return {"params": params}
 
     def masked_headers(self) -> dict[str, str]:
         sensitive = {h.lower() for h in self.sensitive_headers}
@@ -170,7 +201,8 @@ class AttemptResult:
 def post_webhook(
     destination: Destination, notification: dict[str, Any], timeout: float
 ) -> AttemptResult:
-    """POST the notification as JSON with the destination's custom headers; no redirects."""
+    """Send the notification as JSON with the destination's verb (POST unless the API set
+    another) and custom headers; no redirects."""
     assert destination.url is not None
     parts = urllib.parse.urlsplit(destination.url)
     conn_type = (
@@ -182,7 +214,7 @@ def post_webhook(
     headers = {**destination.headers, "Content-Type": "application/json"}
     started = time.monotonic()
     try:
-        conn.request("POST", path, body=body, headers=headers)
+        conn.request(destination.verb.upper(), path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         retry_after = parse_retry_after(response.getheader("Retry-After"))

@@ -1,8 +1,9 @@
 """Event Notifications' send-notifications API, `POST /event-notifications/v1/instances/{id}/
-notifications` (bearer token; see send.py), and its control plane (no token) under
+notifications` (bearer token; see send.py), its admin API (admin.py), and its control plane (no
+token) under
 `/_localcloud/event_notifications/`: `POST|GET destinations`, `POST sources`, `POST topics`,
 `POST subscriptions`, `POST test_event`, `POST secret_events`, `GET deliveries`,
-`GET notifications`, `PUT timing`. Sensitive header values never leave it.
+`GET notifications`, `GET rejections`, `PUT timing`. Sensitive header values never leave it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from localcloud.event_notifications.admin import admin_routes
 from localcloud.event_notifications.send import API, not_found, read_notification
 from localcloud.event_notifications.service import EventNotifications
 from localcloud.event_notifications.topics import Rule
@@ -26,6 +28,7 @@ def routes(en: EventNotifications) -> list[BaseRoute]:
     control = _Control(en)
     return [
         Route(f"{API}/v1/instances/{{instance_id}}/notifications", _Api(en).send, methods=["POST"]),
+        *admin_routes(en),
         Route(f"{PREFIX}/sources", control.sources, methods=["POST"]),
         Route(f"{PREFIX}/topics", control.topics, methods=["POST"]),
         Route(f"{PREFIX}/destinations", control.destinations, methods=["GET", "POST"]),
@@ -34,6 +37,7 @@ def routes(en: EventNotifications) -> list[BaseRoute]:
         Route(f"{PREFIX}/secret_events", control.secret_event, methods=["POST"]),
         Route(f"{PREFIX}/deliveries", control.deliveries, methods=["GET"]),
         Route(f"{PREFIX}/notifications", control.notifications, methods=["GET"]),
+        Route(f"{PREFIX}/rejections", control.rejections, methods=["GET"]),
         Route(f"{PREFIX}/timing", control.timing, methods=["PUT"]),
     ]
 
@@ -149,6 +153,9 @@ class _Control:
 
     async def notifications(self, request: Request) -> Response:
         return json_response({"notifications": self.en.notifications()})
+
+    async def rejections(self, request: Request) -> Response:
+        return json_response({"rejections": [r.to_dict() for r in self.en.rejections()]})
 
     async def timing(self, request: Request) -> Response:
         body = await read_json_object(request)

@@ -1,4 +1,6 @@
-"""IAM's HTTP API: `POST /identity/token` for the apikey and cr-token grants."""
+"""IAM's HTTP API: `POST /identity/token` for the apikey and cr-token grants, plus the IAM
+Identity (`identity_routes.py`) and Policy Management (`policy_routes.py`) admin APIs, which the
+real IAM serves on the same host (https://iam.cloud.ibm.com)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from localcloud.http import IAM_PREFIX, iam_error, json_response
+from localcloud.iam import identity_routes, policy_routes
 from localcloud.iam.service import Iam
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -28,7 +31,11 @@ def routes(iam: Iam) -> list[BaseRoute]:
             return _cr_token_grant(iam, form)
         return iam_error(400, "BXNIM0103E", "Unsupported grant type.")
 
-    return [Route(f"{IAM_PREFIX}token", token, methods=["POST"])]
+    return [
+        Route(f"{IAM_PREFIX}token", token, methods=["POST"]),
+        *identity_routes.routes(iam),
+        *policy_routes.routes(iam),
+    ]
 
 
 def _apikey_grant(iam: Iam, form: dict[str, str]) -> Response:
@@ -42,12 +49,27 @@ def _apikey_grant(iam: Iam, form: dict[str, str]) -> Response:
 
 
 def _cr_token_grant(iam: Iam, form: dict[str, str]) -> Response:
-    profiles = iam.cr_tokens.get(form.get("cr_token", ""))
-    if profiles is None:
+    """A compute-resource token for a trusted profile's access token: a seeded token
+    (`add_trusted_profile`) for the names it was seeded with; a token from
+    `compute_resource_token` for a profile of the token's account, by `profile_id` or
+    `profile_name`, that has a CE link to the token's component."""
+    cr_token = form.get("cr_token", "")
+    if not iam.knows_cr_token(cr_token):
         return iam_error(400, "BXNIM0438E", "Compute resource token is not valid.")
-    name = form.get("profile_name") or form.get("profile_id")
-    if name not in profiles:
-        return iam_error(
-            400, "BXNIM0500E", "Compute resource is not linked to the trusted profile."
-        )
-    return json_response(iam.issue(f"iam-Profile-{name}"))
+    seeded = iam.cr_tokens.get(cr_token)
+    if seeded is not None:
+        name = form.get("profile_name") or form.get("profile_id")
+        if name in seeded:
+            return json_response(iam.issue(f"iam-Profile-{name}"))
+        return _not_linked()
+    profile = None
+    for requested in (form.get("profile_id"), form.get("profile_name")):
+        if requested and profile is None:
+            profile = iam.linked_profile(cr_token, requested)
+    if profile is None:
+        return _not_linked()
+    return json_response(iam.issue(profile.iam_id))
+
+
+def _not_linked() -> Response:
+    return iam_error(400, "BXNIM0500E", "Compute resource is not linked to the trusted profile.")

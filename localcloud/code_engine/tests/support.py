@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -136,3 +137,38 @@ def settled_mapping(ce: CodeEngineV2, pid: str, name: str = DOMAIN) -> DomainMap
 
     assert wait_until(settled), f"domain mapping {name} still deploying"
     return seen[-1]
+
+
+# A tiny server on $PORT that answers every GET with its environment as JSON.
+APP_SERVER = """
+import http.server, json, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps(dict(os.environ)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+print("listening", flush=True)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+def settled_app(ce: CodeEngineV2, pid: str, name: str) -> dict[str, Any]:
+    """The app once it is no longer `deploying`."""
+    seen: list[dict[str, Any]] = []
+
+    def settled() -> bool:
+        seen.append(ce.get_app(project_id=pid, name=name).get_result())
+        return bool(seen[-1]["status"] != "deploying")
+
+    assert wait_until(settled, 15), f"app {name} still deploying"
+    return seen[-1]
+
+
+def served_env(endpoint: str) -> dict[str, str]:
+    with urllib.request.urlopen(endpoint, timeout=5) as response:
+        env: dict[str, str] = json.loads(response.read())
+    return env

@@ -17,6 +17,7 @@ import requests
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
+from ibm_platform_services.iam_policy_management_v1 import IamPolicyManagementV1
 
 from localcloud import LocalCloud
 from localcloud.event_notifications import EventNotifications
@@ -170,3 +171,53 @@ class Client(requests.Session):
     ) -> requests.Response:
         kwargs.setdefault("timeout", 10)
         return super().request(method, f"{self.base}{url!s}", *args, **kwargs)
+
+
+EVENT_SOURCE_MANAGER = (
+    "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
+)
+VIEWER = "crn:v1:bluemix:public:iam::::role:Viewer"
+WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
+
+
+def authorize(
+    cloud: LocalCloud, source: tuple[str, str], target: tuple[str, str], *roles: str
+) -> str:
+    """Create an IAM authorization policy through the SDK; returns its id (for `revoke`)."""
+    account = cloud.identity.account_id
+    policies = IamPolicyManagementV1(authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url))
+    policies.set_service_url(cloud.iam_policy_url)
+
+    def attributes(pair: tuple[str, str]) -> list[dict[str, str]]:
+        return [
+            {"name": "accountId", "value": account},
+            {"name": "serviceName", "value": pair[0]},
+            {"name": "serviceInstance", "value": pair[1]},
+        ]
+
+    created = policies.create_policy(
+        type="authorization",
+        subjects=[{"attributes": attributes(source)}],
+        roles=[{"role_id": role} for role in roles],
+        resources=[{"attributes": attributes(target)}],
+    ).get_result()
+    policies.http_client.close()
+    return str(created["id"])
+
+
+def revoke(cloud: LocalCloud, policy_id: str) -> None:
+    policies = IamPolicyManagementV1(authenticator=IAMAuthenticator(APIKEY, url=cloud.iam_url))
+    policies.set_service_url(cloud.iam_policy_url)
+    policies.delete_policy(policy_id)
+    policies.http_client.close()
+
+
+def authorize_source(cloud: LocalCloud) -> str:
+    """Secrets Manager may act as a source of the Event Notifications instance."""
+    identity = cloud.identity
+    return authorize(
+        cloud,
+        ("secrets-manager", identity.sm_instance_id),
+        ("event-notifications", identity.en_instance_id),
+        EVENT_SOURCE_MANAGER,
+    )

@@ -28,6 +28,9 @@ SOURCE = "0f6e3c8a-6d2e-4f0e-9d7e-2b1f4b7f9a11:api"
         ("$.data.target == 'www.example.com'", {"data": {}}, False),
         ("$.data.target.name == 'x'", {}, False),  # a string has no fields
         ("$.data.count == '1'", {"data": {"count": 1}}, False),  # no number equals a string
+        (f"$.type == 'x' || $.type == '{FAILED}'", {}, True),
+        (f'$.type == "x" || $.type == "{FAILED}"', {"type": "y"}, False),
+        ("$.data.secret == 'web-cert' || $.type == 'x'", {}, True),
     ],
 )
 def test_rule_filters(event_type_filter: str, change: dict[str, Any], passes: bool) -> None:
@@ -36,11 +39,32 @@ def test_rule_filters(event_type_filter: str, change: dict[str, Any], passes: bo
 
 @pytest.mark.parametrize(
     "event_type_filter",
-    ["", "$", "$.type", "$.type =~ 'com.ibm.*'", "$.type == 'a' || $.type == 'b'", "type == 'x'"],
+    [
+        "",
+        "$",
+        "$.type",
+        "$.type =~ 'com.ibm.*'",
+        "$.type == 'a' && $.type == 'b'",
+        "$.type == 'a' ||",
+        "$.type != 'a'",
+        "type == 'x'",
+    ],
 )
 def test_filters_the_emulator_cannot_evaluate_are_refused(event_type_filter: str) -> None:
     with pytest.raises(ValueError, match="not supported"):
         Rule(SOURCE, event_type_filter)
+
+
+def test_a_rule_passes_only_when_enabled_and_both_filters_match() -> None:
+    rotated = '$.data.event_type == "secret_rotated"'
+    certs = "$.data.secret_type == 'imported_cert' || $.data.secret_type == 'public_cert'"
+    base = alert(SOURCE, data={"event_type": "secret_rotated", "secret_type": "public_cert"})
+    assert Rule(SOURCE, rotated, notification_filter=certs).passes(base)
+    assert not Rule(SOURCE, rotated, enabled=False).passes(base)
+    other = alert(SOURCE, data={"event_type": "secret_rotated", "secret_type": "arbitrary"})
+    assert not Rule(SOURCE, rotated, notification_filter=certs).passes(other)
+    with pytest.raises(ValueError, match="notification_filter"):
+        Rule(SOURCE, rotated, notification_filter="$.data.secret_type =~ '.*_cert'")
 
 
 def test_in_process_configuration_refuses_unknown_references(en: EventNotifications) -> None:
