@@ -1,19 +1,20 @@
 """`make demo`: certsync end to end on the local IBM Cloud, with real processes and the real SDKs.
 
-Starts the local IBM Cloud (in this process, as the tests do) and the trigger (`python -m trigger`)
-as its own process, imports a certificate chain into Secrets Manager, creates the Code Engine job
-(whose image runs `python -m job`) with its mapping, runs it once, wires Event Notifications to the
-trigger, then rotates the certificate and follows it: notification delivered -> ack -> job run
-submitted -> completed -> Code Engine secret updated, and shows what the job logged. The trigger's
-logs go to a temporary folder, removed at the end. `--keep` leaves everything running (and the
-folder in place) so that a person can rotate again and watch.
+Starts the local IBM Cloud (in this process, as the tests do), imports a certificate chain into
+Secrets Manager (the user's), then installs certsync the way a user does: `python -m deploy plan`
+and `python -m deploy apply` with a certsync.yaml (trusted profile, policies, authorizations,
+Event Notifications wiring, the job and the trigger app, which the emulated Code Engine runs as
+processes). A first sync fills the TLS secret, the custom domain serves it, then a rotation is
+followed: notification delivered -> ack -> job run submitted -> completed -> Code Engine secret
+updated -> served over TLS. `python -m deploy doctor` checks the installation, and
+`python -m job status` shows the record. `--keep` leaves everything running so that a person can
+rotate again and watch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,8 @@ from typing import Any, TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
-from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, ComponentRef, EnvVarPrototype
+from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, ComponentRef
+from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
 from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     ImportedCertificatePrototype,
     ImportedCertificateVersionPrototype,
@@ -38,19 +40,14 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from job.served import ServedCertificates, parse_connect_to
 from localcloud import LocalCloud
-from localcloud.event_notifications import Rule
 from localcloud.pki import Chain, make_chain, renew
-from scripts.processes import ROOT, Trigger, base_env, trigger_env
+from scripts.deploy_local import admin_key, local_config, register_images, run_deploy, write_config
+from scripts.processes import ROOT, base_env
 from shared.clients import CODE_ENGINE_API_VERSION
 from shared.errors import CertsyncError
 
 DOMAIN = "www.example.com"
-JOB, IMAGE, TARGET, SECRET_NAME = (
-    "certsync",
-    "icr.io/certsync/job:demo",
-    "tls-www",
-    "www-example-com",
-)
+JOB, TARGET, SECRET_NAME = "certsync", "tls-www", "www-example-com"
 T = TypeVar("T")
 
 
@@ -84,85 +81,50 @@ def clients(cloud: LocalCloud, apikey: str) -> tuple[SecretsManagerV2, CodeEngin
     return sm, ce
 
 
-def create_job(
-    ce: CodeEngineV2, cloud: LocalCloud, secret_id: str, apikey: str, *, anchors: Path, source: str
-) -> None:
-    project = cloud.identity.project_id
-    ce.create_secret(project, "generic", "certsync-credentials", data={"apikey": apikey})
-
-    def literal(name: str, value: str) -> EnvVarPrototype:
-        return EnvVarPrototype(type="literal", name=name, value=value)
-
-    def from_secret(name: str) -> EnvVarPrototype:
-        return EnvVarPrototype(
-            type="secret_key_reference", name=name, reference="certsync-credentials", key="apikey"
-        )
-
-    env = [
-        literal("SECRETS_MANAGER_URL", cloud.secrets_manager_url),
-        literal("SECRETS_MANAGER_AUTH_TYPE", "iam"),
-        literal("SECRETS_MANAGER_AUTH_URL", cloud.iam_url),
-        from_secret("SECRETS_MANAGER_APIKEY"),
-        literal("CODE_ENGINE_AUTH_TYPE", "iam"),
-        literal("CODE_ENGINE_AUTH_URL", cloud.iam_url),
-        from_secret("CODE_ENGINE_APIKEY"),
-        literal("CERTSYNC_MAPPINGS", json.dumps([{"secret": secret_id, "target": TARGET}])),
-        # The domain is reached through the local Code Engine router; its CA is the demo's own.
-        literal("CERTSYNC_CONNECT_TO", f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}"),
-        literal("CERTSYNC_TRUST_ANCHORS_FILE", str(anchors)),
-        literal("CERTSYNC_VERIFY_TIMEOUT", "30"),
-        # Alerts: certsync publishes to Event Notifications as a custom source.
-        literal("EVENT_NOTIFICATIONS_URL", cloud.event_notifications_url),
-        literal("EVENT_NOTIFICATIONS_AUTH_TYPE", "iam"),
-        literal("EVENT_NOTIFICATIONS_AUTH_URL", cloud.iam_url),
-        from_secret("EVENT_NOTIFICATIONS_APIKEY"),
-        literal("CERTSYNC_EN_INSTANCE_ID", cloud.identity.en_instance_id),
-        literal("CERTSYNC_EN_SOURCE_ID", source),
-        literal("CERTSYNC_ALERT_ON_UPDATE", "true"),
-    ]
-    ce.create_job(
-        project,
-        IMAGE,
-        JOB,
-        run_env_variables=env,
-        scale_retry_limit=1,
-        scale_max_execution_time=300,
-    )
+def certsync_yaml(cloud: LocalCloud, secret_id: str, anchors: Path, folder: Path) -> Path:
+    """The user's certsync.yaml, every endpoint pointing at the local IBM Cloud."""
+    config = local_config(cloud, [{"secret": secret_id, "target": TARGET}])
+    config["env"] = {
+        "job": {
+            # The domain is reached through the local Code Engine router; its CA is the demo's.
+            "CERTSYNC_CONNECT_TO": f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}",
+            "CERTSYNC_TRUST_ANCHORS_FILE": str(anchors),
+            "CERTSYNC_VERIFY_TIMEOUT": "30",
+            "CERTSYNC_ALERT_ON_UPDATE": "true",
+        }
+    }
+    return write_config(folder / "certsync.yaml", config)
 
 
-def deploy(
-    cloud: LocalCloud, sm: SecretsManagerV2, ce: CodeEngineV2, apikey: str, logs: Path
-) -> tuple[str, Chain]:
-    """Steps 1 to 4: the certificate in Secrets Manager, the job in Code Engine, a first sync, and
-    the custom domain that serves it."""
-    chain = make_chain(DOMAIN, days=30)
-    anchors = logs / "demo-root-ca.pem"
-    anchors.write_text(chain.root_pem)
-    cloud.code_engine.domain_mappings.trust_root(chain.root.cert)  # the demo's "public" CA
-    inbox = AlertInbox()
-    en = cloud.event_notifications
-    source = en.add_custom_source("certsync")
-    topic = en.add_topic("certsync-alerts", Rule(source, "$.*"))
-    en.subscribe(en.add_webhook_destination(inbox.url, name="ops-webhook"), topic_id=topic)
-    secret = sm.create_secret(
-        ImportedCertificatePrototype(
-            secret_type="imported_cert",
-            name=SECRET_NAME,
-            certificate=chain.leaf_pem,
-            intermediate=chain.intermediate_pem,
-            private_key=chain.key_pem,
-        )
-    ).get_result()
-    say(f"1. Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
-    create_job(ce, cloud, secret["id"], apikey, anchors=anchors, source=source)
-    say(f"2. Code Engine: job '{JOB}' with mapping {SECRET_NAME} -> {TARGET}")
+def install(cloud: LocalCloud, config: Path, apikey: str) -> None:
+    """Steps 2 and 3: what `python -m deploy plan` shows, then `apply`."""
+    for verb in ("plan", "apply"):
+        say(f"$ python -m deploy {verb} --config certsync.yaml")
+        done = run_deploy(verb, config, apikey)
+        if done.returncode != 0:
+            raise SystemExit(f"demo: deploy {verb} failed: {done.stderr.strip()}")
+        if verb == "plan":
+            say(indent(done.stdout.rstrip()))
+        else:  # apply shows the same plan first; here, only what it did
+            say(indent("(the plan above, then:)\n" + done.stderr.rstrip()))
+            say(indent(done.stdout[done.stdout.index("Applied") :].rstrip()))
+        say()
+
+
+def first_sync(cloud: LocalCloud, ce: CodeEngineV2) -> None:
+    """Step 4: a first run of every mapping, as `ibmcloud ce jobrun submit --job certsync`."""
     began = time.monotonic()
     run = ce.create_job_run(cloud.identity.project_id, job_name=JOB).get_result()
     finished = cloud.code_engine.wait_for_job_run(run["name"], timeout=120)
     say(
-        f"3. First sync: job run {run['name']} {finished['status']} in "
-        f"{time.monotonic() - began:.2f} s; '{TARGET}' holds {describe(served(cloud))}"
+        f"4. First sync (ibmcloud ce jobrun submit --job {JOB}): job run {run['name']} "
+        f"{finished['status']} in {time.monotonic() - began:.2f} s, as trusted profile "
+        f"'certsync' (no API key); '{TARGET}' holds {describe(served(cloud))}"
     )
+
+
+def map_domain(cloud: LocalCloud, ce: CodeEngineV2) -> None:
+    """Step 5: the user's app serves the certificate on its custom domain."""
     cloud.code_engine.seed_app("web")
     ce.create_domain_mapping(
         cloud.identity.project_id,
@@ -171,24 +133,43 @@ def deploy(
         TARGET,
     )
     wait_for(f"{DOMAIN} to be ready", lambda: on_the_wire(cloud))
-    say(f"4. Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
+    say(f"5. Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
     say(f"   served over TLS by the router: {on_the_wire(cloud)}")
-    alert = wait_for("certsync's alert", lambda: inbox.received[0] if inbox.received else None)
-    say(f"   an alert delivered by Event Notifications to a webhook: {alert['type']}")
-    say(f'     "{alert["ibmendefaultshort"]}"')
-    inbox.close()
-    return str(secret["id"]), chain
 
 
-def wire_events(cloud: LocalCloud, trigger: Trigger, token: str) -> None:
-    en = cloud.event_notifications
-    destination = en.add_code_engine_app_destination(
-        f"{trigger.url}/events",
-        name="trigger",
-        headers={"Authorization": f"Bearer {token}"},
-        sensitive_headers={"Authorization"},
+def subscribe_to_alerts(cloud: LocalCloud, apikey: str, inbox: AlertInbox) -> None:
+    """What `apply` leaves to the user: who hears the alerts (here, a local webhook)."""
+    en = EventNotificationsV1(authenticator=IAMAuthenticator(apikey, url=cloud.iam_url))
+    en.set_service_url(cloud.event_notifications_url)
+    instance = cloud.identity.en_instance_id
+    topics = en.list_topics(instance_id=instance, search="certsync-alerts").get_result()
+    topic = next(t for t in topics["topics"] if t["name"] == "certsync-alerts")
+    destination = en.create_destination(
+        instance_id=instance,
+        name="ops-webhook",
+        type="webhook",
+        config={"params": {"url": inbox.url, "verb": "post"}},
+    ).get_result()
+    en.create_subscription(
+        instance_id=instance,
+        name="ops",
+        topic_id=topic["id"],
+        destination_id=destination["id"],
+        attributes={"signing_enabled": False},
     )
-    en.subscribe(destination)
+    say("   (by hand, as apply asked) topic 'certsync-alerts' -> webhook 'ops-webhook'")
+
+
+def doctor(config: Path, apikey: str) -> None:
+    say("$ python -m deploy doctor --config certsync.yaml")
+    done = run_deploy("doctor", config, apikey)
+    say(indent(done.stdout.rstrip()))
+    if done.returncode != 0:
+        raise SystemExit("demo: doctor found a problem")
+
+
+def indent(text: str, prefix: str = "   ") -> str:
+    return "\n".join(f"{prefix}{line}" if line else line for line in text.splitlines())
 
 
 class AlertInbox:
@@ -313,52 +294,68 @@ def rotate_and_follow(
 
 
 def delivered_so_far(cloud: LocalCloud) -> list[Any]:
-    return [d for d in cloud.event_notifications.deliveries() if d.outcome == "delivered"]
+    """Deliveries to the trigger (the destination `deploy` created), not to the alerts webhook."""
+    return [
+        d
+        for d in cloud.event_notifications.deliveries()
+        if d.outcome == "delivered" and d.destination_name == "certsync-trigger"
+    ]
 
 
-def demo(logs: Path, *, keep: bool) -> None:
-    apikey, token = f"demo-{secrets.token_hex(16)}", secrets.token_urlsafe(32)
+def demo(folder: Path, *, keep: bool) -> None:
     total = time.monotonic()
     with LocalCloud() as cloud:
-        cloud.code_engine.register_image(IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
+        register_images(cloud)
+        apikey = admin_key(cloud)
         say(
             f"Local IBM Cloud at {cloud.url} (IAM, Secrets Manager, Code Engine, Event "
             "Notifications)"
         )
-        env = trigger_env(
-            cloud,
-            apikey=apikey,
-            job=JOB,
-            token=token,
-            CERTSYNC_ALLOWED_SOURCES=cloud.identity.sm_instance_crn,
-        )
-        trigger = Trigger(env, logs, token=token)
-        try:
-            trigger.wait_ready()
-            say(f"Trigger (python -m trigger) at {trigger.url}/events; logs in {logs}")
-            sm, ce = clients(cloud, apikey)
-            secret_id, chain = deploy(cloud, sm, ce, apikey, logs)
-            wire_events(cloud, trigger, token)
-            say(
-                "5. Event Notifications: Secrets Manager events -> the trigger "
-                "(Authorization header marked sensitive)"
+        sm, ce = clients(cloud, apikey)
+        chain = make_chain(DOMAIN, days=30)
+        anchors = folder / "demo-root-ca.pem"
+        anchors.write_text(chain.root_pem)
+        cloud.code_engine.domain_mappings.trust_root(chain.root.cert)  # the demo's "public" CA
+        secret = sm.create_secret(
+            ImportedCertificatePrototype(
+                secret_type="imported_cert",
+                name=SECRET_NAME,
+                certificate=chain.leaf_pem,
+                intermediate=chain.intermediate_pem,
+                private_key=chain.key_pem,
             )
+        ).get_result()
+        secret_id = str(secret["id"])
+        say(f"1. Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
+        config = certsync_yaml(cloud, secret_id, anchors, folder)
+        say(f"2. certsync.yaml: mapping {SECRET_NAME} -> {TARGET}, delivery webhook\n")
+        install(cloud, config, apikey)
+        inbox = AlertInbox()
+        try:
+            subscribe_to_alerts(cloud, apikey, inbox)
+            first_sync(cloud, ce)
+            alert = wait_for(
+                "certsync's alert", lambda: inbox.received[0] if inbox.received else None
+            )
+            say(f"   an alert delivered by Event Notifications to a webhook: {alert['type']}")
+            say(f'     "{alert["ibmendefaultshort"]}"')
+            map_domain(cloud, ce)
             say()
             chain = rotate_and_follow(sm, cloud, secret_id, chain)
+            say()
+            doctor(config, apikey)
             say()
             show_status(cloud, apikey)
             say(f"\nDemo finished in {time.monotonic() - total:.1f} s.")
             if keep:
-                keep_rotating(sm, cloud, secret_id, chain, trigger)
+                keep_rotating(sm, cloud, secret_id, chain)
         finally:
-            trigger.stop()
+            inbox.close()
 
 
-def keep_rotating(
-    sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain, trigger: Trigger
-) -> None:
+def keep_rotating(sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain) -> None:
     say(
-        f"Still running: local IBM Cloud {cloud.url}, trigger {trigger.url}. "
+        f"Still running: local IBM Cloud {cloud.url}, the trigger app in its Code Engine. "
         "Press Enter to rotate again, Ctrl-C to stop."
     )
     try:
@@ -376,18 +373,13 @@ def main() -> int:
         "--keep", action="store_true", help="keep everything running; press Enter to rotate again"
     )
     args = parser.parse_args()
-    # SIGTERM unwinds like Ctrl-C, so the emulator and the trigger are always stopped.
+    # SIGTERM unwinds like Ctrl-C, so the emulator and the processes it runs are always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    logs = Path(tempfile.mkdtemp(prefix="certsync-demo-"))
-    finished = False
+    folder = Path(tempfile.mkdtemp(prefix="certsync-demo-"))
     try:
-        demo(logs, keep=args.keep)
-        finished = True
+        demo(folder, keep=args.keep)
     finally:
-        if finished and not args.keep:
-            shutil.rmtree(logs, ignore_errors=True)
-        elif not finished:
-            print(f"demo: the trigger's logs are kept in {logs}", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

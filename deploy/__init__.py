@@ -1,0 +1,1 @@
+"""`python -m deploy`: install certsync on IBM Cloud from `certsync.yaml`, check it, remove it."""

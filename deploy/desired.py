@@ -1,0 +1,383 @@
+"""What the account should hold for a config: a pure function of the config and the facts.
+
+Roles are IAM role CRNs: the service roles certsync needs and nothing more (README, "Running it on
+Code Engine"): Secrets Manager `SecretsReader` (read certificates and their private keys) and Code
+Engine `Writer` (read and write the project's secrets, submit job runs) for the trusted profile;
+`Event Source Manager` for Secrets Manager on Event Notifications (docs `secrets-manager`
+event-notifications, "Creating a service-to-service authorization"); `Viewer` and `Writer` for
+Event Notifications on the project when it starts the job itself (docs `event-notifications`
+en-destinations-codeengine).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from deploy.config import Config
+from deploy.model import MARKER, MARKER_KEY, Facts, Kind, Resource
+
+SECRETS_READER = "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
+WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
+VIEWER = "crn:v1:bluemix:public:iam::::role:Viewer"
+EVENT_SOURCE_MANAGER = (
+    "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
+)
+PUBLISHER = "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Notification-Publisher"
+
+DISPLAY_NAMES = {
+    EVENT_SOURCE_MANAGER: "Event Source Manager",
+    PUBLISHER: "Event Notification Publisher",
+}
+
+ROTATED = "$.data.event_type == 'secret_rotated'"
+CERTIFICATES = " || ".join(
+    f"$.data.secret_type == '{kind}'" for kind in ("imported_cert", "public_cert", "private_cert")
+)
+TOKEN_KEY = "CERTSYNC_WEBHOOK_TOKEN"
+PUBLIC_IAM = "https://iam.cloud.ibm.com"
+APP_URL_UNKNOWN = "<the trigger app's URL, known once it runs>"
+SOURCE_ID_UNKNOWN = "<the alerts source's id, known once it exists>"
+
+
+def desired(
+    config: Config, facts: Facts, *, app_url: str | None = None, alert_source: str | None = None
+) -> list[Resource]:
+    """Everything `apply` makes exist, in creation order. `app_url` and `alert_source` are known
+    once the trigger app runs and the alerts source exists."""
+    webhook = config.delivery == "webhook"
+    out = [
+        *_iam(config, facts),
+        *_alerts_source(config),
+        *_code_engine(config, facts, alert_source),
+    ]
+    out.append(
+        Resource(
+            Kind.REGISTRATION,
+            "secrets-manager",
+            {"event_notifications_instance_crn": facts.en_crn},
+            detail=f"Secrets Manager {config.sm_instance} as a source of Event Notifications",
+        )
+    )
+    out.extend(_event_notifications(config, facts, app_url if webhook else None))
+    if config.alerts:
+        out.append(_alerts_topic(config, alert_source))
+    return out
+
+
+def _alerts_source(config: Config) -> list[Resource]:
+    if not config.alerts:
+        return []
+    spec = {"description": f"certsync's alerts ({MARKER})", "enabled": True}
+    return [Resource(Kind.SOURCE, config.alerts_name, spec, detail="certsync publishes its alerts")]
+
+
+def _alerts_topic(config: Config, source: str | None) -> Resource:
+    rule = {"enabled": True, "event_type_filter": "$.*", "notification_filter": None}
+    spec = {
+        "description": f"certsync: alerts ({MARKER})",
+        "sources": [{"id": source or SOURCE_ID_UNKNOWN, "rules": [rule]}],
+    }
+    detail = "subscribe the destinations people watch"
+    return Resource(Kind.TOPIC, config.alerts_name, spec, detail=detail)
+
+
+def _iam(config: Config, facts: Facts) -> list[Resource]:
+    profile = config.profile_name
+    links = [("ce-job", "job", config.job_name)]
+    if config.delivery == "webhook":
+        links.append(("ce-app", "application", config.app_name))
+    out = [Resource(Kind.PROFILE, profile, {"description": f"certsync ({MARKER})"})]
+    out += [
+        Resource(
+            Kind.LINK,
+            name,
+            {
+                "cr_type": "CE",
+                "crn": facts.project_crn,
+                "component_type": kind,
+                "component_name": n,
+            },
+            detail=f"lets Code Engine {kind} '{n}' act as '{profile}'",
+        )
+        for name, kind, n in links
+    ]
+    out += [
+        _policy("secrets-manager", config.sm_instance, [SECRETS_READER], "read the certificates"),
+        _policy("codeengine", facts.project_id, [WRITER], "write the project's TLS secrets"),
+    ]
+    # Targets in other projects (a mapping's "project"): Writer there too, nothing more.
+    out += [
+        _policy("codeengine", project, [WRITER], "write TLS secrets there", name=name)
+        for project in target_projects(config, facts)
+        if (name := policy_name("codeengine", project, facts.project_id)) != "codeengine"
+    ]
+    if config.alerts:
+        out.append(
+            _policy("event-notifications", config.en_instance, [PUBLISHER], "publish alerts")
+        )
+    out.append(
+        _authorization(
+            "secrets-manager",
+            config.sm_instance,
+            "event-notifications",
+            config.en_instance,
+            [EVENT_SOURCE_MANAGER],
+        )
+    )
+    if config.delivery == "job":
+        out.append(
+            _authorization(
+                "event-notifications",
+                config.en_instance,
+                "codeengine",
+                facts.project_id,
+                [VIEWER, WRITER],
+            )
+        )
+    return out
+
+
+def _policy(
+    service: str, instance: str, roles: list[str], why: str, *, name: str | None = None
+) -> Resource:
+    spec = {"service_name": service, "service_instance": instance, "roles": sorted(roles)}
+    detail = f"{_role_names(roles)} on {service} {instance}: {why}"
+    return Resource(Kind.POLICY, name or service, spec, detail=detail)
+
+
+def policy_name(service: str, instance: str, home_project: str) -> str:
+    """The service's name for the config's own instances; `codeengine:<project id>` for the
+    projects of targets elsewhere."""
+    if service == "codeengine" and instance != home_project:
+        return f"codeengine:{instance}"
+    return service
+
+
+def target_projects(config: Config, facts: Facts) -> list[str]:
+    """The projects the mappings write into, the job's own first."""
+    projects = [facts.project_id]
+    for mapping in config.mappings:
+        project = mapping.get("project")
+        if isinstance(project, str) and project and project not in projects:
+            projects.append(project)
+    return projects
+
+
+def _authorization(
+    source: str, source_instance: str, target: str, target_instance: str, roles: list[str]
+) -> Resource:
+    spec = {
+        "source_service": source,
+        "source_instance": source_instance,
+        "target_service": target,
+        "target_instance": target_instance,
+        "roles": sorted(roles),
+    }
+    return Resource(Kind.AUTHORIZATION, f"{source} -> {target}", spec, detail=_role_names(roles))
+
+
+def role_name(role: str) -> str:
+    """The display name IAM and the CLI use ("Event Source Manager")."""
+    return DISPLAY_NAMES.get(role, role.rsplit(":", 1)[-1])
+
+
+def _role_names(roles: list[str]) -> str:
+    return ", ".join(role_name(role) for role in roles)
+
+
+def _code_engine(config: Config, facts: Facts, alert_source: str | None) -> list[Resource]:
+    webhook = config.delivery == "webhook"
+    out = [
+        Resource(
+            Kind.CONFIG_MAP,
+            config.config_map_name,
+            {"data": {"CERTSYNC_MAPPINGS": config.mappings_json, MARKER_KEY: config.name}},
+            detail=f"{len(config.mappings)} mapping(s)",
+        )
+    ]
+    if webhook:
+        out.append(
+            Resource(
+                Kind.SECRET,
+                config.webhook_secret_name,
+                {"format": "generic", "keys": sorted([TOKEN_KEY, MARKER_KEY])},
+                detail="the webhook's bearer token (generated once, never shown)",
+            )
+        )
+    if config.build is not None:
+        components = ["job", "trigger"] if webhook else ["job"]
+        out += [_build(config, component) for component in components]
+    out.append(_job(config, alert_source))
+    if webhook:
+        out.append(_app(config, facts))
+    return out
+
+
+def _build(config: Config, component: str) -> Resource:
+    build = config.build
+    assert build is not None
+    spec = {
+        "output_image": build.image(component),
+        "output_secret": build.registry_secret,
+        "source_type": "git",
+        "source_url": build.source,
+        "source_revision": build.revision,
+        "strategy_type": "dockerfile",
+        "strategy_spec_file": f"Dockerfile.{component}",
+    }
+    return Resource(Kind.BUILD, f"{config.name}-{component}", spec, detail=build.image(component))
+
+
+def _auth_env(config: Config, prefix: str) -> dict[str, str]:
+    env = {f"{prefix}_AUTH_TYPE": "container", f"{prefix}_IAM_PROFILE_NAME": config.profile_name}
+    if config.iam_url != PUBLIC_IAM:
+        env[f"{prefix}_AUTH_URL"] = config.iam_url
+    return env
+
+
+def _endpoint_env(config: Config) -> dict[str, str]:
+    return {"CODE_ENGINE_URL": config.code_engine_url} if config.code_engine_url else {}
+
+
+def _job(config: Config, alert_source: str | None) -> Resource:
+    alerts = (
+        {
+            "EVENT_NOTIFICATIONS_URL": config.en_url,
+            **_auth_env(config, "EVENT_NOTIFICATIONS"),
+            "CERTSYNC_EN_INSTANCE_ID": config.en_instance,
+            "CERTSYNC_EN_SOURCE_ID": alert_source or SOURCE_ID_UNKNOWN,
+        }
+        if config.alerts
+        else {}
+    )
+    literal = {
+        "SECRETS_MANAGER_URL": config.sm_url,
+        **_auth_env(config, "SECRETS_MANAGER"),
+        **_auth_env(config, "CODE_ENGINE"),
+        **_endpoint_env(config),
+        **alerts,
+        MARKER_KEY: config.name,
+        **config.job_env,
+    }
+    env = [
+        *_literals(literal),
+        {"type": "config_map_full_reference", "reference": config.config_map_name},
+    ]
+    spec = {
+        "image_reference": config.job_image,
+        "run_compute_resource_token_enabled": True,
+        "scale_retry_limit": 2,
+        "scale_max_execution_time": 900,
+        "run_env_variables": sort_env(env),
+    }
+    return Resource(Kind.JOB, config.job_name, spec, detail=config.job_image)
+
+
+def _app(config: Config, facts: Facts) -> Resource:
+    literal = {
+        "CERTSYNC_JOB_NAME": config.job_name,
+        "CERTSYNC_ALLOWED_SOURCES": facts.sm_crn,
+        **_auth_env(config, "CODE_ENGINE"),
+        **_endpoint_env(config),
+        MARKER_KEY: config.name,
+        **config.trigger_env,
+    }
+    env = [
+        *_literals(literal),
+        {"type": "secret_full_reference", "reference": config.webhook_secret_name},
+    ]
+    spec = {
+        "image_reference": config.trigger_image,
+        "image_port": 8080,
+        "run_compute_resource_token_enabled": True,
+        "scale_min_instances": 0,
+        "run_env_variables": sort_env(env),
+    }
+    return Resource(Kind.APP, config.app_name, spec, detail=config.trigger_image)
+
+
+def _literals(values: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"type": "literal", "name": k, "value": v} for k, v in values.items()]
+
+
+def sort_env(env: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(env, key=lambda e: (e.get("type", ""), e.get("name", ""), e.get("reference", "")))
+
+
+def _event_notifications(config: Config, facts: Facts, app_url: str | None) -> list[Resource]:
+    topic = f"{config.name}-rotations"
+    rule = {"enabled": True, "event_type_filter": ROTATED, "notification_filter": CERTIFICATES}
+    out = [
+        Resource(
+            Kind.TOPIC,
+            topic,
+            {
+                "description": f"certsync: certificate rotations ({MARKER})",
+                "sources": [{"id": facts.sm_crn, "rules": [rule]}],
+            },
+            detail="lets only rotations of certificate secrets through",
+        )
+    ]
+    if config.delivery == "webhook":
+        destination = f"{config.name}-trigger"
+        spec: dict[str, Any] = {
+            "type": "webhook",
+            "description": f"certsync trigger ({MARKER})",
+            "url": f"{app_url}/events" if app_url else APP_URL_UNKNOWN,
+            "verb": "post",
+            "custom_headers": ["Authorization"],
+            "sensitive_headers": ["Authorization"],
+        }
+        signing: dict[str, Any] = {"signing_enabled": False}
+    else:
+        destination = f"{config.name}-job"
+        spec = {
+            "type": "ibmce",
+            "description": f"certsync job ({MARKER})",
+            "target_type": "job",
+            "project_crn": facts.project_crn,
+            "job_name": config.job_name,
+        }
+        signing = {}
+    out.append(
+        Resource(Kind.DESTINATION, destination, spec, detail=spec.get("url", config.job_name))
+    )
+    out.append(
+        Resource(
+            Kind.SUBSCRIPTION,
+            config.name,
+            {
+                "description": f"certsync ({MARKER})",
+                "topic": topic,
+                "destination": destination,
+                **signing,
+            },
+            detail=f"{topic} -> {destination}",
+        )
+    )
+    return out
+
+
+def manual_steps(config: Config) -> list[str]:
+    """What no IBM API can do: Code Engine's v2 API has no subscriptions (cron or otherwise), so
+    the safety net is created with the CLI (docs `codeengine` subscribe-cron). And what only the
+    user knows: who should hear certsync's alerts."""
+    steps = []
+    if config.alerts:
+        steps.append(
+            f"who hears certsync's alerts: subscribe the destinations people watch (Slack, "
+            f"email, PagerDuty, ...) to Event Notifications topic '{config.alerts_name}'"
+        )
+    if config.schedule is None:
+        return steps
+    command = (
+        f"ibmcloud ce subscription cron create --name {config.name}-nightly "
+        f"--destination-type job --destination {config.job_name} "
+        f"--schedule {shlex.quote(config.schedule)}"
+    )
+    return [
+        f"the safety-net schedule ({config.schedule}, UTC): in project '{config.project}', run\n"
+        f"    {command}",
+        *steps,
+    ]

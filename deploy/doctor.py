@@ -1,0 +1,269 @@
+"""`doctor`: check every piece and every permission end to end; each failure names its fix.
+
+Checks, in order: each resource exists as the config wants it (the plan, read-only); the trigger
+answers `/healthz` at its public URL; Event Notifications' test delivery reaches the destination;
+a dry-run job run (`python -m job --dry-run`) proves the trusted profile reads every mapped secret
+and its target; each mapped certificate's days left; the safety net, which no API can read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from deploy.desired import role_name
+from deploy.engine import Session
+from deploy.model import Action, Change, Kind
+from job.mappings import parse_mappings
+from shared.errors import CertsyncError
+
+EXPIRY_WARNING_DAYS = 30
+TEST_TIMEOUT = 60.0
+PROBE_TIMEOUT = 900.0
+
+
+class Status(enum.StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Check:
+    status: Status
+    what: str
+    detail: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "status": self.status.value.lower(),
+            "what": self.what,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+class Doctor:
+    def __init__(
+        self,
+        session: Session,
+        progress: Callable[[str], None],
+        *,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.config = session.config
+        self.progress = progress
+        self.now = now
+        self.sleep = sleep
+        self.apply_hint = f"python -m deploy apply --config {self.config.path}"
+
+    def run(self) -> list[Check]:
+        planned = self.session.plan()
+        checks = [self._resource(c) for c in planned.changes]
+        if self.config.delivery == "webhook":
+            checks.append(self._health())
+        checks.append(self._test_delivery())
+        checks.append(self._probe())
+        checks += self._expiry()
+        for step in planned.manual:
+            title, _, rest = step.partition("\n")
+            checks.append(Check(Status.MANUAL, f"by hand: {title}", fix=rest.strip()))
+        return checks
+
+    # -- resources -------------------------------------------------------------------------
+    def _resource(self, change: Change) -> Check:
+        what = f"{change.kind.value} '{change.name}'"
+        if change.detail:
+            what += f" ({change.detail})"
+        if change.action is Action.KEEP:
+            return Check(Status.OK, what, "; ".join(change.reasons))  # adopted: says so
+        if change.action is Action.CONFLICT:
+            return Check(
+                Status.FAIL,
+                what,
+                "; ".join(change.reasons),
+                f"rename it, or set a different 'name' in {self.config.path}",
+            )
+        detail = "missing" if change.action is Action.CREATE else "; ".join(change.reasons)
+        fix = self.apply_hint
+        manual = _manual_fix(change)
+        if manual:
+            fix += f", or: {manual}"
+        return Check(Status.FAIL, what, detail, fix)
+
+    # -- the trigger -----------------------------------------------------------------------
+    def _health(self) -> Check:
+        url = self.session.code_engine.app_url()
+        what = f"the trigger answers /healthz ({self.config.app_name})"
+        if url is None:
+            return Check(Status.FAIL, what, "the app is missing or not ready", self.apply_hint)
+        try:
+            response = requests.get(f"{url}/healthz", timeout=10)
+        except requests.RequestException as exc:
+            return Check(
+                Status.FAIL,
+                what,
+                f"{url}/healthz: {type(exc).__name__}",
+                f"ibmcloud ce app logs --name {self.config.app_name}",
+            )
+        if response.status_code != 200:
+            return Check(
+                Status.FAIL,
+                what,
+                f"{url}/healthz answered {response.status_code}",
+                f"ibmcloud ce app logs --name {self.config.app_name}",
+            )
+        return Check(Status.OK, what, f"{url}/healthz answered 200")
+
+    def _test_delivery(self) -> Check:
+        webhook = self.config.delivery == "webhook"
+        name = f"{self.config.name}-trigger" if webhook else f"{self.config.name}-job"
+        what = f"Event Notifications test delivery to '{name}'"
+        if not webhook:
+            return Check(
+                Status.MANUAL,
+                what,
+                "a test to a Code Engine job destination starts a job run; not sent",
+                "the dry-run job run below checks the job itself",
+            )
+        ident = self.session.events.destination_id(name)
+        if ident is None:
+            return Check(Status.FAIL, what, "the destination is missing", self.apply_hint)
+        en, instance = self.session.events.en, self.config.en_instance
+        try:
+            sent = self.session.clients.call(
+                lambda: en.test_destination(instance_id=instance, id=ident),
+                f"test Event Notifications destination '{name}'",
+            )
+            notification = str(sent.get("notification_id") or "")
+            status = str(sent.get("status") or "")
+            deadline = time.monotonic() + TEST_TIMEOUT
+            while notification and status not in {"success", "failed"}:
+                if time.monotonic() > deadline:
+                    break
+                self.sleep(0.5)
+                status = str(
+                    self.session.clients.call(
+                        lambda: en.get_notifications_status(instance_id=instance, id=notification),
+                        "get the test notification's status",
+                    ).get("status")
+                    or ""
+                )
+        except CertsyncError as exc:
+            return Check(Status.FAIL, what, str(exc), self.apply_hint)
+        if status == "success":
+            return Check(Status.OK, what, "delivered and acknowledged")
+        return Check(
+            Status.FAIL,
+            what,
+            f"test notification status '{status or 'unknown'}'",
+            "check the trigger's logs (a 401 means the destination's token is not the "
+            f"app's: {self.apply_hint} sends it again)",
+        )
+
+    # -- the trusted profile, through a dry run -------------------------------------------------
+    def _probe(self) -> Check:
+        ce, project = self.session.clients.code_engine, self.session.facts.project_id
+        job = self.config.job_name
+        name = f"{job[:40]}-doctor-{secrets.token_hex(3)}"
+        what = "the trusted profile reads every mapped secret and target (dry-run job run)"
+        fix = (
+            f"ibmcloud ce jobrun logs --name {name}; check the policies of trusted profile "
+            f"'{self.config.profile_name}' ({self.apply_hint})"
+        )
+        try:
+            self.session.clients.call(
+                lambda: ce.create_job_run(
+                    project_id=project, job_name=job, name=name, run_arguments=["--dry-run"]
+                ),
+                f"submit dry-run job run '{name}'",
+            )
+            self.progress(f"dry-run job run '{name}' submitted")
+            body = self._wait_run(name)
+        except CertsyncError as exc:
+            return Check(Status.FAIL, what, str(exc), self.apply_hint)
+        status = body.get("status")
+        if status == "completed":
+            return Check(Status.OK, what, f"job run '{name}' completed")
+        return Check(Status.FAIL, what, f"job run '{name}' ended '{status}'", fix)
+
+    def _wait_run(self, name: str) -> dict[str, Any]:
+        ce, project = self.session.clients.code_engine, self.session.facts.project_id
+        start, last = time.monotonic(), None
+        while True:
+            body = self.session.clients.call(
+                lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
+            )
+            status = body.get("status")
+            if status != last:
+                self.progress(f"job run '{name}': {status} ({time.monotonic() - start:.0f} s)")
+                last = status
+            if status in {"completed", "failed"} or time.monotonic() - start > PROBE_TIMEOUT:
+                return body
+            self.sleep(0.5)
+
+    # -- the certificates ------------------------------------------------------------------
+    def _expiry(self) -> list[Check]:
+        sm = self.session.clients.secrets_manager
+        mappings = parse_mappings(json.dumps(list(self.config.mappings)), source="mappings")
+        out = []
+        for mapping in mappings:
+            what = f"certificate {mapping.secret_id} -> '{mapping.target}'"
+            try:
+                meta = self.session.clients.call(
+                    lambda m=mapping: sm.get_secret_metadata(id=m.secret_id),
+                    f"get Secrets Manager secret '{mapping.secret_id}'",
+                )
+            except CertsyncError as exc:
+                out.append(Check(Status.FAIL, what, str(exc), "fix the mapping's 'secret'"))
+                continue
+            expires = meta.get("expiration_date")
+            if not expires:
+                out.append(Check(Status.WARN, what, "has no expiration date (not a certificate?)"))
+                continue
+            left = dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00")) - self.now()
+            days = left.total_seconds() / 86400
+            label = meta.get("name") or mapping.secret_id
+            detail = f"'{label}' expires {expires} ({days:.0f} days left)"
+            if days <= 0:
+                out.append(
+                    Check(Status.FAIL, what, detail, "renew or rotate it in Secrets Manager")
+                )
+            elif days <= EXPIRY_WARNING_DAYS:
+                out.append(
+                    Check(Status.WARN, what, detail, "renew or rotate it in Secrets Manager")
+                )
+            else:
+                out.append(Check(Status.OK, what, detail))
+        return out
+
+
+def _manual_fix(change: Change) -> str:
+    """The CLI command that makes one missing piece by hand, where it is short."""
+    wanted = change.wanted
+    if wanted is None or change.kind is not Kind.AUTHORIZATION:
+        return ""
+    spec = wanted.spec
+    roles = shlex.quote(",".join(role_name(r) for r in spec["roles"]))
+    return (
+        f"ibmcloud iam authorization-policy-create {spec['source_service']} "
+        f"{spec['target_service']} {roles} --source-service-instance-id "
+        f"{spec['source_instance']} --target-service-instance-id {spec['target_instance']}"
+    )
+
+
+def failed(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status is Status.FAIL]

@@ -1,0 +1,183 @@
+"""Read the account, plan, apply, destroy: the one place that sequences the adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from deploy.clients import Clients
+from deploy.code_engine import CodeEngine
+from deploy.config import Config
+from deploy.desired import desired, manual_steps
+from deploy.events import Events
+from deploy.iam import Iam
+from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Resource
+from deploy.plan import plan, teardown
+from shared.errors import CertsyncError
+
+Progress = Callable[[str], None]
+
+
+class Adapter(Protocol):
+    kinds: tuple[Kind, ...]
+
+    def read(self) -> list[Found]: ...
+    def create(self, resource: Resource) -> None: ...
+    def update(self, resource: Resource, found: Found) -> None: ...
+    def delete(self, found: Found) -> None: ...
+
+
+class DeployError(CertsyncError):
+    """The account cannot be made to match the config; the message names what and why."""
+
+
+def lookup_facts(clients: Clients, config: Config) -> Facts:
+    """Who the key's account is, and the project's id and CRN (read-only calls)."""
+    details = clients.call(
+        lambda: clients.identity.get_api_keys_details(iam_api_key=clients.apikey.reveal()),
+        "get the API key's details",
+    )
+    account = str(details.get("account_id") or "")
+    projects = clients.call(
+        lambda: clients.code_engine.list_projects(limit=100), "list Code Engine projects"
+    )
+    project = next(
+        (
+            p
+            for p in projects.get("projects") or []
+            if config.project in (p.get("name"), p.get("id"))
+        ),
+        None,
+    )
+    if project is None:
+        raise DeployError(
+            f"Code Engine project '{config.project}' was not found in {config.region}: create it "
+            f"(ibmcloud ce project create --name {config.project}) or fix 'code_engine.project'"
+        )
+    region = config.region
+    return Facts(
+        account_id=account,
+        project_id=str(project["id"]),
+        project_name=str(project.get("name") or config.project),
+        project_crn=str(
+            project.get("crn")
+            or f"crn:v1:bluemix:public:codeengine:{region}:a/{account}:{project['id']}::"
+        ),
+        sm_crn=f"crn:v1:bluemix:public:secrets-manager:{region}:a/{account}:{config.sm_instance}::",
+        en_crn=(
+            f"crn:v1:bluemix:public:event-notifications:{region}:a/{account}:{config.en_instance}::"
+        ),
+    )
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    manual: list[str]
+    prune: list[Change] = field(default_factory=list)  # certsync's own, no longer wanted
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.action is Action.CONFLICT]
+
+    @property
+    def writes(self) -> list[Change]:
+        return [c for c in [*self.changes, *self.prune] if c.writes]
+
+    def to_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for change in [*self.changes, *self.prune]:
+            counts[change.action.value] = counts.get(change.action.value, 0) + 1
+        return {
+            "changes": [c.to_dict() for c in [*self.changes, *self.prune]],
+            "manual": self.manual,
+            "summary": counts,
+        }
+
+
+class Session:
+    """One run of `deploy`: the config, the facts and one adapter per service."""
+
+    def __init__(self, config: Config, clients: Clients, facts: Facts, progress: Progress) -> None:
+        self.config = config
+        self.clients = clients
+        self.facts = facts
+        self.progress = progress
+        self.iam = Iam(clients, config, facts)
+        self.code_engine = CodeEngine(clients, config, facts, progress, sleep=clients.policy.sleep)
+        self.events = Events(clients, config, facts, token=self.code_engine.webhook_token)
+        self.adapters: list[Adapter] = [self.iam, self.code_engine, self.events]
+        self.found: dict[tuple[Kind, str], Found] = {}
+
+    def adapter(self, kind: Kind) -> Adapter:
+        return next(a for a in self.adapters if kind in a.kinds)
+
+    def read(self) -> dict[tuple[Kind, str], Found]:
+        self.found = {f.key: f for adapter in self.adapters for f in adapter.read()}
+        return self.found
+
+    def wanted(self) -> list[Resource]:
+        return desired(
+            self.config,
+            self.facts,
+            app_url=self.code_engine.app_url(),
+            alert_source=self.events.alert_source_id(),
+        )
+
+    def plan(self) -> Plan:
+        found = self.read()
+        wanted = self.wanted()
+        keys = {r.key for r in wanted}
+        prune = [
+            Change(Action.DELETE, f.kind, f.name, ("no longer in the config",), found=f)
+            for f in found.values()
+            if f.managed and f.key not in keys
+        ]
+        prune.sort(key=lambda c: ORDER.index(c.kind), reverse=True)
+        return Plan(plan(wanted, found), manual_steps(self.config), prune)
+
+    def apply(self, planned: Plan, report: Callable[[Change], None]) -> list[Change]:
+        """Carry out `planned` kind by kind. Each change is planned again just before it is
+        carried out: some values exist only once an earlier step is done (the trigger app's URL
+        for the destination, the alerts source's id for the job and the alerts topic)."""
+        if planned.conflicts:
+            names = ", ".join(f"{c.kind.value} '{c.name}'" for c in planned.conflicts)
+            raise DeployError(f"nothing changed: {names} exist but were not created by certsync")
+        done: list[Change] = []
+        for planned_change in planned.changes:
+            change = self._replan(planned_change)
+            if not change.writes:
+                continue
+            self._carry_out(change)
+            report(change)
+            done.append(change)
+        for change in planned.prune:
+            self._carry_out(change)
+            report(change)
+            done.append(change)
+        return done
+
+    def _replan(self, change: Change) -> Change:
+        if change.wanted is None:
+            return change
+        fresh = next(r for r in self.wanted() if r.key == (change.kind, change.name))
+        return plan([fresh], {change.found.key: change.found} if change.found else {})[0]
+
+    def _carry_out(self, change: Change) -> None:
+        adapter = self.adapter(change.kind)
+        if change.action is Action.CREATE and change.wanted is not None:
+            adapter.create(change.wanted)
+        elif change.action in {Action.UPDATE, Action.REPLACE} and change.wanted and change.found:
+            adapter.update(change.wanted, change.found)
+        elif change.action is Action.DELETE and change.found is not None:
+            adapter.delete(change.found)
+
+    def destroy_plan(self) -> list[Change]:
+        return teardown(self.read().values())
+
+    def destroy(self, changes: list[Change], report: Callable[[Change], None]) -> None:
+        for change in changes:
+            if change.action is Action.DELETE:
+                self._carry_out(change)
+                report(change)

@@ -1,0 +1,115 @@
+"""The values `deploy` reasons with: resources wanted, resources found, and the changes between.
+
+A resource is identified by its kind and name; its `spec` holds only the fields certsync manages,
+normalised to plain JSON values so that what the config asks for and what the API returns compare
+with `==`. Secret values (the webhook token) are never part of a spec.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+# Written into every resource certsync creates, where the API has a place for it (descriptions,
+# a config map or secret key, an environment variable): `destroy` removes only what carries it.
+MARKER = "managed by certsync deploy"
+MARKER_KEY = "CERTSYNC_MANAGED_BY"
+
+
+class Kind(enum.StrEnum):
+    """In the order `apply` creates them (`destroy` goes backwards)."""
+
+    PROFILE = "trusted profile"
+    LINK = "trusted profile link"
+    POLICY = "access policy"
+    AUTHORIZATION = "service authorization"
+    SOURCE = "Event Notifications source"  # certsync's alerts; the job names its id
+    CONFIG_MAP = "Code Engine config map"
+    SECRET = "Code Engine secret"
+    BUILD = "Code Engine build"
+    JOB = "Code Engine job"
+    APP = "Code Engine app"
+    REGISTRATION = "Secrets Manager notifications registration"
+    TOPIC = "Event Notifications topic"
+    DESTINATION = "Event Notifications destination"
+    SUBSCRIPTION = "Event Notifications subscription"
+
+
+ORDER = list(Kind)
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"  # cannot be updated in place: deleted, then created
+    KEEP = "keep"
+    CONFLICT = "conflict"  # a resource of that name exists that certsync did not create
+    DELETE = "delete"
+    LEAVE = "leave"  # destroy: exists, but not certsync's
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: Kind
+    name: str
+    spec: dict[str, Any]
+    # Say what it is for, in the plan ("job 'certsync' in project 'x'").
+    detail: str = ""
+    # Fields compared only when creating (cannot be read back, e.g. a sensitive header's value).
+    replace_on: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[Kind, str]:
+        return (self.kind, self.name)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A resource as the account has it."""
+
+    kind: Kind
+    name: str
+    spec: dict[str, Any]
+    managed: bool  # carries certsync's marker
+    handle: dict[str, Any] = field(default_factory=dict)  # ids and entity tags to act on it
+
+    @property
+    def key(self) -> tuple[Kind, str]:
+        return (self.kind, self.name)
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    kind: Kind
+    name: str
+    reasons: tuple[str, ...] = ()
+    wanted: Resource | None = None
+    found: Found | None = None
+    detail: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.action in {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "kind": self.kind.value,
+            "name": self.name,
+            "detail": self.detail,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What deploy looks up before planning: who and where the account is."""
+
+    account_id: str
+    project_id: str
+    project_name: str
+    project_crn: str
+    sm_crn: str
+    en_crn: str

@@ -1,0 +1,88 @@
+"""`python -m deploy` against the local IBM Cloud: the config that points it there, the images its
+Code Engine runs, and running deploy as its own process (as a user would). Used by the tests and
+`make demo`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from localcloud import LocalCloud
+from scripts.processes import ROOT, base_env
+
+JOB_IMAGE = "icr.io/certsync/certsync-job:local"
+TRIGGER_IMAGE = "icr.io/certsync/certsync-trigger:local"
+ADMIN_IAM_ID = "IBMid-certsync-admin"
+
+
+def register_images(cloud: LocalCloud) -> None:
+    """What `docker build` of Dockerfile.job and Dockerfile.trigger would give, as local
+    commands: the emulated Code Engine runs them as processes."""
+    cloud.code_engine.register_image(JOB_IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
+    cloud.code_engine.register_image(
+        TRIGGER_IMAGE, [sys.executable, "-m", "trigger"], cwd=str(ROOT)
+    )
+
+
+def local_config(
+    cloud: LocalCloud, mappings: list[dict[str, Any]], **overrides: Any
+) -> dict[str, Any]:
+    """A certsync.yaml for the local account: the real layout, with every endpoint overridden."""
+    identity = cloud.identity
+    config: dict[str, Any] = {
+        "name": "certsync",
+        "region": identity.region,
+        "iam_url": cloud.iam_url,
+        "code_engine": {"project": project_name(cloud), "url": cloud.code_engine_url},
+        "secrets_manager": {
+            "instance_id": identity.sm_instance_id,
+            "url": cloud.secrets_manager_url,
+        },
+        "event_notifications": {
+            "instance_id": identity.en_instance_id,
+            "url": cloud.event_notifications_url,
+        },
+        "mappings": mappings,
+        "delivery": "webhook",
+        "schedule": "17 3 * * *",
+        "images": {"job": JOB_IMAGE, "trigger": TRIGGER_IMAGE},
+        "env": {"job": {"CERTSYNC_RETRY_SECONDS": "20"}},
+    }
+    config.update(overrides)
+    return config
+
+
+def project_name(cloud: LocalCloud) -> str:
+    return str(cloud.code_engine.project().to_dict()["name"])
+
+
+def write_config(path: Path, config: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def admin_key(cloud: LocalCloud) -> str:
+    """An API key of the account's administrator (the person who runs deploy)."""
+    key = f"admin-{secrets.token_hex(16)}"
+    cloud.iam.add_apikey(key, ADMIN_IAM_ID)
+    return key
+
+
+def run_deploy(
+    verb: str, config: Path, apikey: str, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", verb, "--config", str(config), *args],
+        cwd=ROOT,
+        env={**base_env(), "IBMCLOUD_API_KEY": apikey},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,295 @@
+"""`python -m deploy` as a user runs it: a real process, the official SDKs, the local IBM Cloud.
+
+After `apply` on an empty account, the emulated Code Engine runs the trigger app and the job from
+their images, authenticated as the trusted profile `apply` created (no API key), and a rotation in
+Secrets Manager reaches the Code Engine secret through Event Notifications with no other step.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
+from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
+from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
+from ibm_secrets_manager_sdk.secrets_manager_v2 import ImportedCertificateVersionPrototype
+
+from localcloud import LocalCloud
+from localcloud.code_engine.runner import Image
+from localcloud.pki import make_chain, renew
+from scripts.deploy_local import admin_key, local_config, register_images, run_deploy, write_config
+from scripts.processes import ROOT
+from tests.builders import code_engine_sdk, secrets_manager_sdk
+from tests.support import assert_no_secret_material, seed_certificate, served_serial, wait_until
+
+pytestmark = pytest.mark.integration
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+TOKEN_PATH = "/identity/token"
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as c:
+        register_images(c)
+        c.event_notifications.timeout = 5.0
+        c.event_notifications.backoff_min = c.event_notifications.backoff_max = 0.2
+        yield c
+
+
+@pytest.fixture
+def account(cloud: LocalCloud, tmp_path: Path) -> Account:
+    return Account(cloud, tmp_path)
+
+
+class Account:
+    """A local account with one certificate, and a certsync.yaml that maps it."""
+
+    def __init__(self, cloud: LocalCloud, tmp_path: Path) -> None:
+        self.cloud = cloud
+        self.apikey = admin_key(cloud)
+        self.chain = make_chain("www.example.com")
+        self.secret_id = seed_certificate(cloud, self.chain, "www-example-com")
+        self.mappings = [{"secret": self.secret_id, "target": "tls-www"}]
+        self.config = local_config(cloud, self.mappings)
+        self.path = write_config(tmp_path / "certsync.yaml", self.config)
+
+    def deploy(self, verb: str, *args: str) -> Any:
+        done = run_deploy(verb, self.path, self.apikey, *args)
+        assert_no_secret_material(done.stdout + done.stderr, self.apikey, self.chain.key_pem)
+        return done
+
+    def rewrite(self, **changes: Any) -> None:
+        self.config.update(changes)
+        write_config(self.path, self.config)
+
+    def writes(self) -> list[str]:
+        return [
+            f"{r.method} {r.path}"
+            for r in self.cloud.requests.entries()
+            if r.method in WRITES and r.path != TOKEN_PATH and not r.path.startswith("/_localcloud")
+        ]
+
+    def policies(self) -> IamPolicyManagementV1:
+        client = IamPolicyManagementV1(
+            authenticator=IAMAuthenticator(self.apikey, url=self.cloud.iam_url)
+        )
+        client.set_service_url(self.cloud.iam_url)
+        return client
+
+    def identity(self) -> IamIdentityV1:
+        client = IamIdentityV1(authenticator=IAMAuthenticator(self.apikey, url=self.cloud.iam_url))
+        client.set_service_url(self.cloud.iam_url)
+        return client
+
+    def event_notifications(self) -> EventNotificationsV1:
+        client = EventNotificationsV1(
+            authenticator=IAMAuthenticator(self.apikey, url=self.cloud.iam_url)
+        )
+        client.set_service_url(self.cloud.event_notifications_url)
+        return client
+
+
+def applied(account: Account) -> Any:
+    done = account.deploy("apply")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_apply_on_an_empty_account_then_a_rotation_syncs(account: Account) -> None:
+    done = applied(account)
+    assert "+ create   trusted profile 'certsync'" in done.stdout  # the plan is shown first
+    assert "Code Engine app 'certsync-trigger'" in done.stdout
+    assert "ibmcloud ce subscription cron create --name certsync-nightly" in done.stdout
+    new = renew(account.chain, days=90)
+    secrets_manager_sdk(account.cloud, account.apikey).create_secret_version(
+        account.secret_id,
+        ImportedCertificateVersionPrototype(
+            certificate=new.leaf_pem, intermediate=new.intermediate_pem, private_key=new.key_pem
+        ),
+    )
+    assert wait_until(
+        lambda: served_serial(account.cloud, "tls-www") == new.leaf.cert.serial_number, 60
+    )
+    # The job ran as the trusted profile: no API key exists anywhere in Code Engine.
+    job = (
+        code_engine_sdk(account.cloud, account.apikey)
+        .get_job(account.cloud.identity.project_id, "certsync")
+        .get_result()
+    )
+    names = {v.get("name") for v in job["run_env_variables"]}
+    assert not any("APIKEY" in str(n) for n in names)
+
+
+def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
+    applied(account)
+    account.cloud.requests.clear()
+    done = applied(account)
+    assert "No changes: the account already matches the config." in done.stdout
+    assert account.writes() == []
+
+
+def test_a_changed_mapping_updates_only_the_config_map(account: Account) -> None:
+    applied(account)
+    other = seed_certificate(account.cloud, make_chain("api.example.com"), "api-example-com")
+    account.rewrite(mappings=[*account.mappings, {"secret": other, "target": "tls-api"}])
+    plan = account.deploy("plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    changes = [c for c in json.loads(plan.stdout)["changes"] if c["action"] != "keep"]
+    assert [(c["action"], c["name"]) for c in changes] == [("update", "certsync-mappings")]
+    account.cloud.requests.clear()
+    applied(account)
+    project = account.cloud.identity.project_id
+    assert account.writes() == [f"PUT /v2/projects/{project}/config_maps/certsync-mappings"]
+
+
+def test_plan_changes_nothing(account: Account) -> None:
+    done = account.deploy("plan")
+    assert done.returncode == 0, done.stderr
+    assert "Plan: 17 to create, 0 to change, 0 to delete, 0 unchanged." in done.stdout
+    assert account.writes() == []
+
+
+def test_doctor_passes_then_names_a_removed_authorization_and_a_missing_destination(
+    account: Account,
+) -> None:
+    applied(account)
+    done = account.deploy("doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All checks passed" in done.stdout
+    # Remove the Secrets Manager -> Event Notifications authorization and the destination.
+    policies = account.policies()
+    listing = policies.list_policies(
+        account_id=account.cloud.identity.account_id, type="authorization"
+    ).get_result()
+    for policy in listing["policies"]:
+        policies.delete_policy(policy_id=policy["id"])
+    en = account.event_notifications()
+    instance = account.cloud.identity.en_instance_id
+    destinations = en.list_destinations(instance_id=instance).get_result()["destinations"]
+    (ours,) = [d for d in destinations if d["name"] == "certsync-trigger"]
+    for subscription in en.list_subscriptions(instance_id=instance).get_result()["subscriptions"]:
+        if subscription.get("destination_id") == ours["id"]:
+            en.delete_subscription(instance_id=instance, id=subscription["id"])
+    en.delete_destination(instance_id=instance, id=ours["id"])
+    done = account.deploy("doctor", "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    failed = {c["what"].split(" (")[0]: c for c in report["checks"] if c["status"] == "fail"}
+    authorization = failed["service authorization 'secrets-manager -> event-notifications'"]
+    assert "python -m deploy apply" in authorization["fix"]
+    assert "authorization-policy-create secrets-manager event-notifications" in authorization["fix"]
+    assert "Event Notifications destination 'certsync-trigger'" in failed
+    text = account.deploy("doctor").stdout
+    assert "[FAIL] service authorization 'secrets-manager -> event-notifications'" in text
+
+
+def test_destroy_leaves_the_users_own_resources(account: Account) -> None:
+    cloud, project = account.cloud, account.cloud.identity.project_id
+    ce = code_engine_sdk(cloud, account.apikey)
+    ce.create_config_map(project, "my-settings", data={"A": "1"})
+    identity = account.identity()
+    identity.create_profile(name="my-profile", account_id=cloud.identity.account_id)
+    applied(account)
+    # A first sync writes the target: it is the user's TLS secret, which destroy must keep.
+    run = ce.create_job_run(project, job_name="certsync").get_result()
+    assert cloud.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
+    assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
+    done = account.deploy("destroy", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ce.get_config_map(project, "my-settings").get_result()["data"] == {"A": "1"}
+    profiles = identity.list_profiles(account_id=cloud.identity.account_id).get_result()
+    assert [p["name"] for p in profiles.get("profiles", [])] == ["my-profile"]
+    jobs = ce.list_jobs(project).get_result()["jobs"]
+    assert jobs == []
+    assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
+    sm = secrets_manager_sdk(cloud, account.apikey)
+    assert sm.get_secret_metadata(account.secret_id).get_result()["name"] == "www-example-com"
+    plan = account.deploy("plan", "--json")
+    actions = {c["action"] for c in json.loads(plan.stdout)["changes"]}
+    assert actions == {"create"}
+
+
+def test_a_resource_certsync_did_not_create_blocks_apply(account: Account) -> None:
+    project = account.cloud.identity.project_id
+    ce = code_engine_sdk(account.cloud, account.apikey)
+    ce.create_config_map(project, "certsync-mappings", data={"CERTSYNC_MAPPINGS": "[]"})
+    account.cloud.requests.clear()
+    done = account.deploy("apply")
+    assert done.returncode == 1
+    assert "! conflict Code Engine config map 'certsync-mappings'" in done.stdout
+    assert "not created by certsync" in done.stdout
+    assert account.writes() == []
+
+
+def test_bad_config_and_missing_key_exit_2_naming_the_problem(account: Account) -> None:
+    account.rewrite(delivery="carrier-pigeon")
+    done = account.deploy("plan")
+    assert done.returncode == 2
+    assert "'delivery' has value 'carrier-pigeon'" in done.stderr
+    missing = run_deploy("plan", account.path, "")
+    assert missing.returncode == 2
+    assert "'delivery' has value 'carrier-pigeon'" in missing.stderr  # every problem at once
+    assert "IBMCLOUD_API_KEY is not set" in missing.stderr
+
+
+def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> None:
+    cloud, project = account.cloud, account.cloud.identity.project_id
+    source = "https://github.com/example/certsync"
+    job, trigger = (
+        Image([sys.executable, "-m", component], cwd=str(ROOT)) for component in ("job", "trigger")
+    )
+    cloud.code_engine.register_build_source(
+        source, {"Dockerfile.job": job, "Dockerfile.trigger": trigger}
+    )
+    code_engine_sdk(cloud, account.apikey).create_secret(
+        project,
+        "registry",
+        "icr-push",
+        data={"server": "private.us.icr.io", "username": "iamapikey", "password": "not-a-real-key"},
+    )
+    build = {"source": source, "registry": "private.us.icr.io/team", "registry_secret": "icr-push"}
+    account.rewrite(images=None, build=build)
+    done = applied(account)
+    assert "building 'certsync-job'" in done.stderr
+    assert "build run" in done.stderr
+    jobs = code_engine_sdk(cloud, account.apikey).get_job(project, "certsync").get_result()
+    assert jobs["image_reference"] == "private.us.icr.io/team/certsync-job:latest"
+    doctor = account.deploy("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert (
+        account.deploy("apply")
+        .stdout.rstrip()
+        .endswith("No changes: the account already matches the config.")
+    )
+
+
+def test_the_job_delivery_lets_event_notifications_start_the_job(account: Account) -> None:
+    account.rewrite(delivery="job", images={"job": account.config["images"]["job"]})
+    done = applied(account)
+    assert "service authorization 'event-notifications -> codeengine'" in done.stdout
+    assert "Code Engine app" not in done.stdout
+    new = renew(account.chain, days=90)
+    secrets_manager_sdk(account.cloud, account.apikey).create_secret_version(
+        account.secret_id,
+        ImportedCertificateVersionPrototype(
+            certificate=new.leaf_pem, intermediate=new.intermediate_pem, private_key=new.key_pem
+        ),
+    )
+    synced = lambda: served_serial(account.cloud, "tls-www") == new.leaf.cert.serial_number  # noqa: E731
+    assert wait_until(synced, 60)
+    doctor = account.deploy("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    # Switching back to the webhook removes what only the job delivery needed.
+    account.rewrite(delivery="webhook", images=local_config(account.cloud, [])["images"])
+    plan = json.loads(account.deploy("plan", "--json").stdout)
+    deletes = {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "delete"}
+    assert deletes == {
+        ("Event Notifications destination", "certsync-job"),
+        ("service authorization", "event-notifications -> codeengine"),
+    }
