@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import certifi
 import structlog
@@ -24,19 +25,25 @@ from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
 from job.alerts import Notifier
+from job.discovery import Problem, combine
 from job.domain_mappings import DomainMappings
-from job.mappings import SelectedBy, Selection, select
+from job.mappings import SecretMapping, SelectedBy, Selection, select
+from job.outcome import Outcome, Result
 from job.report import report, watch_expiry
 from job.rollout import Rollout
 from job.runner import FetchOnce, run_all
 from job.served import ServedCertificates
 from job.settings import Settings
+from job.sites import Sites
 from job.sources import SecretSource
 from job.status_cli import show_status
 from job.status_store import StatusStore
+from job.survey import find_declared, take_snapshot
 from job.sync import Syncer
-from job.targets import TargetStore
+from job.unchanged import Snapshot
 from shared.clients import (
+    Lazy,
+    build_authenticator,
     code_engine_client,
     event_notifications_client,
     secrets_manager_client,
@@ -87,68 +94,111 @@ def _parser() -> argparse.ArgumentParser:
 
 def configure(
     environ: Mapping[str, str], secret_ids: Sequence[str], *, allow_rollback: bool = False
-) -> tuple[Settings, Selection]:
+) -> Settings:
     settings = Settings.from_env(environ, cli_secret_ids=secret_ids, allow_rollback=allow_rollback)
-    selection = select(
-        settings.mappings, secret_ids=settings.secret_ids, notification=settings.notification
-    )
-    if selection.selected_by is SelectedBy.SECRET_IDS and selection.unmapped:
-        names = ", ".join(repr(i) for i in selection.unmapped)
-        raise ConfigError([f"{settings.secret_ids_from} names {names}, which no mapping has."])
-    return settings, selection
+    if not settings.discover:  # with discovery, what the secrets declare is known only later
+        selection = select(settings.mappings, secret_ids=settings.secret_ids)
+        if selection.selected_by is SelectedBy.SECRET_IDS and selection.unmapped:
+            names = ", ".join(repr(i) for i in selection.unmapped)
+            raise ConfigError([f"{settings.secret_ids_from} names {names}, which no mapping has."])
+    return settings
 
 
 @dataclass(frozen=True)
 class Services:
-    syncer: Syncer
+    source: SecretSource
+    sites: Sites
     history: RunHistory | None  # None when not running as a Code Engine job (no CE_JOB)
     store: StatusStore
     notifier: Notifier | None  # None when alerts are not configured
 
 
-def build_services(settings: Settings, selection: Selection, *, dry_run: bool) -> Services:
+def build_services(settings: Settings) -> Services:
     """The SDK clients behind their adapters (no network I/O until the first call)."""
     timeout, pool = settings.http_timeout, settings.concurrency
-    secrets_manager = secrets_manager_client(
-        settings.secrets_manager_url, settings.secrets_manager_auth, timeout=timeout, pool_size=pool
+    sm_auth = build_authenticator(settings.secrets_manager_auth)  # checks credentials now
+    secrets_manager = Lazy(
+        lambda: secrets_manager_client(
+            settings.secrets_manager_url, sm_auth, timeout=timeout, pool_size=pool
+        )
     )
-    code_engine = code_engine_client(
-        settings.code_engine_url, settings.code_engine_auth, timeout=timeout, pool_size=pool
-    )
+    code_engine_auth = build_authenticator(settings.code_engine_auth)  # one token for every region
+
+    def code_engine(url: str) -> Any:
+        return code_engine_client(url, code_engine_auth, timeout=timeout, pool_size=pool)
+
     rollout = None
     if settings.verify:
-        rollout = Rollout(
-            DomainMappings(code_engine, settings.project_id, policy=settings.retry),
-            ServedCertificates(settings.connect_to, timeout=min(settings.http_timeout, 10.0)),
-            timeout=settings.verify_timeout,
-        )
-    syncer = Syncer(
-        fetch=FetchOnce(SecretSource(secrets_manager, settings.retry).fetch),
-        targets=TargetStore(code_engine, settings.project_id, settings.retry),
-        allow_rollback=settings.allow_rollback,
+        served = ServedCertificates(settings.connect_to, timeout=min(settings.http_timeout, 10.0))
+
+        def rollout(domains: DomainMappings) -> Rollout:
+            return Rollout(domains, served, timeout=settings.verify_timeout)
+
+    sites = Sites(
+        project_id=settings.project_id,
+        url_for=settings.code_engine_url_for,
+        client=code_engine,
+        policy=settings.retry,
         rollout=rollout,
-        roots=(*public_roots(), *settings.trust_anchors) if rollout else (),
-        check_current=selection.selected_by is SelectedBy.ALL,
-        dry_run=dry_run,
     )
+    home = sites.client()
     history = None
     if settings.job_name:
         history = RunHistory(
-            code_engine,
-            settings.project_id,
-            settings.job_name,
-            settings.retention,
-            policy=settings.retry,
+            home, settings.project_id, settings.job_name, settings.retention, policy=settings.retry
         )
-    store = StatusStore(
-        code_engine, settings.project_id, settings.status_configmap, policy=settings.retry
-    )
+    store = StatusStore(home, settings.project_id, settings.status_configmap, policy=settings.retry)
     notifier = None
     if settings.alerts is not None:
         alerts = settings.alerts
         client = event_notifications_client(alerts.url, alerts.auth, timeout=timeout)
         notifier = Notifier(client, alerts.instance_id, alerts.source_id, policy=settings.retry)
-    return Services(syncer, history, store, notifier)
+    return Services(SecretSource(secrets_manager, settings.retry), sites, history, store, notifier)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run syncs, decided after discovery: the selection, the outcomes already known
+    (targets with two sources), and the labelled secrets whose declaration is malformed."""
+
+    selection: Selection
+    conflicts: tuple[Outcome, ...] = ()
+    malformed: tuple[Problem, ...] = ()
+    listed: tuple[dict[str, Any], ...] = ()
+    discovery_failed: bool = False
+
+
+def plan_run(settings: Settings, services: Services) -> Plan:
+    mappings: tuple[SecretMapping, ...] = settings.mappings
+    conflicts: tuple[Outcome, ...] = ()
+    malformed: tuple[Problem, ...] = ()
+    listed: list[dict[str, Any]] = []
+    failed = False
+    if settings.discover:
+        try:
+            found, listed = find_declared(services.source, settings.discovery_label)
+        except CertsyncError as exc:
+            log.error("discovery_failed", label=settings.discovery_label, error=str(exc))
+            failed = True
+        else:
+            declared = settings.localize(found.mappings)
+            mappings, clashes = combine(settings.mappings, declared)
+            conflicts = tuple(Outcome(m, Result.FAILED, why, 0.0) for m, why in clashes)
+            malformed = found.problems
+            log.info(
+                "mappings_discovered",
+                label=settings.discovery_label,
+                secrets=found.secrets,
+                mappings=len(declared),
+                malformed=len(malformed),
+                conflicts=len(conflicts),
+            )
+    selection = select(mappings, secret_ids=settings.secret_ids, notification=settings.notification)
+    if selection.selected_by is not SelectedBy.ALL:  # a problem matters to the runs it touches
+        wanted = {m.secret_id for m in selection.mappings} | set(selection.unmapped)
+        conflicts = tuple(o for o in conflicts if o.mapping.secret_id in wanted)
+        malformed = tuple(p for p in malformed if p.secret_id in wanted)
+    return Plan(selection, conflicts, malformed, tuple(listed), failed)
 
 
 def public_roots() -> tuple[x509.Certificate, ...]:
@@ -177,8 +227,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     configure_logging()
     structlog.contextvars.clear_contextvars()
     try:
-        settings, selection = configure(env, args.secret, allow_rollback=args.allow_rollback)
-        services = build_services(settings, selection, dry_run=args.dry_run)
+        settings = configure(env, args.secret, allow_rollback=args.allow_rollback)
+        services = build_services(settings)
     except ConfigError as exc:
         return config_invalid("certsync", exc.problems)
     except ValueError as exc:  # the SDK core checking credentials (e.g. a quoted API key)
@@ -188,6 +238,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         ce_jobrun=settings.jobrun,
         notification_id=notification.key if notification else None,
     )
+    if not settings.verify:
+        log.warning(
+            "verification_disabled",
+            reason="CERTSYNC_VERIFY=off: what custom domains serve is not checked in this run",
+        )
+    if settings.alerts is None and not args.dry_run:
+        log.info("alerts_disabled", reason="EVENT_NOTIFICATIONS_URL and friends are not set")
+    run = plan_run(settings, services)
+    selection = run.selection
     log.info(
         "run_started",
         selected=len(selection.mappings),
@@ -198,15 +257,24 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         allow_rollback=settings.allow_rollback or None,
         dry_run=args.dry_run or None,
     )
-    if not settings.verify:
-        log.warning(
-            "verification_disabled",
-            reason="CERTSYNC_VERIFY=off: what custom domains serve is not checked in this run",
+    for problem in run.malformed:
+        log.error("mapping_failed", secret_id=problem.secret_id, reason=problem.reason)
+    snapshot, first = None, None
+    if selection.selected_by is SelectedBy.ALL and selection.mappings:
+        snapshot, first = take_snapshot(
+            selection.mappings,
+            source=services.source,
+            sites=services.sites,
+            store=services.store,
+            listed=run.listed,
         )
-    if settings.alerts is None and not args.dry_run:
-        log.info("alerts_disabled", reason="EVENT_NOTIFICATIONS_URL and friends are not set")
     result = run_all(
-        selection.mappings, services.syncer, concurrency=settings.concurrency, dry_run=args.dry_run
+        selection.mappings,
+        _syncer(settings, services, selection, snapshot, dry_run=args.dry_run),
+        concurrency=settings.concurrency,
+        dry_run=args.dry_run,
+        failed=run.conflicts,
+        where=settings.where,
     )
     now = dt.datetime.now(dt.UTC)
     watch_expiry(result.outcomes, now, settings.expiry_warn_days)
@@ -218,12 +286,38 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             notifier=services.notifier,
             warn_days=settings.expiry_warn_days,
             on_update=settings.alerts.on_update if settings.alerts else False,
+            first=first,
         )
         if services.history is not None:
             prune_runs(services.history, settings.jobrun)
-    finish = log.info if result.exit_code == EXIT_OK else log.error
-    finish("run_finished", exit_code=result.exit_code, seconds=result.seconds, **result.counts())
-    return result.exit_code
+    exit_code = result.exit_code if not (run.malformed or run.discovery_failed) else 1
+    finish = log.info if exit_code == EXIT_OK else log.error
+    counts = result.counts()
+    counts["failed"] += len(run.malformed)
+    finish("run_finished", exit_code=exit_code, seconds=result.seconds, **counts)
+    return exit_code
+
+
+def _syncer(
+    settings: Settings,
+    services: Services,
+    selection: Selection,
+    snapshot: Snapshot | None,
+    *,
+    dry_run: bool,
+) -> Syncer:
+    home = services.sites.site(SecretMapping("", ""))
+    return Syncer(
+        fetch=FetchOnce(services.source.fetch),
+        targets=home.targets,
+        allow_rollback=settings.allow_rollback,
+        rollout=home.rollout,
+        roots=(*public_roots(), *settings.trust_anchors) if settings.verify else (),
+        check_current=selection.selected_by is SelectedBy.ALL,
+        dry_run=dry_run,
+        sites=services.sites.site,
+        unchanged=(lambda m: snapshot.outcome(m, dt.datetime.now(dt.UTC))) if snapshot else None,
+    )
 
 
 if __name__ == "__main__":

@@ -67,9 +67,10 @@ def alerts_for(
     outcome: Outcome, now: dt.datetime, *, warn_days: int, on_update: bool = False
 ) -> list[Alert]:
     """Every condition this outcome raises (before deduplication)."""
-    target = outcome.mapping.target
+    target = outcome.mapping.key  # the status record's key: alerts are claimed there
     facts: dict[str, Any] = {
         "target": target,
+        **{k: v for k, v in _place(outcome).items() if v},
         "secret_id": outcome.mapping.secret_id,
         "serial": outcome.serial,
         "not_after": outcome.not_after,
@@ -134,6 +135,11 @@ def fewest_days_left(outcome: Outcome, now: dt.datetime) -> int | None:
     return min(known) if known else None
 
 
+def _place(outcome: Outcome) -> dict[str, str]:
+    """Where a target outside the job's own project and region lives."""
+    return {"project": outcome.mapping.project, "region": outcome.mapping.region}
+
+
 def _expiring(
     outcome: Outcome, now: dt.datetime, warn_days: int, facts: dict[str, Any]
 ) -> Alert | None:
@@ -143,7 +149,7 @@ def _expiring(
     message = expiry_message(outcome, left)
     return Alert(
         "certificate_expiring",
-        outcome.mapping.target,
+        outcome.mapping.key,
         f"certsync: {message.split(';')[0]}",
         message,
         {**facts, "days_left": left},

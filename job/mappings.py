@@ -13,6 +13,9 @@ from shared.events import Notification, secret_id_from_ref
 
 # Code Engine secret names: lowercase alphanumerics, '-' and '.', starting and ending alphanumeric.
 _TARGET = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# Project ids are UUIDs (`ibmcloud ce project get` shows them); regions `us-south`, `eu-de`, ...
+_PROJECT = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,20 @@ class SecretMapping:
     secret_id: str  # the bare Secrets Manager id (configured as the id or its CRN)
     target: str  # the Code Engine TLS secret name
     verify: bool = True  # check the custom domains that serve the target ("verify": false opts out)
+    # Where the target lives; "" is the job's own project (CE_PROJECT_ID) and region. Settings
+    # normalise a mapping that names them explicitly to "", so one target has one spelling.
+    project: str = ""
+    region: str = ""
+    discovered: bool = False  # from the secret's own `certsync_targets`, not CERTSYNC_MAPPINGS
+
+    @property
+    def key(self) -> str:
+        """The target's identity in the status record and in conflict checks: its name in the
+        job's own project and region, else `<region>.<project>.<name>` (valid config-map key
+        characters: project ids are UUIDs, regions like `eu-de`)."""
+        if not self.project and not self.region:
+            return self.target
+        return f"{self.region or '-'}.{self.project or '-'}.{self.target}"
 
 
 def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[SecretMapping, ...]:
@@ -42,39 +59,70 @@ def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Se
             mappings.append(_mapping(item))
         except ValueError as exc:
             problems.append(f"{source}[{index}]: {exc}")
-    targets: dict[str, int] = {}
-    for index, m in enumerate(mappings):
-        if m.target in targets:
-            problems.append(
-                f"{source}: target {m.target!r} appears twice; one Code Engine secret can have "
-                "only one source"
-            )
-        targets[m.target] = index
+    problems.extend(f"{source}: {p}" for p in duplicate_targets(mappings))
     if problems:
         raise ValueError("; ".join(problems))
     return tuple(mappings)
 
 
+def duplicate_targets(mappings: Sequence[SecretMapping]) -> list[str]:
+    """A problem for each target named twice (same name, project and region)."""
+    seen: set[str] = set()
+    problems = []
+    for m in mappings:
+        if m.key in seen:
+            problems.append(
+                f"target {m.key!r} appears twice; one Code Engine secret can have only one source"
+            )
+        seen.add(m.key)
+    return problems
+
+
 def _mapping(item: Any) -> SecretMapping:
     if not isinstance(item, dict):
         raise ValueError('must be an object {"secret": ..., "target": ...}')
-    unknown = set(item) - {"secret", "target", "verify"}
+    unknown = set(item) - {"secret", *TARGET_KEYS}
     if unknown:
         raise ValueError(
-            f"unknown keys {sorted(unknown)}; expected 'secret', 'target' and optionally 'verify'"
+            f"unknown keys {sorted(unknown)}; expected 'secret', 'target' and optionally "
+            "'project', 'region' and 'verify'"
         )
+    secret = item.get("secret")
+    if not isinstance(secret, str) or not secret.strip():
+        raise ValueError("'secret' is missing or not a string")
+    return parse_target(item, secret_id_from_ref(secret))
+
+
+TARGET_KEYS = frozenset({"target", "project", "region", "verify"})
+
+
+def parse_target(
+    item: dict[str, Any], secret_id: str, *, discovered: bool = False
+) -> SecretMapping:
+    """`target` and the optional `project`, `region` and `verify` of a mapping (or of one entry of
+    a secret's `certsync_targets`); raises ValueError saying which value is wrong."""
     verify = item.get("verify", True)
     if not isinstance(verify, bool):
         raise ValueError(f"'verify' {verify!r} must be true or false")
-    secret, target = item.get("secret"), item.get("target")
-    if not isinstance(secret, str) or not secret.strip():
-        raise ValueError("'secret' is missing or not a string")
+    target = item.get("target")
     if not isinstance(target, str) or not _TARGET.match(target):
         raise ValueError(
             f"'target' {target!r} is not a valid Code Engine secret name "
             "(lowercase letters, digits, '-' and '.', at most 253 characters)"
         )
-    return SecretMapping(secret_id=secret_id_from_ref(secret), target=target, verify=verify)
+    project, region = item.get("project", ""), item.get("region", "")
+    if not isinstance(project, str) or (project and not _PROJECT.match(project)):
+        raise ValueError(f"'project' {project!r} is not a Code Engine project id (a UUID)")
+    if not isinstance(region, str) or (region and not _REGION.match(region)):
+        raise ValueError(f"'region' {region!r} is not an IBM Cloud region name (e.g. 'eu-de')")
+    return SecretMapping(
+        secret_id=secret_id,
+        target=target,
+        verify=verify,
+        project=project.lower(),
+        region=region,
+        discovered=discovered,
+    )
 
 
 class SelectedBy(enum.StrEnum):

@@ -53,6 +53,12 @@ class Outcome:
     previous_not_after: str | None = None
     rollback: bool = False  # an older certificate written on purpose (--allow-rollback)
     domains: tuple[DomainCheck, ...] = ()  # what each custom domain of the target serves
+    # What the next run compares to skip reads (job.unchanged): the source's metadata fingerprint
+    # (job.sources.version_of) and the target's entity tag after this run, and when the earliest
+    # certificate of the chain written expires.
+    source_version: str | None = None
+    target_tag: str | None = None
+    valid_until: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from job.certs import CertificateRejected, TlsBundle, parse_certificates, parse_private_key
+from job.certs import (
+    CertificateRejected,
+    TlsBundle,
+    clean_key_pem,
+    parse_certificates,
+    parse_private_key,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ def plan(bundle: TlsBundle, current: CurrentTarget | None, *, allow_rollback: bo
             Action.REFUSE,
             f"Code Engine secret {current.name!r} has format {current.format!r}, not 'tls'",
         )
-    held = _read_current(current)
+    held = _read_current(current, bundle)
     if held is None:
         return Plan(
             Action.REPLACE,
@@ -119,13 +125,21 @@ def _age(cert: x509.Certificate) -> tuple[dt.datetime, dt.datetime]:
     return cert.not_valid_before_utc, cert.not_valid_after_utc
 
 
-def _read_current(current: CurrentTarget) -> tuple[list[x509.Certificate], bytes] | None:
-    """The chain and key Code Engine holds, or None when they are missing or unreadable."""
+def _read_current(
+    current: CurrentTarget, bundle: TlsBundle
+) -> tuple[list[x509.Certificate], bytes] | None:
+    """The chain and key Code Engine holds, or None when they are missing or unreadable.
+
+    A key with the same PEM text as the bundle's is the bundle's key, already loaded and checked:
+    it is not loaded again (for RSA, each load costs tens of ms of CPU)."""
     if not current.tls_cert or not current.tls_key:
         return None
     try:
         chain = parse_certificates(current.tls_cert, "current")
-        _, key_der = parse_private_key(current.tls_key, "current")
+        if clean_key_pem(current.tls_key) == bundle.key_pem:
+            key_der = bundle.key_der
+        else:
+            _, key_der = parse_private_key(current.tls_key, "current")
     except CertificateRejected:
         return None
     return chain, key_der

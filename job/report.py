@@ -47,8 +47,10 @@ def report(
     notifier: Notifier | None,
     warn_days: int,
     on_update: bool = False,
+    first: tuple[Record, str | None] | None = None,
 ) -> None:
-    """Record the outcomes and send the alerts that are due; never raises."""
+    """Record the outcomes and send the alerts that are due; never raises. `first`: the record
+    as this run read it at its start (`StatusStore.update`)."""
     claimed: list[Alert] = []
 
     def change(record: Record) -> Record:
@@ -62,7 +64,7 @@ def report(
         return with_alerts_sent(merged, [(a.target, a.condition) for a in claimed], now)
 
     try:
-        store.update(change)
+        store.update(change, first=first)
     except CertsyncError as exc:
         log.warning("status_write_failed", configmap=store.name, error=str(exc))
         return

@@ -64,47 +64,72 @@ class RunResult:
 
 
 def run_all(
-    mappings: Sequence[SecretMapping], syncer: Syncer, *, concurrency: int, dry_run: bool = False
+    mappings: Sequence[SecretMapping],
+    syncer: Syncer,
+    *,
+    concurrency: int,
+    dry_run: bool = False,
+    failed: Sequence[Outcome] = (),
+    where: Callable[[SecretMapping], dict[str, str | None]] | None = None,
 ) -> RunResult:
-    """Sync (or with `dry_run`, plan) each mapping; one log line each."""
+    """Sync (or with `dry_run`, plan) each mapping; one log line each. `failed`: outcomes decided
+    before any sync (a target with two sources), logged and counted the same way. `where`: the
+    `project` and `region` each line carries (the job's own, for a mapping that names neither)."""
     started = time.monotonic()
+    place = where or (lambda m: {"project": m.project or None, "region": m.region or None})
+    done = [_log_outcome(o, dry_run, place(o.mapping)) for o in failed]
     if not mappings:
-        return RunResult((), 0.0)
+        return RunResult(tuple(done), 0.0)
     with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
         futures = [
-            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, dry_run)
+            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, dry_run, place(m))
             for m in mappings
         ]
         outcomes = tuple(f.result() for f in futures)
-    return RunResult(outcomes, round(time.monotonic() - started, 3))
+    return RunResult((*done, *outcomes), round(time.monotonic() - started, 3))
 
 
-def _sync_and_log(syncer: Syncer, mapping: SecretMapping, dry_run: bool) -> Outcome:
+def _sync_and_log(
+    syncer: Syncer, mapping: SecretMapping, dry_run: bool, place: dict[str, str | None]
+) -> Outcome:
     with structlog.contextvars.bound_contextvars(
-        secret_id=mapping.secret_id, target=mapping.target
+        secret_id=mapping.secret_id, target=mapping.target, **place
     ):
         try:
             outcome = syncer.sync(mapping)
         except Exception as exc:  # a bug must not stop the other mappings
             outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
-        level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
-        event = "mapping_planned" if dry_run else outcome.result.event
-        level(
-            event,
-            outcome=outcome.result.value,
-            days_left=days_left(outcome.not_after, dt.datetime.now(dt.UTC)),
-            reason=outcome.reason,
-            serial=outcome.serial,
-            not_after=outcome.not_after,
-            previous_serial=outcome.previous_serial,
-            previous_not_after=outcome.previous_not_after,
-            seconds=outcome.seconds,
-            **({"rollback": True} if outcome.rollback else {}),
-        )
-        for check in outcome.domains:
-            _log_domain(check, dry_run)
-        return outcome
+        return _emit(outcome, dry_run)
+
+
+def _log_outcome(outcome: Outcome, dry_run: bool, place: dict[str, str | None]) -> Outcome:
+    mapping = outcome.mapping
+    with structlog.contextvars.bound_contextvars(
+        secret_id=mapping.secret_id, target=mapping.target, **place
+    ):
+        return _emit(outcome, dry_run)
+
+
+def _emit(outcome: Outcome, dry_run: bool) -> Outcome:
+    """The mapping's one line, and one per custom domain."""
+    level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
+    event = "mapping_planned" if dry_run else outcome.result.event
+    level(
+        event,
+        outcome=outcome.result.value,
+        days_left=days_left(outcome.not_after, dt.datetime.now(dt.UTC)),
+        reason=outcome.reason,
+        serial=outcome.serial,
+        not_after=outcome.not_after,
+        previous_serial=outcome.previous_serial,
+        previous_not_after=outcome.previous_not_after,
+        seconds=outcome.seconds,
+        **({"rollback": True} if outcome.rollback else {}),
+    )
+    for check in outcome.domains:
+        _log_domain(check, dry_run)
+    return outcome
 
 
 def _log_domain(check: DomainCheck, dry_run: bool) -> None:

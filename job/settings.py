@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from job.mappings import SecretMapping, parse_mappings
+from job.mappings import SecretMapping, duplicate_targets, parse_mappings
 from job.served import ConnectTo, parse_connect_to
 from shared.clients import ServiceAuth, read_service_auth
 from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
@@ -18,6 +20,10 @@ from shared.runs import Retention
 from shared.settings import EnvReader, code_engine_url
 
 _CONFIGMAP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# `https://api.<region>.codeengine.cloud.ibm.com/v2` (Code Engine's regional endpoints; the
+# private ones are `api.private.<region>...`).
+_REGIONAL_HOST = re.compile(r"^api\.(?:private\.)?([a-z]{2,}(?:-[a-z0-9]+)+)\.codeengine\.")
+_LABEL = re.compile(r"^[^,\s]{1,64}$")  # one label, as `match_all_labels` takes a comma list
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,41 @@ class Settings:
     expiry_warn_days: int = 21  # fewer days left than this: a warning and an alert
     alerts: AlertSettings | None = None  # None: alerts are off (not configured)
     allow_rollback: bool = False  # --allow-rollback: a person asked for an older certificate
+    region: str = ""  # the job's own region (CE_REGION, else CODE_ENGINE_URL's); "" if unknown
+    code_engine_urls: Mapping[str, str] = field(default_factory=dict)  # region -> API base
+    discover: bool = False  # CERTSYNC_DISCOVER: also the targets secrets declare themselves
+    discovery_label: str = "certsync"
+
+    def code_engine_url_for(self, region: str) -> str:
+        """A region's Code Engine API base: CERTSYNC_CODE_ENGINE_URLS, else the regional
+        endpoint; "" (the job's own region) is CODE_ENGINE_URL."""
+        if not region:
+            return self.code_engine_url
+        default = f"https://api.{region}.codeengine.cloud.ibm.com/v2"
+        return self.code_engine_urls.get(region, default)
+
+    def localize(self, mappings: Sequence[SecretMapping]) -> tuple[SecretMapping, ...]:
+        """Mappings naming the job's own project or region spelled as not naming them (""), so a
+        target has one identity however it is written."""
+        project, region = self.project_id.lower(), self.region
+
+        def local(m: SecretMapping) -> SecretMapping:
+            if m.project != project and not (region and m.region == region):
+                return m  # most mappings name neither: no copy (replace() costs ~10 us each)
+            return replace(
+                m,
+                project="" if m.project == project else m.project,
+                region="" if region and m.region == region else m.region,
+            )
+
+        return tuple(local(m) for m in mappings)
+
+    def where(self, mapping: SecretMapping) -> dict[str, str | None]:
+        """The project and region a mapping's target lives in, for its log lines."""
+        return {
+            "project": mapping.project or self.project_id,
+            "region": mapping.region or self.region or None,
+        }
 
     @classmethod
     def from_env(
@@ -66,6 +107,7 @@ class Settings:
         allow_rollback: bool = False,
     ) -> Settings:
         env = EnvReader(environ)
+        discover = env.boolean("CERTSYNC_DISCOVER", False)
         ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
         raw_ids = list(cli_secret_ids) or _split(env.get("CERTSYNC_SECRET_IDS") or "")
         settings = cls(
@@ -74,7 +116,7 @@ class Settings:
             secrets_manager_url=_secrets_manager_url(env),
             secrets_manager_auth=read_service_auth(env, "SECRETS_MANAGER"),
             code_engine_auth=read_service_auth(env, "CODE_ENGINE"),
-            mappings=_mappings(env),
+            mappings=_mappings(env, required=not discover),
             concurrency=env.integer("CERTSYNC_CONCURRENCY", 8, minimum=1, maximum=64),
             secret_ids=_secret_ids(env, raw_ids, ids_from),
             secret_ids_from=ids_from,
@@ -95,7 +137,14 @@ class Settings:
             expiry_warn_days=env.integer("CERTSYNC_EXPIRY_WARN_DAYS", 21, minimum=1, maximum=365),
             alerts=_alerts(env),
             allow_rollback=allow_rollback,
+            region=_region(env),
+            code_engine_urls=_code_engine_urls(env),
+            discover=discover,
+            discovery_label=_discovery_label(env),
         )
+        settings = replace(settings, mappings=settings.localize(settings.mappings))
+        for problem in duplicate_targets(settings.mappings):
+            env.problem(f"CERTSYNC_MAPPINGS: {problem}")
         if allow_rollback and not raw_ids:
             env.problem(
                 "--allow-rollback needs the secrets to roll back named with --secret "
@@ -103,6 +152,46 @@ class Settings:
             )
         env.check()
         return settings
+
+
+def _region(env: EnvReader) -> str:
+    """CE_REGION (Code Engine injects it), else the region in CODE_ENGINE_URL's host."""
+    region = env.get("CE_REGION")
+    if region:
+        return region
+    url = env.get("CODE_ENGINE_URL") or env.get("CE_API_BASE_URL") or ""
+    found = _REGIONAL_HOST.match(urlsplit(url).hostname or "")
+    return found.group(1) if found else ""
+
+
+def _code_engine_urls(env: EnvReader) -> dict[str, str]:
+    raw = env.get("CERTSYNC_CODE_ENGINE_URLS")
+    if raw is None:
+        return {}
+    try:
+        urls = json.loads(raw)
+    except ValueError:
+        urls = None
+    if not isinstance(urls, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.startswith(("https://", "http://"))
+        for k, v in urls.items()
+    ):
+        env.problem(
+            f"CERTSYNC_CODE_ENGINE_URLS has value {raw!r}. Not a JSON object of region -> "
+            'API base URL (e.g. {"eu-de": "https://api.eu-de.codeengine.cloud.ibm.com/v2"}).'
+        )
+        return {}
+    return {region: url.rstrip("/") for region, url in urls.items()}
+
+
+def _discovery_label(env: EnvReader) -> str:
+    label = env.get("CERTSYNC_DISCOVERY_LABEL", "certsync") or "certsync"
+    if not _LABEL.match(label):
+        env.problem(
+            f"CERTSYNC_DISCOVERY_LABEL has value {label!r}. Not a single label (no commas or "
+            "spaces, at most 64 characters)."
+        )
+    return label
 
 
 def _secrets_manager_url(env: EnvReader) -> str:
@@ -126,7 +215,7 @@ def _secret_ids(env: EnvReader, raw: list[str], source: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def _mappings(env: EnvReader) -> tuple[SecretMapping, ...]:
+def _mappings(env: EnvReader, *, required: bool = True) -> tuple[SecretMapping, ...]:
     inline, path = env.get("CERTSYNC_MAPPINGS"), env.get("CERTSYNC_MAPPINGS_FILE")
     if inline and path:
         env.problem("CERTSYNC_MAPPINGS and CERTSYNC_MAPPINGS_FILE are both set; use one.")
@@ -144,7 +233,11 @@ def _mappings(env: EnvReader) -> tuple[SecretMapping, ...]:
     except ValueError as exc:
         env.problem(str(exc))
         return ()
-    env.problem("CERTSYNC_MAPPINGS is not set (nor CERTSYNC_MAPPINGS_FILE): nothing to sync.")
+    if required:
+        env.problem(
+            "CERTSYNC_MAPPINGS is not set (nor CERTSYNC_MAPPINGS_FILE, nor CERTSYNC_DISCOVER=true):"
+            " nothing to sync."
+        )
     return ()
 
 

@@ -1,6 +1,7 @@
 """The status record: the state of every target after the runs, kept in a Code Engine config map.
 
-One key per target (the target's name; Code Engine secret names are valid config-map keys), each
+One key per target (`SecretMapping.key`: the target's name in the job's own project and region,
+else `<region>.<project>.<name>`; all valid config-map key characters), each
 a small JSON object, so concurrent runs that sync different targets merge cleanly (read, merge,
 replace with `If-Match`, re-read on 412). Pure: no I/O, `now` is a parameter. Bounded: a reason is
 cut to `MAX_REASON` characters and at most `MAX_DOMAINS` domains are kept per target, so a project's
@@ -39,6 +40,12 @@ class TargetStatus:
     changed_at: str | None = None  # when a run last wrote it
     domains: dict[str, DomainStatus] = field(default_factory=dict)
     alerted: dict[str, str] = field(default_factory=dict)  # alert condition -> day last sent
+    project: str = ""  # where the target lives ("" for both: the job's own project and region)
+    region: str = ""
+    # What the last run saw, for skipping reads that cannot change the answer (job.unchanged).
+    source_version: str | None = None
+    entity_tag: str | None = None
+    valid_until: str | None = None
 
     def days_left(self, now: dt.datetime) -> int | None:
         if self.not_after is None:
@@ -54,7 +61,7 @@ def merge(record: Record, outcomes: Iterable[Outcome], now: dt.datetime) -> Reco
     merged = dict(record)
     stamp = _iso(now)
     for outcome in outcomes:
-        target = outcome.mapping.target
+        target = outcome.mapping.key
         before = merged.get(target)
         written = outcome.result in (Result.CREATED, Result.UPDATED)
         domains = {
@@ -72,6 +79,11 @@ def merge(record: Record, outcomes: Iterable[Outcome], now: dt.datetime) -> Reco
             changed_at=stamp if written else (before.changed_at if before else None),
             domains=dict(list(domains.items())[:MAX_DOMAINS]),
             alerted=dict(before.alerted) if before else {},
+            project=outcome.mapping.project,
+            region=outcome.mapping.region,
+            source_version=outcome.source_version,
+            entity_tag=outcome.target_tag,
+            valid_until=outcome.valid_until,
         )
     return merged
 

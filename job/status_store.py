@@ -53,10 +53,17 @@ class StatusStore:
             return {}, None
         return from_data(body.get("data")), str(body.get("entity_tag") or "")
 
-    def update(self, change: Callable[[Record], Record]) -> Record:
-        """Apply `change` to the stored record and store the result; conflicts re-read."""
-        for _ in range(MAX_CONFLICTS):
-            record, tag = self.read()
+    def update(
+        self,
+        change: Callable[[Record], Record],
+        *,
+        first: tuple[Record, str | None] | None = None,
+    ) -> Record:
+        """Apply `change` to the stored record and store the result; conflicts re-read. `first`:
+        the record and tag this run already read, tried before reading again (a stale one costs
+        a 412 and a re-read, never a lost entry)."""
+        for attempt in range(MAX_CONFLICTS):
+            record, tag = first if first is not None and attempt == 0 else self.read()
             updated = change(record)
             try:
                 self._write(updated, tag)

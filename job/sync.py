@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -32,9 +33,17 @@ MAX_CONFLICTS = 3
 class Targets(Protocol):
     def get(self, name: str) -> CurrentTarget | None: ...
 
-    def create(self, name: str, bundle: TlsBundle) -> None: ...
+    def create(self, name: str, bundle: TlsBundle) -> str: ...  # the new entity tag
 
-    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> None: ...
+    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a target lives: its project's secrets, and its custom domains (None: not checked)."""
+
+    targets: Targets
+    rollout: Rollout | None = None
 
 
 class Syncer:
@@ -49,25 +58,34 @@ class Syncer:
         roots: tuple[x509.Certificate, ...] = (),
         check_current: bool = False,
         dry_run: bool = False,
+        sites: Callable[[SecretMapping], Site] | None = None,
+        unchanged: Callable[[SecretMapping], Outcome | None] | None = None,
     ) -> None:
         """`rollout` None: served certificates are not checked (CERTSYNC_VERIFY=off). `roots`:
         the trust anchors for domains. `check_current`: a full run also checks what the domains
-        of a target that needs no write serve."""
+        of a target that needs no write serve. `sites`: where each mapping's target lives, when
+        not all in `targets` (several projects or regions). `unchanged`: the outcome of a target
+        known to be current without reading it (`job.unchanged`), or None."""
         self._fetch = fetch
-        self._targets = targets
+        self._sites = sites or (lambda _: Site(targets, rollout))
         self._clock = clock
         self._allow_rollback = allow_rollback
-        self._rollout = rollout
         self._roots = roots
         self._check_current = check_current
         self._dry_run = dry_run
+        self._unchanged = unchanged
 
     def sync(self, mapping: SecretMapping) -> Outcome:
         started = time.monotonic()
         untouched = f"{mapping.target!r} left unchanged"
         source: SourceCertificate | None = None
         try:
-            domains = self._domains(mapping)
+            site = self._sites(mapping)
+            domains = self._domains(site, mapping)
+            if not domains and self._unchanged is not None:
+                known = self._unchanged(mapping)
+                if known is not None:
+                    return known
             source = self._fetch(mapping.secret_id)
             now = self._clock()
             bundle = build_bundle(source, now)
@@ -83,10 +101,10 @@ class Syncer:
         except CertsyncError as exc:
             return _outcome(mapping, started, Result.FAILED, f"{exc}; {untouched}")
         try:
-            result, reason, decision = self._apply(mapping, bundle)
+            result, reason, decision, tag = self._apply(site.targets, mapping, bundle)
         except CertsyncError as exc:
-            result, reason, decision = Result.FAILED, str(exc), None
-        checks = self._verify(mapping, bundle, result) if domains else []
+            result, reason, decision, tag = Result.FAILED, str(exc), None, None
+        checks = self._verify(site, mapping, bundle, result) if domains else []
         stale = [c for c in checks if not c.verified]
         if stale and not self._dry_run:
             result = Result.FAILED
@@ -100,44 +118,50 @@ class Syncer:
             decision=decision,
             domains=checks,
             secret_type=source.secret_type,
+            source_version=source.version,
+            target_tag=tag,
         )
 
-    def _domains(self, mapping: SecretMapping) -> tuple[str, ...]:
-        if self._rollout is None or not mapping.verify:
+    def _domains(self, site: Site, mapping: SecretMapping) -> tuple[str, ...]:
+        if site.rollout is None or not mapping.verify:
             return ()
-        return self._rollout.domains(mapping.target)
+        return site.rollout.domains(mapping.target)
 
     def _verify(
-        self, mapping: SecretMapping, bundle: TlsBundle, result: Result
+        self, site: Site, mapping: SecretMapping, bundle: TlsBundle, result: Result
     ) -> list[DomainCheck]:
-        assert self._rollout is not None  # there are domains only with a rollout
+        assert site.rollout is not None  # there are domains only with a rollout
         if self._dry_run:
-            return self._rollout.peek(mapping.target, bundle.leaf)
+            return site.rollout.peek(mapping.target, bundle.leaf)
         if result in (Result.CREATED, Result.UPDATED):
-            return self._rollout.after_write(mapping.target, bundle.leaf)
+            return site.rollout.after_write(mapping.target, bundle.leaf)
         if result is Result.CURRENT and self._check_current:
-            return self._rollout.check(mapping.target, bundle.leaf)
+            return site.rollout.check(mapping.target, bundle.leaf)
         return []
 
-    def _apply(self, mapping: SecretMapping, bundle: TlsBundle) -> tuple[Result, str, Plan | None]:
-        """What came of it, why, and the plan carried out; conflicts re-read and re-plan."""
+    def _apply(
+        self, targets: Targets, mapping: SecretMapping, bundle: TlsBundle
+    ) -> tuple[Result, str, Plan | None, str | None]:
+        """What came of it, why, the plan carried out and the target's entity tag after it (what
+        the next run compares); conflicts re-read and re-plan."""
         for attempt in range(1, MAX_CONFLICTS + 1):
-            current = self._targets.get(mapping.target)
+            current = targets.get(mapping.target)
             decision = plan(bundle, current, allow_rollback=self._allow_rollback)
+            read_tag = current.entity_tag if current is not None else None
             if decision.action is Action.NOTHING:
-                return Result.CURRENT, decision.reason, decision
+                return Result.CURRENT, decision.reason, decision, read_tag
             if decision.action is Action.REFUSE:
-                return Result.REFUSED, f"{decision.reason}; left unchanged", decision
+                return Result.REFUSED, f"{decision.reason}; left unchanged", decision, None
             if self._dry_run:
                 result = Result.CREATED if decision.action is Action.CREATE else Result.UPDATED
-                return result, f"would {decision.action.value}: {decision.reason}", decision
+                return result, f"would {decision.action.value}: {decision.reason}", decision, None
             try:
                 if decision.action is Action.CREATE:
-                    self._targets.create(mapping.target, bundle)
-                    return Result.CREATED, decision.reason, decision
+                    tag = targets.create(mapping.target, bundle)
+                    return Result.CREATED, decision.reason, decision, tag or None
                 assert decision.if_match is not None
-                self._targets.replace(mapping.target, bundle, decision.if_match)
-                return Result.UPDATED, decision.reason, decision
+                tag = targets.replace(mapping.target, bundle, decision.if_match)
+                return Result.UPDATED, decision.reason, decision, tag or None
             except ConflictError as exc:
                 log.warning(
                     "target_conflicted", target=mapping.target, attempt=attempt, status=exc.status
@@ -146,7 +170,7 @@ class Syncer:
             f"Code Engine secret {mapping.target!r} kept changing while being written "
             f"({MAX_CONFLICTS} conflicts in a row); the next run will try again"
         )
-        return Result.FAILED, reason, None
+        return Result.FAILED, reason, None, None
 
 
 def _outcome(
@@ -159,7 +183,10 @@ def _outcome(
     decision: Plan | None = None,
     domains: list[DomainCheck] | None = None,
     secret_type: str | None = None,
+    source_version: str | None = None,
+    target_tag: str | None = None,
 ) -> Outcome:
+    ok = bundle is not None and result.ok
     return Outcome(
         mapping=mapping,
         result=result,
@@ -172,4 +199,9 @@ def _outcome(
         rollback=decision.rollback if decision and result is Result.UPDATED else False,
         domains=tuple(domains or ()),
         secret_type=secret_type,
+        source_version=source_version if ok else None,
+        target_tag=target_tag if ok else None,
+        valid_until=min(c.not_valid_after_utc for c in bundle.chain).isoformat()
+        if bundle is not None and ok
+        else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -24,6 +25,13 @@ class CodeEngineApi(Protocol):
     def replace_secret(
         self, project_id: str, name: str, if_match: str, format: str, **kwargs: Any
     ) -> Any: ...
+
+    def list_secrets(self, project_id: str, **kwargs: Any) -> Any: ...
+
+
+# Code Engine's list calls take `limit` and a `start` token from `next.start` (CodeEngineV2
+# list_secrets); 100 a page is the most the emulator allows (the real maximum is undocumented).
+PAGE_SIZE = 100
 
 
 class TargetStore:
@@ -55,18 +63,20 @@ class TargetStore:
             tls_key=data.get("tls_key"),
         )
 
-    def create(self, name: str, bundle: TlsBundle) -> None:
-        """Create the TLS secret."""
-        self._call(
+    def create(self, name: str, bundle: TlsBundle) -> str:
+        """Create the TLS secret; returns its entity tag."""
+        body = self._call(
             f"create Code Engine secret {name!r}",
             lambda: self._api.create_secret(
                 project_id=self._project, format="tls", name=name, data=_data(bundle)
             ),
         )
+        return str(body.get("entity_tag") or "")
 
-    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> None:
-        """Replace the TLS secret if it still carries `if_match` (else ConflictError)."""
-        self._call(
+    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str:
+        """Replace the TLS secret if it still carries `if_match` (else ConflictError); returns
+        its new entity tag."""
+        body = self._call(
             f"replace Code Engine secret {name!r}",
             lambda: self._api.replace_secret(
                 project_id=self._project,
@@ -76,6 +86,30 @@ class TargetStore:
                 data=_data(bundle),
             ),
         )
+        return str(body.get("entity_tag") or "")
+
+    def list_tags(self) -> dict[str, str]:
+        """name -> entity tag of every TLS secret in the project (a page is 100 secrets, and a
+        project holds at most 100), so whether a target changed is known without reading it."""
+        tags: dict[str, str] = {}
+        start: str | None = None
+        while True:
+            body = self._call(
+                "list Code Engine secrets",
+                functools.partial(
+                    self._api.list_secrets,
+                    project_id=self._project,
+                    format="tls",
+                    limit=PAGE_SIZE,
+                    start=start,
+                ),
+            )
+            for item in body.get("secrets") or []:
+                if isinstance(item, dict) and item.get("name") and item.get("entity_tag"):
+                    tags[str(item["name"])] = str(item["entity_tag"])
+            start = (body.get("next") or {}).get("start")
+            if not start:
+                return tags
 
     def _call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
         return call_api(request, what=what, policy=self._policy)

@@ -1,5 +1,7 @@
 import datetime as dt
 
+from cryptography.hazmat.primitives import serialization
+
 from job.certs import TlsBundle, build_bundle
 from job.plan import Action, CurrentTarget, plan
 from tests.builders import source_certificate
@@ -120,4 +122,23 @@ def test_unreadable_target_is_replaced():
 def test_target_without_data_is_replaced():
     bundle = bundle_of(make_chain())
     decision = plan(bundle, current_of(bundle, tls_cert=None, tls_key=None))
+    assert decision.action is Action.REPLACE
+
+
+def test_the_same_key_written_another_way_is_still_the_same_key():
+    chain = make_chain()
+    bundle = bundle_of(chain)
+    traditional = chain.leaf.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    assert traditional.strip() != bundle.key_pem.strip()
+    assert plan(bundle, current_of(bundle, tls_key=traditional)).action is Action.NOTHING
+
+
+def test_a_different_key_replaces():
+    bundle = bundle_of(make_chain())
+    other = bundle_of(make_chain())
+    decision = plan(bundle, current_of(bundle, tls_key=other.key_pem))
     assert decision.action is Action.REPLACE

@@ -1,0 +1,60 @@
+"""Before syncing: the mappings secrets declare (discovery), and what the run knows without
+reading any single secret (the status record, the secrets' list metadata, the targets' entity
+tags), for `job.unchanged`.
+
+Each listing is a few pages for the whole run: Secrets Manager's list at 1,000 a page, Code
+Engine's secrets at 100 a page per (project, region), one config map. A listing that fails costs
+nothing but the shortcut: every mapping is then read as before (`snapshot_skipped`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from job.discovery import Discovered, discover
+from job.mappings import SecretMapping
+from job.sites import Sites
+from job.sources import SecretSource
+from job.status import Record
+from job.status_store import StatusStore
+from job.unchanged import Snapshot
+from shared.errors import CertsyncError
+
+log = structlog.get_logger("certsync.job")
+
+
+def find_declared(source: SecretSource, label: str) -> tuple[Discovered, list[dict[str, Any]]]:
+    """The mappings the certificates labelled `label` declare, and their list metadata; raises
+    CertsyncError when they cannot be listed."""
+    listed = source.list_certificates(labels=[label])
+    return discover(listed), listed
+
+
+def take_snapshot(
+    mappings: Sequence[SecretMapping],
+    *,
+    source: SecretSource,
+    sites: Sites,
+    store: StatusStore,
+    listed: Sequence[dict[str, Any]] = (),
+) -> tuple[Snapshot | None, tuple[Record, str | None] | None]:
+    """The snapshot (None when a listing failed) and the status record as read (None when it
+    could not be read). `listed`: metadata already in hand (from discovery)."""
+    try:
+        record, tag = store.read()
+    except CertsyncError as exc:
+        log.warning("snapshot_skipped", reason=f"status record: {exc}")
+        return None, None
+    known = {str(s.get("id")): s for s in listed}
+    try:
+        if any(m.secret_id not in known for m in mappings):
+            known.update((str(s.get("id")), s) for s in source.list_certificates())
+        places = sorted({(m.project, m.region) for m in mappings})
+        tags = {place: sites.targets(*place).list_tags() for place in places}
+    except CertsyncError as exc:
+        log.warning("snapshot_skipped", reason=str(exc))
+        return None, (record, tag)
+    return Snapshot(record, known, tags), (record, tag)
