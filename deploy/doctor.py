@@ -144,34 +144,35 @@ class Doctor:
             return Check(Status.FAIL, what, "the destination is missing", self.apply_hint)
         en, instance = self.session.events.en, self.config.en_instance
         try:
-            sent = self.session.clients.call(
+            body = self.session.clients.call(
                 lambda: en.test_destination(instance_id=instance, id=ident),
                 f"test Event Notifications destination '{name}'",
             )
-            notification = str(sent.get("notification_id") or "")
-            status = str(sent.get("status") or "")
+            notification = str(body.get("notification_id") or "")
             deadline = time.monotonic() + TEST_TIMEOUT
-            while notification and status not in {"success", "failed"}:
+            # A webhook's test is asynchronous: its status is read until it is final.
+            while notification and body.get("status") not in {"success", "failure"}:
                 if time.monotonic() > deadline:
                     break
-                self.sleep(0.5)
-                status = str(
-                    self.session.clients.call(
-                        lambda: en.get_notifications_status(instance_id=instance, id=notification),
-                        "get the test notification's status",
-                    ).get("status")
-                    or ""
+                self.sleep(0.2)
+                body = self.session.clients.call(
+                    lambda: en.get_notifications_status(instance_id=instance, id=notification),
+                    "get the test notification's status",
                 )
         except CertsyncError as exc:
             return Check(Status.FAIL, what, str(exc), self.apply_hint)
+        status = str(body.get("status") or "unknown")
         if status == "success":
             return Check(Status.OK, what, "delivered and acknowledged")
+        details = body.get("details") or {}
+        answer = f" (HTTP {details['status_code']})" if details.get("status_code") else ""
         return Check(
             Status.FAIL,
             what,
-            f"test notification status '{status or 'unknown'}'",
-            "check the trigger's logs (a 401 means the destination's token is not the "
-            f"app's: {self.apply_hint} sends it again)",
+            f"test notification status '{status}'{answer}",
+            f"ibmcloud ce app logs --name {self.config.app_name}; a 401 means the "
+            "destination's token is not the app's (Event Notifications never shows it): delete "
+            f"destination '{name}' and run {self.apply_hint}, which creates it with the app's",
         )
 
     # -- the trusted profile, through a dry run -------------------------------------------------

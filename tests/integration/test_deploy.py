@@ -124,6 +124,15 @@ def test_apply_on_an_empty_account_then_a_rotation_syncs(account: Account) -> No
     )
     names = {v.get("name") for v in job["run_env_variables"]}
     assert not any("APIKEY" in str(n) for n in names)
+    # The webhook token was generated into a Code Engine secret and never printed.
+    secret = (
+        code_engine_sdk(account.cloud, account.apikey)
+        .get_secret(account.cloud.identity.project_id, "certsync-webhook")
+        .get_result()
+    )
+    token = secret["data"]["CERTSYNC_WEBHOOK_TOKEN"]
+    assert len(token) >= 32
+    assert_no_secret_material(done.stdout + done.stderr, token)
 
 
 def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
@@ -132,6 +141,33 @@ def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
     done = applied(account)
     assert "No changes: the account already matches the config." in done.stdout
     assert account.writes() == []
+    doctor = account.deploy("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    # A destination whose token is not the app's fails Event Notifications' test delivery.
+    en, instance = account.event_notifications(), account.cloud.identity.en_instance_id
+    (ours,) = [
+        d
+        for d in en.list_destinations(instance_id=instance).get_result()["destinations"]
+        if d["name"] == "certsync-trigger"
+    ]
+    url = f"{account.cloud.code_engine.get_app('certsync-trigger')['endpoint']}/events"
+    en.update_destination(
+        instance_id=instance,
+        id=ours["id"],
+        name="certsync-trigger",
+        config={
+            "params": {
+                "url": url,
+                "verb": "post",
+                "custom_headers": {"Authorization": "Bearer not-the-apps-token-at-all"},
+                "sensitive_headers": ["Authorization"],
+            }
+        },
+    )
+    report = json.loads(account.deploy("doctor", "--json").stdout)
+    (test,) = [c for c in report["checks"] if c["what"].startswith("Event Notifications test")]
+    assert test["status"] == "fail"
+    assert "a 401 means the destination's token is not the app's" in test["fix"]
 
 
 def test_a_changed_mapping_updates_only_the_config_map(account: Account) -> None:
