@@ -17,8 +17,8 @@ from typing import Any
 
 from deploy.clients import Clients
 from deploy.config import Config
-from deploy.desired import TOKEN_KEY, sort_env
 from deploy.model import MARKER_KEY, Facts, Found, Kind, Resource
+from deploy.workloads import TOKEN_KEY, sort_env
 from shared.errors import NotFoundError
 
 Progress = Callable[[str], None]
