@@ -11,15 +11,11 @@ missing value is reported, with its name, before any API call.
 
 from __future__ import annotations
 
-import functools
-import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import requests
 from ibm_cloud_sdk_core import BaseService, base_service
 from ibm_cloud_sdk_core.authenticators import (
     Authenticator,
@@ -31,13 +27,11 @@ from ibm_cloud_sdk_core.token_managers.container_token_manager import ContainerT
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
-from requests import certs
 from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
-from requests.auth import AuthBase, HTTPBasicAuth
-from requests.utils import get_netrc_auth
-from urllib3.util.ssl_ import create_urllib3_context
 
+from shared.session import DirectSession
 from shared.settings import EnvReader, SecretValue
+from shared.transport import sdk_ssl_context
 
 if TYPE_CHECKING:  # imported where used: each SDK costs ~0.1 s, and not every process needs it
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
@@ -139,20 +133,6 @@ def build_authenticator(auth: ServiceAuth) -> Authenticator:
     return iam
 
 
-@functools.cache
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    """The context `SSLHTTPAdapter.init_poolmanager` (ibm_cloud_sdk_core/http_adapter.py) builds,
-    built once: loading the CA bundle costs ~30 ms of CPU, and each SDK client built one in its
-    constructor and another for its pool. An SSLContext is safe to share between threads."""
-    context = create_urllib3_context()
-    context.load_verify_locations(certs.where())  # type: ignore[attr-defined]
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class SharedSSLAdapter(SSLHTTPAdapter):  # type: ignore[misc]  # the SDK core has no type hints
     """The SDK core's adapter with one shared SSL context (same settings) instead of one each,
     and its pool made when it is first used rather than when the adapter is: the context's CA
@@ -182,7 +162,7 @@ class SharedSSLAdapter(SSLHTTPAdapter):  # type: ignore[misc]  # the SDK core ha
                 pool = self.__dict__.get("_pool")
                 if pool is None:
                     connections, maxsize, block, pool_kwargs = self._pool_args
-                    context = _ssl_context(not self._disable_ssl_verification)
+                    context = sdk_ssl_context(not self._disable_ssl_verification)
                     HTTPAdapter.init_poolmanager(
                         self, connections, maxsize, block, ssl_context=context, **pool_kwargs
                     )
@@ -192,74 +172,6 @@ class SharedSSLAdapter(SSLHTTPAdapter):  # type: ignore[misc]  # the SDK core ha
     @poolmanager.setter
     def poolmanager(self, pool: Any) -> None:  # HTTPAdapter.init_poolmanager assigns it
         self.__dict__["_pool"] = pool
-
-
-class _AsIs(AuthBase):
-    """No authentication of requests' own: the SDK's authenticator already set the header."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return request
-
-
-class EnvironmentOnceSession(requests.Session):
-    """A `requests.Session` that reads the environment once per origin, not once per request.
-
-    With `trust_env` (kept on), every `Session.request` looks up the proxies (`HTTPS_PROXY`,
-    `NO_PROXY`, ...: os.environ scanned twice), the CA bundle (`REQUESTS_CA_BUNDLE`,
-    `CURL_CA_BUNDLE`) and `~/.netrc` (two stat calls) again (requests/sessions.py:
-    `merge_environment_settings`, and `prepare_request` calling `get_netrc_auth`). That was
-    ~0.15 ms of CPU per call with a short environment, more with Code Engine's. A job's
-    environment and home directory do not change while it runs, so each answer is computed by
-    requests' own functions once per (scheme, host) and reused; what requests does with it is
-    unchanged. A request with explicit `proxies`, and redirects (`rebuild_proxies`,
-    `rebuild_auth`), still look everything up as before.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._netrc: dict[tuple[str, str], AuthBase] = {}
-
-    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        if self.trust_env and not request.auth and not self.auth:
-            # What requests would find in netrc for this host (basic auth), else nothing: with
-            # an auth set, requests skips its own lookup.
-            request.auth = self._netrc_auth(str(request.url))
-        return super().prepare_request(request)
-
-    def merge_environment_settings(  # type: ignore[override]  # the stubs' TypedDict
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if proxies or not self.trust_env:
-            return dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
-        key = (
-            _origin(str(url)),
-            stream,
-            verify,
-            tuple(cert) if isinstance(cert, list) else cert,
-            tuple(sorted(self.proxies.items())),
-            self.stream,
-            self.verify,
-            self.cert,
-        )
-        settings = self._environment.get(key)
-        if settings is None:  # a race computes it twice, to the same answer
-            settings = dict(super().merge_environment_settings(url, {}, stream, verify, cert))
-            self._environment[key] = settings
-        return {**settings, "proxies": dict(settings["proxies"])}
-
-    def _netrc_auth(self, url: str) -> AuthBase:
-        key = _origin(url)
-        auth = self._netrc.get(key)
-        if auth is None:
-            found = get_netrc_auth(url)
-            auth = self._netrc[key] = HTTPBasicAuth(*found) if found else _AsIs()
-        return auth
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
 
 
 def _share_ssl_context() -> None:
@@ -330,7 +242,7 @@ def _configure(client: BaseService, url: str, timeout: float, pool_size: int) ->
     (with the default 10, urllib3 discards connections, and warns, when more threads share it)."""
     client.set_service_url(url)
     client.set_http_config({"timeout": timeout})
-    client.set_http_client(EnvironmentOnceSession())
+    client.set_http_client(DirectSession(pool_size))
     adapter = SharedSSLAdapter(
         pool_connections=1,
         pool_maxsize=pool_size,

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.clients import (
-    EnvironmentOnceSession,
-    ServiceAuth,
-    SharedSSLAdapter,
-    code_engine_client,
-)
+from shared.clients import ServiceAuth, SharedSSLAdapter, code_engine_client
+from shared.session import EnvironmentOnceSession
 from shared.settings import SecretValue
 
 PROXIED = "https://api.eu-de.codeengine.cloud.ibm.com/v2/projects/p/secrets/tls-web"
