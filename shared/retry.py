@@ -10,13 +10,15 @@ its callers only log what came of it.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception_type,
@@ -78,6 +80,38 @@ def call_with_retry(
 ) -> T:
     """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
 
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
+        wait=_Wait(policy),
+        retry=retry_if_exception_type(RetryableError),
+        sleep=policy.sleep,
+        before_sleep=_log_retry(operation),
+        reraise=True,
+    )
+    return retrying(fn)
+
+
+async def call_with_retry_async(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    operation: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """`call_with_retry` for a coroutine (the trigger's submissions, on its event loop): the same
+    stop, waits and `call_retried` lines; it waits with `sleep` instead of `policy.sleep`."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
+        wait=_Wait(policy),
+        retry=retry_if_exception_type(RetryableError),
+        sleep=sleep,
+        before_sleep=_log_retry(operation),
+        reraise=True,
+    )
+    return await retrying(fn)
+
+
+def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         log.warning(
@@ -89,15 +123,7 @@ def call_with_retry(
             error=str(error),
         )
 
-    retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
-        wait=_Wait(policy),
-        retry=retry_if_exception_type(RetryableError),
-        sleep=policy.sleep,
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    return retrying(fn)
+    return before_sleep
 
 
 def poll(

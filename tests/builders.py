@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio.to_thread
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
@@ -180,12 +181,23 @@ class RecordingJobRuns:
         return AlreadyExists(name) if seen else Submitted(name)
 
 
+class InThread:
+    """The asynchronous `JobRuns` over a blocking fake: each call in a worker thread, so a gated
+    call holds its submission, not the event loop."""
+
+    def __init__(self, blocking: RecordingJobRuns) -> None:
+        self.blocking = blocking
+
+    async def submit(self, name: str, notification_json: str) -> Submitted | AlreadyExists:
+        return await anyio.to_thread.run_sync(self.blocking.submit, name, notification_json)
+
+
 def trigger_app(
     job_runs: RecordingJobRuns | None = None, **env: str | None
 ) -> tuple[Starlette, RecordingJobRuns, Submitter]:
     """The webhook app over a recording fake, with `trigger_environ(**env)`."""
     fake = job_runs or RecordingJobRuns()
-    submitter = Submitter(fake)
+    submitter = Submitter(InThread(fake))
     return create_app(Settings.from_env(trigger_environ(**env)), submitter), fake, submitter
 
 

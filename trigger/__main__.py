@@ -6,6 +6,7 @@ variable), as for the job.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Mapping
@@ -20,9 +21,11 @@ from shared.logging import configure_logging
 from shared.runs import RunHistory
 from shared.settings import config_invalid
 from trigger.app import create_app
+from trigger.http import ConnectionPool
 from trigger.jobruns import CodeEngineJobRuns
 from trigger.settings import Settings
 from trigger.submitter import Submitter
+from trigger.turns import Turns
 
 log = structlog.get_logger("certsync.trigger")
 
@@ -32,7 +35,10 @@ def main(environ: Mapping[str, str]) -> int:
     try:
         settings = Settings.from_env(environ)
         client = code_engine_client(
-            settings.code_engine_url, settings.code_engine_auth, timeout=settings.ce_timeout
+            settings.code_engine_url,
+            settings.code_engine_auth,
+            timeout=settings.ce_timeout,
+            pool_size=2,
         )
     except ConfigError as exc:
         return config_invalid("certsync trigger", exc.problems)
@@ -46,10 +52,22 @@ def main(environ: Mapping[str, str]) -> int:
         settings.retention,
         policy=replace(settings.retry, attempts=1),
     )
-    job_runs = CodeEngineJobRuns(
-        client, settings.project_id, settings.job_name, policy=settings.retry, history=history
+    # The SDK builds and authenticates each submission; the event loop sends it, on at most
+    # `submit_connections` connections. (The client's own pool serves only pruning, in a thread.)
+    transport = ConnectionPool(
+        settings.submit_connections,
+        timeout=settings.ce_timeout,
+        verify=not client.disable_ssl_verification,
     )
-    app = create_app(settings, Submitter(job_runs))
+    job_runs = CodeEngineJobRuns(
+        client,
+        settings.project_id,
+        settings.job_name,
+        transport=transport,
+        policy=settings.retry,
+        history=history,
+    )
+    app = create_app(settings, Submitter(job_runs, Turns(settings.submit_connections)))
     config = uvicorn.Config(
         app,
         host="0.0.0.0",  # noqa: S104 - inside a container, reached through Code Engine's ingress
@@ -58,7 +76,8 @@ def main(environ: Mapping[str, str]) -> int:
         log_config=None,  # our own request lines replace uvicorn's access log
         access_log=False,
         server_header=False,
-        # On SIGTERM, stop accepting and let in-flight submissions (background tasks) finish.
+        # On SIGTERM, stop accepting and finish the requests being answered (submissions are
+        # drained after that, by the app's lifespan shutdown).
         timeout_graceful_shutdown=settings.shutdown_seconds,
     )
     log.info(
@@ -74,8 +93,11 @@ def main(environ: Mapping[str, str]) -> int:
             "authentication_disabled",
             reason="CERTSYNC_ALLOW_UNAUTHENTICATED=true and no CERTSYNC_WEBHOOK_TOKEN",
         )
-    # On SIGTERM uvicorn shuts down gracefully, then re-raises the signal: the process ends as
-    # signalled (the app logs `trigger_stopped` first).
+    # Everything made so far (modules, SDK, settings) lives as long as the process: kept out of
+    # the garbage collector's full passes, which then scan only what requests create.
+    gc.freeze()
+    # On SIGTERM uvicorn shuts down gracefully, runs the app's lifespan shutdown (which lets
+    # submissions finish), then re-raises the signal: the process ends as signalled.
     uvicorn.Server(config).run()
     return 0
 

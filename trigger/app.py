@@ -3,8 +3,10 @@
 Checks run outside-in, cheapest and least revealing first: token (401), content type (415),
 size while reading (413), JSON and shape (400), source (403). Only then is the event acted on:
 a rotation of certificates is acknowledged with 202 and its job runs (one, or several for a batch
-too large for one) submitted after the response; a rotation of any other secret type is ignored
-(200); expiry and rotation failures are logged as warnings for a person; anything else is
+too large for one) submitted after the response; Event Notifications' own test delivery (its
+`test_destination`, envelope `type` `com.ibm.eventnotifications.test`) is answered 200 once
+authenticated, whatever its source, and starts nothing; a rotation of any other secret type is
+ignored (200); expiry and rotation failures are logged as warnings for a person; anything else is
 acknowledged with 200.
 No request, whatever it holds, gets a 5xx: an unexpected error is logged with its traceback and
 answered 400, and does not start a job run.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,7 +30,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.crn import secrets_manager_instance
-from shared.events import CERTIFICATE_TYPES, MalformedEvent, Notification, parse_notification
+from shared.events import (
+    CERTIFICATE_TYPES,
+    MalformedEvent,
+    Notification,
+    notification_from_dict,
+)
 from trigger.runs import TooLarge, plan_runs
 from trigger.settings import Settings
 from trigger.submitter import Submitter
@@ -35,7 +43,11 @@ from trigger.submitter import Submitter
 log = structlog.get_logger("certsync.trigger")
 
 ROTATED = "secret_rotated"
-TEST = "test_event"
+TEST = "test_event"  # Secrets Manager's test event, sent through a topic
+# Event Notifications' test of a destination (`test_destination`), sent to that destination only.
+# Unknown for real: the payload beyond a CloudEvent envelope of this type whose `source` is the
+# Event Notifications instance; matched on the type alone (with any `:<sub-type>`), `data` or not.
+DESTINATION_TEST = "com.ibm.eventnotifications.test"
 # Events a person must act on: the certificate will not be (or was not) renewed by itself.
 NEEDS_ATTENTION = frozenset({"secret_about_to_expire", "secret_expired", "secret_rotation_failed"})
 
@@ -68,7 +80,9 @@ def create_app(settings: Settings, submitter: Submitter) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        # After the server's graceful shutdown: in-flight submissions have finished (or timed out).
+        # After the server's graceful shutdown (no request is taken any more): submissions
+        # still queued or in flight are given `shutdown_seconds` to finish.
+        await submitter.drain(settings.shutdown_seconds)
         log.info("trigger_stopped", unfinished_submissions=sorted(submitter.in_flight))
 
     return Starlette(
@@ -94,6 +108,7 @@ class Events:
     async def handle(self, request: Request) -> Response:
         """Answer one notification and write its one request line."""
         structlog.contextvars.clear_contextvars()
+        self._submitter.request_arrived()
         started = time.monotonic()
         try:
             reply = await self._handle(request)
@@ -117,7 +132,12 @@ class Events:
         self._authenticate(request)
         _check_content_type(request)
         raw = await _read_body(request, self._settings.max_body_bytes)
-        notification = _parse(raw)
+        body = _json(raw)
+        if _is_destination_test(body):
+            # Not from Secrets Manager, so CERTSYNC_ALLOWED_SOURCES does not apply; the token did.
+            reply = {"status": "ignored", "event_type": DESTINATION_TEST, "reason": "test delivery"}
+            return Reply(200, reply, "destination_tested")
+        notification = _notification(body)
         structlog.contextvars.bind_contextvars(
             notification_id=notification.key,
             event_type=notification.kind,
@@ -230,12 +250,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(raw: bytes) -> Notification:
+def _json(raw: bytes) -> Any:
     try:
-        return parse_notification(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Rejected(400, "the body is not UTF-8", "malformed") from None
-    except MalformedEvent as exc:
-        raise Rejected(400, str(exc), "malformed") from None
+    except ValueError as exc:
+        raise Rejected(400, f"notification is not valid JSON: {exc}", "malformed") from None
     except RecursionError:  # json.loads on very deeply nested arrays
         raise Rejected(400, "the body is nested too deeply", "malformed") from None
+
+
+def _is_destination_test(body: Any) -> bool:
+    kind = body.get("type") if isinstance(body, dict) else None
+    return isinstance(kind, str) and kind.split(":", 1)[0] == DESTINATION_TEST
+
+
+def _notification(body: Any) -> Notification:
+    try:
+        return notification_from_dict(body)
+    except MalformedEvent as exc:
+        raise Rejected(400, str(exc), "malformed") from None

@@ -45,7 +45,11 @@ def plan_runs(
     job_name: str, notification: Notification, budget: int = RUN_BUDGET
 ) -> tuple[RunRequest, ...]:
     """One run per rotation, or several when the secrets do not fit one; names deterministic."""
-    groups = _pack(job_name, notification, list(dict.fromkeys(notification.secret_ids)), budget)
+    secret_ids = list(dict.fromkeys(notification.secret_ids))
+    text = _text(notification, secret_ids)
+    if len(run_request_body(job_name, "x" * MAX_RUN_NAME, text)) <= budget:  # the usual case
+        return (RunRequest(job_run_name(job_name, notification.key), text, tuple(secret_ids)),)
+    groups = _pack(job_name, notification, secret_ids, budget)
     key = notification.key
     if len(groups) == 1:
         names = [job_run_name(job_name, key)]

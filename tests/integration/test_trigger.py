@@ -10,7 +10,8 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,78 @@ def test_sigterm_lets_an_in_flight_submission_finish(cloud: LocalCloud, trigger:
     events = [e["event"] for e in trigger.events()]
     assert events.index("job_run_submitted") < events.index("trigger_stopped")
     assert trigger.named("trigger_stopped")[0]["unfinished_submissions"] == []
+
+
+def test_a_burst_is_acknowledged_at_once_and_submitted_a_few_at_a_time(
+    cloud: LocalCloud, trigger: Trigger
+) -> None:
+    cloud.faults.add(Fault(path=JOB_RUNS, method="POST", latency=0.4, times=None))
+    notifications = [_published(cloud, "secret_rotated")[0] for _ in range(12)]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        timed = list(pool.map(_timed_post(trigger), notifications))
+
+    assert {status for status, _ in timed} == {202}
+    assert max(seconds for _, seconds in timed) < 3.0  # wide margin: a run takes 0.4 s here
+    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 12, timeout=30)
+    arrivals = sorted(r.received_at for r in cloud.requests.entries("POST", JOB_RUNS))
+    # Each call takes >= 0.4 s: five arrivals within 0.3 s would be five calls at once.
+    assert all(later - first >= 0.3 for first, later in zip(arrivals, arrivals[4:], strict=False))
+    assert len(trigger.named("job_run_submitted")) == 12
+
+
+def _timed_post(trigger: Trigger) -> Callable[[dict[str, Any]], tuple[int, float]]:
+    def post(notification: dict[str, Any]) -> tuple[int, float]:
+        started = time.monotonic()
+        status = trigger.post(notification).status_code
+        return status, time.monotonic() - started
+
+    return post
+
+
+def test_an_event_notifications_destination_test_is_answered_without_a_run(
+    cloud: LocalCloud, job: str, tmp_path: Path
+) -> None:
+    sources = cloud.identity.sm_instance_crn  # restricted: the test comes from elsewhere
+    env = trigger_env(cloud, CERTSYNC_ALLOWED_SOURCES=sources)
+    test = {
+        "id": "0d9c8b7a-6f5e-4d3c-2b1a-098765432100",
+        "source": sources.replace("secrets-manager", "event-notifications"),
+        "specversion": "1.0",
+        "type": "com.ibm.eventnotifications.test",
+        "datacontenttype": "application/json",
+        "data": {"message": "test"},
+    }
+
+    with started_trigger(env, tmp_path, token=TOKEN) as running:
+        answered_test = running.post(test)
+        anonymous = running.post(test, {"Content-Type": "application/json"})
+
+    assert answered_test.status_code == 200
+    assert answered_test.json()["status"] == "ignored"
+    assert anonymous.status_code == 401
+    assert cloud.code_engine.job_runs == {}
+    outcomes = [(e["status"], e["outcome"]) for e in running.named("request_finished")]
+    assert outcomes == [(200, "destination_tested"), (401, "unauthorized")]
+
+
+def test_the_emulators_destination_test_reaches_the_trigger_and_succeeds(
+    cloud: LocalCloud, job: str, tmp_path: Path
+) -> None:
+    env = trigger_env(cloud, CERTSYNC_ALLOWED_SOURCES=cloud.identity.sm_instance_crn)
+    with started_trigger(env, tmp_path, token=TOKEN) as running:
+        destination = cloud.event_notifications.add_webhook_destination(
+            f"{running.url}/events",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            sensitive_headers={"Authorization"},
+        )
+        nid, _ = cloud.event_notifications.test_destination(destination)
+        assert wait_until(
+            lambda: cloud.event_notifications.notification_status(nid).status != "inprogress"
+        )
+
+    status = cloud.event_notifications.notification_status(nid)
+    assert (status.status, status.status_code) == ("success", 200)
+    assert cloud.code_engine.job_runs == {}
+    [line] = running.named("request_finished")
+    assert line["outcome"] == "destination_tested"

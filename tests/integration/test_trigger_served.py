@@ -1,8 +1,8 @@
 """The webhook app served by uvicorn in this process, with a recording fake `JobRuns`: what only a
 real server shows (requests arriving while a submission is in flight; the connection after a 413).
 
-Each test leaves the `serving` block before asserting on submissions: uvicorn's shutdown waits
-for background tasks, so every submission a request could have caused has happened by then.
+Submissions are tasks of the submitter, drained by the app's lifespan shutdown, which `serving`
+does not run: a test waits for `in_flight` to empty before leaving the block.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def test_a_redelivery_during_the_submission_makes_one_run() -> None:
         second = post(url, notification())
         wait_until(lambda: any(e["event"] == "job_run_skipped" for e in list(logs)), timeout=5)
         gate.set()
+        assert wait_until(lambda: submitter.in_flight == frozenset(), timeout=10)
 
     assert first.status_code == second.status_code == 202
     assert first.json() == second.json()

@@ -21,6 +21,7 @@ from structlog.typing import EventDict
 from tests.builders import (
     SECRET_ID,
     SM_CRN,
+    InThread,
     RecordingJobRuns,
     notification,
     trigger_app,
@@ -227,6 +228,53 @@ def test_events_a_person_must_act_on_are_logged_as_warnings(event: str) -> None:
     ]
 
 
+EN_CRN = "crn:v1:bluemix:public:event-notifications:us-south:a/0123abcd:5e6f7a8b-0000-1111::"
+
+
+def destination_test(**changes: Any) -> dict[str, Any]:
+    """What Event Notifications' `test_destination` sends (as the local emulator does)."""
+    body = {
+        "id": "0d9c8b7a-6f5e-4d3c-2b1a-098765432100",
+        "source": EN_CRN,
+        "specversion": "1.0",
+        "type": "com.ibm.eventnotifications.test",
+        "time": "2026-11-28T12:00:00.000Z",
+        "datacontenttype": "application/json",
+        "data": {"message": "test notification"},
+    }
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize("body", [destination_test(), destination_test(data=None)])
+def test_a_destination_test_is_answered_200_and_starts_nothing(body: dict[str, Any]) -> None:
+    app, fake, _ = trigger_app(CERTSYNC_ALLOWED_SOURCES=SM_CRN)  # not Event Notifications' CRN
+
+    with structlog.testing.capture_logs() as logs, TestClient(app) as client:
+        response = post(client, {k: v for k, v in body.items() if v is not None})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert response.json()["event_type"] == "com.ibm.eventnotifications.test"
+    assert fake.calls == []
+    [line] = [e for e in logs if e["event"] == "request_finished"]
+    assert (line["status"], line["outcome"], line["log_level"]) == (
+        200,
+        "destination_tested",
+        "info",
+    )
+    assert not [e for e in logs if e["event"] == "notification_refused"]
+
+
+def test_an_unauthenticated_destination_test_is_401() -> None:
+    app, fake, _ = trigger_app()
+
+    with TestClient(app) as client:
+        response = post(client, destination_test(), {"Content-Type": "application/json"})
+
+    assert response.status_code == 401
+    assert fake.calls == []
+
+
 def test_healthz() -> None:
     app, _, _ = trigger_app()
 
@@ -408,7 +456,7 @@ def test_a_source_not_allowed_is_403(source_crn: str | None) -> None:
 def test_an_unexpected_error_is_logged_and_answered_without_a_5xx() -> None:
     # A collaborator with a bug: a job name that is not a string breaks naming.
     fake = RecordingJobRuns()
-    submitter = Submitter(fake)
+    submitter = Submitter(InThread(fake))
     broken = Settings(**{**vars(Settings.from_env(trigger_environ())), "job_name": None})
     app = create_app(broken, submitter)
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
-import anyio.to_thread
 import pytest
 import structlog
 
 from shared.errors import CertsyncError, PermanentError, RetryableError
 from trigger.jobruns import AlreadyExists, Submitted
+from trigger.runs import RunRequest
 from trigger.submitter import Submitter
 
 
@@ -18,15 +17,15 @@ class ScriptedJobRuns:
     def __init__(self, *script: Submitted | AlreadyExists | Exception) -> None:
         self.script = list(script)
         self.calls: list[tuple[str, str]] = []
-        self.gate: threading.Event | None = None  # holds calls for `held` until set
+        self.gate: asyncio.Event | None = None  # holds calls for `held` until set
         self.held = ""
-        self.entered = threading.Event()
+        self.entered = asyncio.Event()
 
-    def submit(self, name: str, notification_json: str) -> Submitted | AlreadyExists:
+    async def submit(self, name: str, notification_json: str) -> Submitted | AlreadyExists:
         self.calls.append((name, notification_json))
         self.entered.set()
         if self.gate is not None and name == self.held:
-            self.gate.wait(10)
+            await self.gate.wait()
         result = self.script.pop(0) if self.script else Submitted(name)
         if isinstance(result, Exception):
             raise result
@@ -113,13 +112,14 @@ def test_a_bug_is_logged_with_its_traceback_and_does_not_escape() -> None:
 
 def test_a_name_already_being_submitted_is_not_submitted_again() -> None:
     fake = ScriptedJobRuns()
-    fake.gate = threading.Event()
     fake.held = "certsync-0123456789ab"
     submitter = Submitter(fake)
 
     async def scenario() -> None:
+        fake.gate = asyncio.Event()
+        fake.entered = asyncio.Event()
         first = asyncio.create_task(submitter.submit("certsync-0123456789ab", "{}"))
-        assert await anyio.to_thread.run_sync(fake.entered.wait, 5)
+        await fake.entered.wait()
         assert submitter.in_flight == {"certsync-0123456789ab"}
         await submitter.submit("certsync-0123456789ab", "{}")  # returns at once
         await submitter.submit("certsync-ba9876543210", "{}")  # another name is not held up
@@ -133,3 +133,44 @@ def test_a_name_already_being_submitted_is_not_submitted_again() -> None:
     assert [name for name, _ in fake.calls] == ["certsync-0123456789ab", "certsync-ba9876543210"]
     assert "job_run_skipped" in events(logs)
     assert submitter.in_flight == frozenset()
+
+
+def test_runs_started_together_are_all_submitted_once_drained() -> None:
+    fake = ScriptedJobRuns()
+    submitter = Submitter(fake)
+    runs = [RunRequest(f"certsync-0123456789ab-{n}", "{}", (f"s-{n}",)) for n in (1, 2, 3)]
+
+    async def scenario() -> None:
+        await submitter.submit_all(runs)  # returns at once: nothing submitted yet
+        assert fake.calls == []
+        await submitter.drain(timeout=5)
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(scenario())
+
+    assert sorted(name for name, _ in fake.calls) == [run.name for run in runs]
+    assert events(logs) == ["job_run_submitted"] * 3
+    assert submitter.in_flight == frozenset()
+
+
+def test_a_redelivery_while_the_first_is_in_flight_is_skipped() -> None:
+    fake = ScriptedJobRuns()
+    submitter = Submitter(fake)
+    run = RunRequest("certsync-0123456789ab", "{}", ("s-1",))
+
+    fake.held = run.name
+
+    async def scenario() -> None:
+        fake.gate, fake.entered = asyncio.Event(), asyncio.Event()
+        await submitter.submit_all([run])
+        await fake.entered.wait()  # the first is in flight, held by Code Engine
+        await submitter.submit_all([run])
+        await asyncio.sleep(0)  # the redelivery's task runs, and is skipped
+        fake.gate.set()
+        await submitter.drain(timeout=5)
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(scenario())
+
+    assert len(fake.calls) == 1
+    assert sorted(events(logs)) == ["job_run_skipped", "job_run_submitted"]
