@@ -137,6 +137,15 @@ def bench(mappings: int, projects: int, latency: float, concurrency: int) -> lis
     job_cpu = cpus[-1] if len(cpus) > 1 else None
     if job_cpu is not None:
         os.sched_setaffinity(0, set(cpus[:-1]))
+    try:
+        return _bench(mappings, projects, latency, concurrency, job_cpu)
+    finally:
+        os.sched_setaffinity(0, set(cpus))  # `make bench` runs the trigger's bench next
+
+
+def _bench(
+    mappings: int, projects: int, latency: float, concurrency: int, job_cpu: int | None
+) -> list[Run]:
     with LocalCloud() as cloud, tempfile.TemporaryDirectory() as tmp:
         pairs = seed(cloud, mappings, projects)
         cloud.faults.latency_all = latency
