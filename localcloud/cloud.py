@@ -27,6 +27,7 @@ from localcloud.account import Identity
 from localcloud.faults import Faults, RequestLog
 from localcloud.http import EXCEPTION_HANDLERS
 from localcloud.middleware import CloudMiddleware
+from localcloud.routing import SegmentRouter
 from localcloud.secrets_manager import notifications as sm_notifications
 
 
@@ -111,6 +112,7 @@ class LocalCloud:
             *event_notifications.routes(self.event_notifications),
         ]
         app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+        app.router = SegmentRouter(routes)  # the same routes, fewer tried per request
         app.add_middleware(
             CloudMiddleware,
             faults=self.faults,

@@ -18,6 +18,7 @@ Unknown, stricter choice made:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -89,22 +90,26 @@ def check_data(fmt: str, data: Any) -> dict[str, str]:
 
 def check_tls(cert_pem: str, key_pem: str) -> None:
     """Both parse and the key belongs to the first certificate of the chain."""
+    problem = _tls_problem(cert_pem, key_pem)
+    if problem is not None:
+        raise invalid(problem)
+
+
+# Pure in its two strings, and create validates twice (the API's check, then `put_secret`'s):
+# parsing a key costs more than the rest of the request, so recent answers are kept.
+@functools.lru_cache(maxsize=256)
+def _tls_problem(cert_pem: str, key_pem: str) -> str | None:
     try:
         chain = x509.load_pem_x509_certificates(cert_pem.encode())
     except ValueError:
-        raise invalid(
-            "The value of 'tls_cert' is not a valid PEM-encoded certificate chain"
-        ) from None
+        return "The value of 'tls_cert' is not a valid PEM-encoded certificate chain"
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
     except (ValueError, TypeError):
-        raise invalid(
-            "The value of 'tls_key' is not a valid unencrypted PEM-encoded private key"
-        ) from None
+        return "The value of 'tls_key' is not a valid unencrypted PEM-encoded private key"
     if _spki(chain[0].public_key()) != _spki(key.public_key()):
-        raise invalid(
-            "The private key in 'tls_key' does not match the first certificate in 'tls_cert'"
-        )
+        return "The private key in 'tls_key' does not match the first certificate in 'tls_cert'"
+    return None
 
 
 def _spki(public_key: Any) -> bytes:

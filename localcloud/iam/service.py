@@ -28,6 +28,9 @@ from localcloud.iam.policies import Policies
 from localcloud.iam.profiles import Profile, Profiles
 
 ISSUER = "https://iam.cloud.ibm.com/identity"
+# Tokens whose signature was checked, kept to skip a second HS256 decode: the middleware asks
+# `verify` and `caller` for every request, and a client reuses one token for an hour.
+VERIFIED_TOKENS = 1024
 
 
 @dataclass
@@ -43,6 +46,10 @@ class Iam:
     _resources: dict[str, ComputeResource] = field(default_factory=dict)
     profiles: Profiles = field(init=False)
     policies: Policies = field(init=False)
+    # token -> (the key it was verified with, its claims); emptied when it reaches the bound
+    _verified: dict[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.profiles = Profiles(self.identity.account_id)
@@ -141,6 +148,9 @@ class Iam:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return "Authorization header is not a bearer token"
+        known = self._verified.get(token)
+        if known is not None and known[0] == self._key:
+            return _still_valid(known[1])
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, self._key, algorithms=["HS256"], issuer=ISSUER
@@ -149,7 +159,22 @@ class Iam:
             return "access token expired"
         except jwt.InvalidTokenError:
             return "access token is not valid"
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()  # one call, safe beside another thread's look-up
+        self._verified[token] = (self._key, claims)
         return claims
+
+
+def _still_valid(claims: dict[str, Any]) -> dict[str, Any] | str:
+    """A verified token's time claims checked again, as PyJWT's `decode` checks them (`iat` not
+    after now, `exp` after now, no leeway; api_jwt.py `_validate_claims`): only time can change
+    the answer for a token whose signature and issuer were already checked."""
+    now = time.time()
+    if "iat" in claims and int(claims["iat"]) > now:
+        return "access token is not valid"
+    if "exp" in claims and int(claims["exp"]) <= now:
+        return "access token expired"
+    return claims
 
 
 @dataclass(frozen=True)

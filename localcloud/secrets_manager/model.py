@@ -9,6 +9,7 @@ Empty `labels` / `custom_metadata` are omitted, as real list responses show.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# A listing formats each secret's dates again on every call, and they seldom change.
+@functools.lru_cache(maxsize=4096)
 def timestamp(value: dt.datetime) -> str:
     """`2024-05-22T15:46:26.000Z`: UTC, milliseconds, `Z`."""
     utc = value.astimezone(dt.UTC)
