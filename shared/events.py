@@ -186,6 +186,8 @@ def _secret(index: int, item: Any) -> EventSecret:
 
 def _text(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
     value = obj.get(key)
+    if type(value) is str and (not required or value.strip()):  # the usual case, checked first
+        return value
     name = f"{where}.{key}" if where else key
     if value is None:
         if required:

@@ -61,7 +61,16 @@ class Reply:
     background: BackgroundTask | None = None
 
     def response(self) -> Response:
-        return JSONResponse(self.body, self.status, self.headers, background=self.background)
+        return _JSONResponse(self.body, self.status, self.headers, background=self.background)
+
+
+# Starlette's `JSONResponse.render` settings, in an encoder built once instead of per reply.
+_encode_reply = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class _JSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _encode_reply(content).encode("utf-8")
 
 
 class Rejected(Exception):
@@ -121,7 +130,8 @@ class Events:
         emit(
             "request_finished",
             method=request.method,
-            path=request.url.path,
+            # What `request.url.path` gives for these routes, without building the whole URL.
+            path=request.scope["path"],
             status=reply.status,
             outcome=reply.outcome,
             latency_ms=round((time.monotonic() - started) * 1000, 1),

@@ -10,9 +10,11 @@ longest run name possible, against a budget that leaves 2 KiB of margin. Pure: n
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 
 from shared.events import Notification, compact
 from trigger.naming import MAX_RUN_NAME, job_run_name
@@ -41,13 +43,25 @@ def run_request_body(job_name: str, name: str, notification_json: str) -> bytes:
     return json.dumps(body).encode()
 
 
+def run_request_size(job_name: str, notification_json: str) -> int:
+    """`len(run_request_body(job_name, <longest run name>, notification_json))`, measured without
+    serialising the body again: its fixed part once per job name, plus the notification as the
+    JSON string `json.dumps` writes for it (`ensure_ascii`, so one byte a character)."""
+    return _fixed_size(job_name) + len(encode_basestring_ascii(notification_json))
+
+
+@functools.lru_cache(maxsize=16)
+def _fixed_size(job_name: str) -> int:
+    return len(run_request_body(job_name, "x" * MAX_RUN_NAME, "")) - len('""')
+
+
 def plan_runs(
     job_name: str, notification: Notification, budget: int = RUN_BUDGET
 ) -> tuple[RunRequest, ...]:
     """One run per rotation, or several when the secrets do not fit one; names deterministic."""
     secret_ids = list(dict.fromkeys(notification.secret_ids))
     text = _text(notification, secret_ids)
-    if len(run_request_body(job_name, "x" * MAX_RUN_NAME, text)) <= budget:  # the usual case
+    if run_request_size(job_name, text) <= budget:  # the usual case
         return (RunRequest(job_run_name(job_name, notification.key), text, tuple(secret_ids)),)
     groups = _pack(job_name, notification, secret_ids, budget)
     key = notification.key
@@ -65,11 +79,9 @@ def _pack(
     job_name: str, notification: Notification, secret_ids: list[str], budget: int
 ) -> list[list[str]]:
     """Greedy, in the notification's order: each group as large as the budget allows."""
-    widest_name = "x" * MAX_RUN_NAME
 
     def fits(ids: list[str]) -> bool:
-        body = run_request_body(job_name, widest_name, _text(notification, ids))
-        return len(body) <= budget
+        return run_request_size(job_name, _text(notification, ids)) <= budget
 
     groups: list[list[str]] = []
     for secret_id in secret_ids:
@@ -85,5 +97,9 @@ def _pack(
     return groups
 
 
+# `json.dumps(..., separators=(",", ":"))` without building an encoder for every call.
+_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _text(notification: Notification, secret_ids: Sequence[str]) -> str:
-    return json.dumps(compact(notification, secret_ids), separators=(",", ":"))
+    return _encode_compact(compact(notification, secret_ids))

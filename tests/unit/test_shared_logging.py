@@ -125,6 +125,39 @@ def test_json_line_is_redacted() -> None:
     assert "BEGIN" not in out.getvalue()
 
 
+class Opaque:
+    def __repr__(self) -> str:
+        return f"Opaque({PEM!r})"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"target": "tls-web", "count": 3, "ids": ["a", "b"], "ok": True, "none": None},
+        {"certificate": PEM},
+        {"nested": {"chain": [KEY, "x"], "id": "n-1"}, "pair": ("x", JWT)},
+        {"header": "Bearer\tabcdefgh12345678"},  # JSON writes the tab as \t
+        {"header": "BEARER\u00a0abcdefgh12345678"},  # and this space as \u00a0
+        {"error": Opaque()},
+        {"alarm": "eyJ but no token; bearer; -----BEGIN"},  # looks close, withholds nothing
+        {"café": "naïve ☃ \ud800"},
+    ],
+)
+def test_a_json_line_is_the_line_of_redacting_every_value_then_rendering(
+    fields: dict[str, Any],
+) -> None:
+    out = io.StringIO()
+    configure_logging(stream=out, json=True)
+    structlog.get_logger().info("checked", **fields)
+    (line,) = lines(out)
+
+    expected = redact(event="checked", **fields)
+    rendered = {k: line[k] for k in expected}
+    assert rendered == json.loads(json.dumps(expected, default=repr))
+    for secret in (PEM, KEY, JWT, "abcdefgh12345678"):
+        assert secret not in out.getvalue()
+
+
 def test_json_is_chosen_when_the_stream_is_not_a_tty() -> None:
     out = io.StringIO()
     configure_logging(stream=out)

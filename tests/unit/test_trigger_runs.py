@@ -12,6 +12,7 @@ from trigger.runs import (
     TooLarge,
     plan_runs,
     run_request_body,
+    run_request_size,
 )
 
 
@@ -93,6 +94,25 @@ def test_a_batch_too_large_for_one_run_is_split_every_secret_exactly_once():
         assert run.name == job_run_name("certsync", notification.key, part)
         assert len(run_request_body("certsync", run.name, run.notification_json)) <= 2048
         assert parse_notification(run.notification_json).secret_ids == run.secret_ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        '{"id":"a","data":{"secrets":[]}}',
+        'quotes " and backslashes \\ and a tab \t',
+        "non-ASCII: caf\u00e9 \u2603 \U0001f512, a lone surrogate \ud800",
+        "\x00\x1f control characters",
+    ],
+)
+@pytest.mark.parametrize("job_name", ["certsync", "a-much-longer-job-name-for-certsync-0123456789"])
+def test_the_run_size_is_the_length_of_the_body_the_sdk_sends_under_the_longest_name(
+    job_name: str, text: str
+) -> None:
+    widest = run_request_body(job_name, "x" * MAX_RUN_NAME, text)
+
+    assert run_request_size(job_name, text) == len(widest)
 
 
 def test_split_runs_are_the_same_for_a_redelivery():
