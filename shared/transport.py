@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import requests
 from requests import certs
@@ -45,6 +46,14 @@ class Origin:
     scheme: str
     host: str  # as in the URL, without brackets
     port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(parts.scheme, parts.hostname, port)
 
     @property
     def host_header(self) -> str:
@@ -77,7 +86,7 @@ class Reply:
 
 
 @functools.cache
-def sdk_ssl_context(verify: bool) -> ssl.SSLContext:
+def sdk_ssl_context(verify: bool = True) -> ssl.SSLContext:
     """The context `SSLHTTPAdapter.init_poolmanager` (ibm_cloud_sdk_core/http_adapter.py) builds,
     built once: loading the CA bundle costs ~30 ms of CPU, and each SDK client built one in its
     constructor and another for its pool. An SSLContext is safe to share between threads."""

@@ -8,7 +8,7 @@ event loop itself, and the answer read back: about a tenth of the CPU, and no th
 
 What it does not do, because Code Engine's API never needs it: redirects, proxies, cookies,
 `Expect: 100-continue`, response decompression. TLS is set up as the SDK core's `SSLHTTPAdapter`
-(ibm_cloud_sdk_core/http_adapter.py) does: `requests`' CA bundle, TLS 1.2 or later.
+(ibm_cloud_sdk_core/http_adapter.py) does, by the job's own transport (`shared.transport`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
+
+from shared.transport import Origin, sdk_ssl_context
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -32,39 +34,6 @@ class Response:
     status: int
     headers: dict[str, str]  # names lower-cased; a repeated header keeps its last value
     body: bytes
-
-
-@dataclass(frozen=True)
-class Origin:
-    scheme: str
-    host: str
-    port: int
-
-    @classmethod
-    def of(cls, url: str) -> Origin:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return cls(parts.scheme, parts.hostname, port)
-
-    @property
-    def host_header(self) -> str:
-        default = 443 if self.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == default else f"{host}:{self.port}"
-
-
-def sdk_ssl_context(*, verify: bool = True) -> ssl.SSLContext:
-    """The TLS settings of the SDK core's `SSLHTTPAdapter`."""
-    import certifi  # what `requests.certs.where()` returns
-
-    context = ssl.create_default_context(cafile=certifi.where())
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def encode_request(request: Mapping[str, object], origin: Origin) -> bytes:

@@ -3,7 +3,8 @@
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from trigger.http import Origin, encode_request
+from shared.transport import Origin
+from trigger.http import encode_request
 
 URL = "https://api.us-south.codeengine.cloud.ibm.com/v2/projects/p-1/job_runs"
 
