@@ -21,14 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from localcloud.code_engine.app_model import AppSpec
-from localcloud.code_engine.checks import SECRET_NAME, check_name, invalid, pick, str_list
+from localcloud.code_engine.checks import invalid, pick
 from localcloud.code_engine.job_settings import (
     SERVICE_ACCOUNTS,
     bounded,
-    check_env_vars,
-    image_of,
+    image_and_run,
     one_of,
-    volume_mounts_of,
 )
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(AppSpec)}
@@ -54,23 +52,7 @@ def app_settings(body: Mapping[str, Any], *, allowed: set[str]) -> dict[str, Any
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise invalid(f"Unknown field(s): {', '.join(unknown)}")
-    return {**_image_and_run(body), **_scalars(body)}
-
-
-def _image_and_run(body: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "image_reference" in body:
-        out["image_reference"] = image_of(body["image_reference"])
-    if body.get("image_secret") is not None:
-        out["image_secret"] = check_name(body["image_secret"], SECRET_NAME, 253, "image_secret")
-    for field in ("run_arguments", "run_commands"):
-        if field in body:
-            out[field] = str_list(body, field)
-    if "run_env_variables" in body:
-        out["run_env_variables"] = check_env_vars(body["run_env_variables"])
-    if "run_volume_mounts" in body:
-        out["run_volume_mounts"] = volume_mounts_of(body["run_volume_mounts"])
-    return out
+    return {**image_and_run(body), **_scalars(body)}
 
 
 def _scalars(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,11 @@ def merge_env(base: list[dict[str, str]], override: list[dict[str, str]]) -> lis
 def job_settings(body: Mapping[str, Any], *, allowed: set[str]) -> dict[str, Any]:
     """Validated settings present in `body` (no defaults applied)."""
     reject_unknown(body, allowed)
+    return {**image_and_run(body), **_scalar_settings(body)}
+
+
+def image_and_run(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The image and run settings jobs and apps share, validated, those present in `body`."""
     out: dict[str, Any] = {}
     if "image_reference" in body:
         out["image_reference"] = image_of(body["image_reference"])
@@ -140,7 +145,6 @@ def job_settings(body: Mapping[str, Any], *, allowed: set[str]) -> dict[str, Any
         out["run_env_variables"] = check_env_vars(body["run_env_variables"])
     if "run_volume_mounts" in body:
         out["run_volume_mounts"] = volume_mounts_of(body["run_volume_mounts"])
-    out.update(_scalar_settings(body))
     return out
 
 
