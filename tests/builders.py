@@ -238,3 +238,22 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+# -- python -m deploy ------------------------------------------------------------------------
+
+DEPLOY_SM = "00000000-0000-4000-8000-000000000001"
+DEPLOY_EN = "00000000-0000-4000-8000-000000000002"
+
+
+def deploy_config(**changes: Any) -> dict[str, Any]:
+    """A valid certsync.yaml as parsed YAML; a None change removes the key."""
+    base: dict[str, Any] = {
+        "region": "us-south",
+        "code_engine": {"project": "my-project"},
+        "secrets_manager": {"instance_id": DEPLOY_SM},
+        "event_notifications": {"instance_id": DEPLOY_EN},
+        "mappings": [{"secret": "11111111-2222-4333-8444-555555555555", "target": "tls-www"}],
+        "images": {"job": "icr.io/ns/certsync-job:1", "trigger": "icr.io/ns/certsync-trigger:1"},
+    }
+    return with_changes(base, changes)

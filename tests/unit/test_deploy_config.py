@@ -11,23 +11,11 @@ import yaml
 
 from deploy.config import Config, load, parse
 from shared.errors import ConfigError
+from tests.builders import DEPLOY_SM
+from tests.builders import deploy_config as raw
 
 ROOT = Path(__file__).resolve().parents[2]
-SM = "00000000-0000-4000-8000-000000000001"
-EN = "00000000-0000-4000-8000-000000000002"
-
-
-def raw(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "region": "us-south",
-        "code_engine": {"project": "my-project"},
-        "secrets_manager": {"instance_id": SM},
-        "event_notifications": {"instance_id": EN},
-        "mappings": [{"secret": "11111111-2222-4333-8444-555555555555", "target": "tls-www"}],
-        "images": {"job": "icr.io/ns/certsync-job:1", "trigger": "icr.io/ns/certsync-trigger:1"},
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not None}
+SM = DEPLOY_SM
 
 
 def problems(value: dict[str, Any]) -> list[str]:

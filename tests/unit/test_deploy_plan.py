@@ -12,9 +12,9 @@ from deploy.engine import Plan
 from deploy.model import ORDER, Action, Facts, Found, Kind, Resource
 from deploy.plan import plan, teardown
 from deploy.render import plan_text
+from tests.builders import DEPLOY_EN, DEPLOY_SM, deploy_config
 
-SM = "00000000-0000-4000-8000-000000000001"
-EN = "00000000-0000-4000-8000-000000000002"
+SM, EN = DEPLOY_SM, DEPLOY_EN
 FACTS = Facts(
     account_id="acct",
     project_id="proj-id",
@@ -26,16 +26,7 @@ FACTS = Facts(
 
 
 def config(**changes: Any) -> Any:
-    base: dict[str, Any] = {
-        "region": "us-south",
-        "code_engine": {"project": "my-project"},
-        "secrets_manager": {"instance_id": SM},
-        "event_notifications": {"instance_id": EN},
-        "mappings": [{"secret": "11111111-2222-4333-8444-555555555555", "target": "tls-www"}],
-        "images": {"job": "icr.io/ns/certsync-job:1", "trigger": "icr.io/ns/certsync-trigger:1"},
-    }
-    base.update(changes)
-    return parse(base)
+    return parse(deploy_config(**changes))
 
 
 def as_found(resources: list[Resource], *, managed: bool = True) -> dict[Any, Found]:
