@@ -11,7 +11,6 @@ from deploy.config import Config
 from deploy.desired import policy_name
 from deploy.model import MARKER, Facts, Found, Kind, Resource
 from shared.errors import NotFoundError
-from shared.sdk import call_once
 
 
 class Iam:
@@ -237,7 +236,7 @@ class Iam:
             response["etag"] = detailed.get_headers().get("ETag", "")
             return detailed
 
-        call_once(get, what=f"get policy {policy_id}")
+        self.clients.call(get, f"get policy {policy_id}")
         return str(response.get("etag") or "*")
 
     def _access_body(self, resource: Resource) -> dict[str, Any]:

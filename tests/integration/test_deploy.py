@@ -329,3 +329,33 @@ def test_the_job_delivery_lets_event_notifications_start_the_job(account: Accoun
         ("Event Notifications destination", "certsync-job"),
         ("service authorization", "event-notifications -> codeengine"),
     }
+
+
+def test_a_policy_changed_by_hand_is_put_back(account: Account) -> None:
+    applied(account)
+    policies, identity = account.policies(), account.cloud.identity
+    listing = policies.list_policies(account_id=identity.account_id, type="access").get_result()
+    (ours,) = [
+        p
+        for p in listing["policies"]
+        if any(a["value"] == "secrets-manager" for a in p["resources"][0]["attributes"])
+    ]
+    etag = policies.get_policy(policy_id=ours["id"]).get_headers()["ETag"]
+    reader = "crn:v1:bluemix:public:iam::::serviceRole:Reader"
+    policies.replace_policy(
+        policy_id=ours["id"],
+        if_match=etag,
+        type="access",
+        subjects=ours["subjects"],
+        roles=[{"role_id": reader}],
+        resources=ours["resources"],
+        description=ours["description"],
+    )
+    plan = json.loads(account.deploy("plan", "--json").stdout)
+    changed = [(c["action"], c["name"]) for c in plan["changes"] if c["action"] != "keep"]
+    assert changed == [("update", "secrets-manager")]
+    applied(account)
+    after = policies.get_policy(policy_id=ours["id"]).get_result()
+    assert [r["role_id"] for r in after["roles"]] == [
+        "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
+    ]
