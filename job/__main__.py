@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import certifi
 import structlog
@@ -46,6 +47,7 @@ from shared.clients import (
     build_authenticator,
     code_engine_client,
     event_notifications_client,
+    same_identity,
     secrets_manager_client,
 )
 from shared.errors import CertsyncError, ConfigError
@@ -122,7 +124,11 @@ def build_services(settings: Settings) -> Services:
             settings.secrets_manager_url, sm_auth, timeout=timeout, pool_size=pool
         )
     )
-    code_engine_auth = build_authenticator(settings.code_engine_auth)  # one token for every region
+    code_engine_auth = (  # one token for every region, and for both services when it can be
+        sm_auth
+        if same_identity(settings.secrets_manager_auth, settings.code_engine_auth)
+        else build_authenticator(settings.code_engine_auth)
+    )
 
     def code_engine(url: str) -> Any:
         return code_engine_client(url, code_engine_auth, timeout=timeout, pool_size=pool)
@@ -267,6 +273,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             sites=services.sites,
             store=services.store,
             listed=run.listed,
+            concurrency=settings.concurrency,
         )
     result = run_all(
         selection.mappings,
@@ -320,5 +327,17 @@ def _syncer(
     )
 
 
+def end_process(code: int) -> NoReturn:
+    """Flush what was written and end the process now. Code Engine bills a run until its
+    process ends, and the interpreter's own teardown (freeing each object of the run one by one)
+    took ~0.1 s after a 1,000-mapping run; nothing is left for it to do: every thread the run
+    started has been joined and every log line written (`logging.shutdown` flushes the stdlib
+    handlers, the structured lines go straight to stdout)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    end_process(main())

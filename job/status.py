@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from job.outcome import Outcome, Result
@@ -101,9 +101,23 @@ def with_alerts_sent(record: Record, sent: Iterable[tuple[str, str]], now: dt.da
 
 def to_data(record: Record) -> dict[str, str]:
     """The config map's `data`: one compact JSON value per target."""
-    return {
-        target: json.dumps(asdict(s), separators=(",", ":")) for target, s in sorted(record.items())
+    return {target: _COMPACT.encode(_plain(s)) for target, s in sorted(record.items())}
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_FIELDS = tuple(f.name for f in fields(TargetStatus))
+
+
+def _plain(status: TargetStatus) -> dict[str, Any]:
+    """`dataclasses.asdict(status)`, built directly: asdict deep-copies every value through a
+    generic recursion, a third of the time a 1,000-target record took to write."""
+    plain = {name: getattr(status, name) for name in _FIELDS}
+    plain["domains"] = {
+        domain: {"verified": d.verified, "serial": d.serial, "checked_at": d.checked_at}
+        for domain, d in status.domains.items()
     }
+    plain["alerted"] = dict(status.alerted)
+    return plain
 
 
 def from_data(data: Mapping[str, str] | None) -> Record:

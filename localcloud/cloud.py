@@ -133,6 +133,9 @@ class LocalCloud:
             log_level="critical",
             lifespan="off",
             timeout_keep_alive=30,
+            # uvicorn's C parser (a dev dependency): per request the local cloud then costs less
+            # than the clients measured against it (0.6 ms of CPU a call, h11 0.85).
+            http="httptools",
         )
         self._server = _Server(config)
         self._thread = Thread(target=self._server.run, daemon=True, name="localcloud")

@@ -25,5 +25,10 @@ app = Starlette(routes=[Route("/events", events, methods=["POST"]), Route("/heal
 
 if __name__ == "__main__":
     uvicorn.run(
-        app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=False, log_level="warning"
+        app,
+        host="127.0.0.1",
+        port=int(os.environ["PORT"]),
+        access_log=False,
+        log_level="warning",
+        http="h11",  # as the trigger is served (trigger/__main__.py)
     )

@@ -11,6 +11,7 @@ missing value is reported, with its name, before any API call.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,23 +87,39 @@ def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
 
 
 class RetryablePacing(TokenManager):  # type: ignore[misc]  # the SDK core has no type hints
-    """Token pacing that a failed token request does not stall.
+    """Token pacing in which waiting callers are woken, and a failed request stalls no one.
 
-    The SDK core's `TokenManager.paced_request_token` (token_managers/token_manager.py) sets
-    `request_time` before requesting a token and clears it only on success; while it is set,
-    every other thread needing a token polls every 0.5 s for up to 60 s. So one IAM 5xx, 429 or
-    dropped connection stalled every worker for a minute. Clearing it on failure lets the next
-    caller request at once, and the failure reaches its own caller as an ApiException or a
-    `requests` error, which shared/sdk.py hands to the one retry layer like any failed call.
+    The SDK core's `TokenManager.paced_request_token` (token_managers/token_manager.py) lets one
+    caller request a token while every other thread needing one polls every 0.5 s; and it sets
+    `request_time` before the request but clears it only on success, so one IAM 5xx, 429 or
+    dropped connection stalled every worker for a minute. Here the waiting callers sleep on a
+    condition that the requesting caller signals when its request ends: a run's first burst of
+    calls waits for one token round trip, not 0.5 s. A failure reaches its own caller as an
+    ApiException or a `requests` error, which shared/sdk.py hands to the one retry layer like any
+    failed call, and the next waiter requests at once.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_ended = threading.Condition(self.lock)
+
     def paced_request_token(self) -> None:
-        try:
-            super().paced_request_token()
-        except Exception:
-            with self.lock:
-                self.request_time = 0
-            raise
+        while self._is_token_expired():
+            with self._request_ended:
+                now = self._get_current_time()
+                asked = int(getattr(self, "request_time", 0))  # the SDK core's: 0, or when
+                if asked > now - 60:  # another caller's request is in flight
+                    # As in the SDK core, a request older than 60 s no longer holds the others.
+                    self._request_ended.wait(timeout=asked + 60 - now)
+                    continue
+                self.request_time = now
+            try:
+                self._save_token_info(self.request_token())
+            finally:
+                with self._request_ended:
+                    self.request_time = 0
+                    self._request_ended.notify_all()
+            return
 
 
 class RetryableIAMTokenManager(RetryablePacing, IAMTokenManager):  # type: ignore[misc]
@@ -131,6 +148,12 @@ def build_authenticator(auth: ServiceAuth) -> Authenticator:
     iam = IAMAuthenticator(apikey, url=auth.auth_url)
     iam.token_manager = RetryableIAMTokenManager(apikey, url=auth.auth_url)
     return iam
+
+
+def same_identity(a: ServiceAuth, b: ServiceAuth) -> bool:
+    """Whether two services authenticate as the same identity at the same IAM endpoint: then
+    one authenticator (one token) serves both, as an IAM token is valid for every service."""
+    return dataclasses.replace(a, prefix="") == dataclasses.replace(b, prefix="")
 
 
 class SharedSSLAdapter(SSLHTTPAdapter):  # type: ignore[misc]  # the SDK core has no type hints

@@ -97,12 +97,13 @@ def test_a_refused_api_key_is_not_retried(cloud):
     reasons = [line["reason"] for line in result.events("mapping_failed")]
     assert len(reasons) == 4
     assert all("HTTP 400: Provided API key could not be found." in r for r in reasons)
-    # One token request per call the job makes, none retried: the status record read before
-    # the mappings (for the unchanged-run shortcut, skipped when it fails), one per mapping, and
-    # the status record write after them. No call got past IAM.
+    # One token request per call the job makes, none retried: the three listings read together
+    # before the mappings (the status record, Secrets Manager's list and the project's secrets,
+    # for the unchanged-run shortcut, skipped when they fail), one per mapping, and the status
+    # record write after them. No call got past IAM.
     assert result.events("snapshot_skipped")
     assert result.events("status_write_failed")
-    assert len(cloud.requests.entries("POST", TOKEN_PATH)) == 1 + 4 + 1
+    assert len(cloud.requests.entries("POST", TOKEN_PATH)) == 3 + 4 + 1
     assert len(cloud.requests.entries()) == len(cloud.requests.entries("POST", TOKEN_PATH))
     assert_no_secret_material(result.stdout + result.stderr, APIKEY, refused)
 

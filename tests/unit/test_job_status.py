@@ -1,4 +1,6 @@
+import dataclasses
 import datetime as dt
+import json
 
 from job.mappings import SecretMapping
 from job.outcome import Outcome, Result
@@ -51,6 +53,16 @@ def test_domains_and_alerts_survive_a_round_trip_through_the_config_map():
     assert list(data) == ["tls-www"]
     assert from_data(data) == record
     assert record["tls-www"].alerted == {"x": "2026-11-28"}
+
+
+def test_each_entry_is_the_compact_json_of_all_its_fields():
+    check = DomainCheck("www.example.com", False, 0.3, None, NOW)
+    full = outcome(domains=(check,), source_version="3", target_tag="W/1", valid_until="2027")
+    record = with_alerts_sent(merge({}, [full], NOW), [("tls-www", "expiring")], NOW)
+
+    value = to_data(record)["tls-www"]
+
+    assert value == json.dumps(dataclasses.asdict(record["tls-www"]), separators=(",", ":"))
 
 
 def test_reasons_are_bounded_and_foreign_keys_ignored():

@@ -1,4 +1,6 @@
+import threading
 import time
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -7,6 +9,7 @@ import pytest
 import requests
 from ibm_cloud_sdk_core import ApiException, DetailedResponse
 from ibm_cloud_sdk_core.authenticators import ContainerAuthenticator, IAMAuthenticator
+from ibm_cloud_sdk_core.token_managers import token_manager as token_manager_module
 
 from shared.clients import (
     CODE_ENGINE_API_VERSION,
@@ -181,6 +184,57 @@ def test_a_failed_token_request_leaves_no_request_pending() -> None:
     assert manager.request_time == 0
     assert manager.get_token() == manager.access_token
     assert manager.requests == 2
+
+
+class HeldTokenRequest(FailingTokenRequests):
+    """A token request that waits until the test lets it answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def request_token(self) -> dict[str, Any]:
+        self.asked.set()
+        self.answer.wait(timeout=10)
+        return super().request_token()
+
+
+def test_callers_waiting_for_a_token_are_woken_when_it_arrives(monkeypatch) -> None:
+    # The SDK core has them poll with time.sleep(0.5): a run's first burst of calls then waited
+    # half a second for one token round trip.
+    polls: list[float] = []
+    clock = types.SimpleNamespace(time=time.time, sleep=polls.append)
+    monkeypatch.setattr(token_manager_module, "time", clock)
+    manager = HeldTokenRequest()
+    callers = [threading.Thread(target=manager.get_token) for _ in range(8)]
+    for caller in callers:
+        caller.start()
+    assert manager.asked.wait(timeout=5)
+    time.sleep(0.1)  # the other callers reach the wait
+    manager.answer.set()
+    for caller in callers:
+        caller.join(timeout=5)
+
+    assert not any(caller.is_alive() for caller in callers)
+    assert (manager.requests, polls) == (1, [])
+
+
+def test_a_waiting_caller_requests_the_token_itself_when_the_request_failed() -> None:
+    manager = FailingTokenRequests(ApiException(503, message="IAM is unavailable"))
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            manager.get_token()
+        except ApiException as exc:
+            failures.append(exc)
+
+    caller = threading.Thread(target=first)
+    caller.start()
+    caller.join(timeout=5)
+    assert manager.get_token() == manager.access_token
+    assert (len(failures), manager.requests) == (1, 2)
 
 
 def through_the_retry_layer(manager: FailingTokenRequests) -> list[float]:
