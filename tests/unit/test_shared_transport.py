@@ -155,8 +155,16 @@ def test_the_response_is_what_requests_makes_of_it(server: Server, session: Dire
     )
 
 
-def test_the_request_is_what_requests_sends(server: Server, session: DirectSession) -> None:
-    params: dict[str, int | str | list[str]] = {"limit": 100, "start": "a b/c", "names": ["x", "y"]}
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 100, "start": "a b/c", "names": ["x", "y"]},  # requests' own encoding
+        {"version": "2026-09-04", "start": "a b/c&d=é+~", "empty": ""},  # the SDK's: text only
+    ],
+)
+def test_the_request_is_what_requests_sends(
+    server: Server, session: DirectSession, params: dict[str, int | str | list[str]]
+) -> None:
     headers = {"Accept": "application/json", "If-Match": 'W/"1"', "X-Absent": None}
     session.request(
         "POST", server.url + "/v2/x%2Fy", params=params, headers=headers, data=JSON, timeout=5
