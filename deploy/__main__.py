@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from deploy import clients as client_factory
 from deploy import render
+from deploy.canary import TIMEOUT as CANARY_TIMEOUT
+from deploy.canary import Canary
 from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
@@ -41,6 +43,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--config", default="certsync.yaml", help="default: certsync.yaml")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--yes", action="store_true", help="destroy without asking")
+    parser.add_argument(
+        "--canary",
+        action="store_true",
+        help="doctor: also rotate a canary certificate and follow it into Code Engine",
+    )
+    parser.add_argument(
+        "--canary-timeout",
+        type=float,
+        default=CANARY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"doctor --canary: how long the whole canary may take (default {CANARY_TIMEOUT:.0f})",
+    )
     return parser.parse_args(argv)
 
 
@@ -125,13 +139,23 @@ def _apply(
 def _doctor(
     session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
 ) -> int:
-    checks = Doctor(session, progress).run()
+    checks = Doctor(session, progress, canary_planned=args.canary).run()
     bad = failed(checks)
+    canary = None
+    if args.canary:
+        progress("canary: rotating a canary certificate and following it (--canary)")
+        canary = Canary(session, progress, timeout=args.canary_timeout).run()
+    ok = not bad and (canary is None or canary.ok)
     if args.json:
-        _dump(out, {"ok": not bad, "checks": [c.to_dict() for c in checks]})
+        body: dict[str, Any] = {"ok": ok, "checks": [c.to_dict() for c in checks]}
+        if canary is not None:
+            body["canary"] = canary.to_dict()
+        _dump(out, body)
     else:
         print(render.doctor_text(checks, header), file=out)
-    return EXIT_FAILED if bad else EXIT_OK
+        if canary is not None:
+            print(render.canary_text(canary), file=out)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def _destroy(

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from deploy.canary import find_certificate
 from deploy.desired import role_name
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
@@ -62,8 +63,10 @@ class Doctor:
         *,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         sleep: Callable[[float], None] = time.sleep,
+        canary_planned: bool = False,
     ) -> None:
         self.session = session
+        self.canary_planned = canary_planned
         self.config = session.config
         self.progress = progress
         self.now = now
@@ -78,6 +81,8 @@ class Doctor:
         checks.append(self._test_delivery())
         checks.append(self._probe())
         checks += self._expiry()
+        if not self.canary_planned:
+            checks += self._canary_hint()
         for step in planned.manual:
             title, _, rest = step.partition("\n")
             checks.append(Check(Status.MANUAL, f"by hand: {title}", fix=rest.strip()))
@@ -250,6 +255,23 @@ class Doctor:
             else:
                 out.append(Check(Status.OK, what, detail))
         return out
+
+    def _canary_hint(self) -> list[Check]:
+        """Plain doctor cannot see a rotation through; say so until a canary has run once."""
+        try:
+            if find_certificate(self.session) is not None:
+                return []
+        except CertsyncError as exc:
+            return [Check(Status.WARN, "canary rotation", str(exc))]
+        return [
+            Check(
+                Status.MANUAL,
+                "canary rotation: never run on this account",
+                "only a real rotation shows that the topic filter, the destination, the job run "
+                "and the profile's write work together",
+                f"python -m deploy doctor --canary --config {self.config.path}",
+            )
+        ]
 
 
 def _manual_fix(change: Change) -> str:

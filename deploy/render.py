@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from deploy.canary import CanaryReport
 from deploy.doctor import Check, Status
 from deploy.engine import Plan
 from deploy.model import Action, Change
@@ -96,4 +97,17 @@ def doctor_text(checks: Sequence[Check], header: str) -> str:
         lines.append(f"{failures} of {len(checks)} checks failed.")
     else:
         lines.append(f"All checks passed ({warnings} warning(s)).")
+    return "\n".join(lines)
+
+
+def canary_text(report: CanaryReport) -> str:
+    """One line per hop: its name, ok or FAIL, and seconds since the rotation; then the detail."""
+    lines = ["", "Canary rotation (seconds since the new version):"]
+    for hop in report.hops:
+        seconds = f"{hop.seconds:6.2f} s" if hop.seconds is not None else "     - s"
+        lines.append(f"  {hop.hop:<12} {'ok' if hop.ok else 'FAIL':<4} {seconds}  {hop.detail}")
+    failing = next((h.hop for h in report.hops if not h.ok), None)
+    lines.append("")
+    passed = "Canary passed: every hop happened."
+    lines.append(passed if failing is None else f"Canary failed at '{failing}'.")
     return "\n".join(lines)

@@ -35,3 +35,22 @@ def call_api(
 ) -> dict[str, Any]:
     """`call_once` under the one retry layer."""
     return call_with_retry(lambda: call_once(request, what=what), policy, operation=what)
+
+
+def call_pages(pager: Any, *, what: str, policy: RetryPolicy) -> list[dict[str, Any]]:
+    """Every item an SDK pager (`JobRunsPager`, `SecretsPager`, ...) lists, each page fetched
+    under the one retry layer. A pager moves on only after a page arrived, so a page that failed
+    is asked for again, not skipped."""
+
+    def page() -> list[dict[str, Any]]:
+        try:
+            return list(pager.get_next())
+        except ApiException as exc:
+            raise from_api_exception(exc, what) from None
+        except requests.RequestException as exc:
+            raise from_transport_error(exc, what) from None
+
+    items: list[dict[str, Any]] = []
+    while pager.has_next():
+        items += call_with_retry(page, policy, operation=what)
+    return items

@@ -36,6 +36,7 @@ from shared.events import (
     Notification,
     notification_from_dict,
 )
+from trigger.deliveries import Deliveries
 from trigger.runs import TooLarge, plan_runs
 from trigger.settings import Settings
 from trigger.submitter import Submitter
@@ -84,7 +85,7 @@ class Rejected(Exception):
 
 
 def create_app(settings: Settings, submitter: Submitter) -> Starlette:
-    events = Events(settings, submitter)
+    events = Events(settings, submitter, Deliveries())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,6 +99,7 @@ def create_app(settings: Settings, submitter: Submitter) -> Starlette:
         routes=[
             Route("/events", events.handle, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/deliveries", events.deliveries, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
@@ -108,9 +110,10 @@ async def healthz(request: Request) -> Response:
 
 
 class Events:
-    def __init__(self, settings: Settings, submitter: Submitter) -> None:
+    def __init__(self, settings: Settings, submitter: Submitter, record: Deliveries) -> None:
         self._settings = settings
         self._submitter = submitter
+        self._record = record
         token = settings.webhook_token
         self._token = token.reveal().encode() if token is not None else None
 
@@ -123,6 +126,7 @@ class Events:
             reply = await self._handle(request)
         except Rejected as rejected:
             reply = rejected.reply
+            self._record.refused(reply.outcome)
         except Exception:
             log.exception("request_failed")
             reply = Reply(400, {"error": "the notification could not be processed"}, "failed")
@@ -137,6 +141,14 @@ class Events:
             latency_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return reply.response()
+
+    async def deliveries(self, request: Request) -> Response:
+        """`GET /deliveries`: what this instance acknowledged and refused lately (same token)."""
+        try:
+            self._authenticate(request)
+        except Rejected as rejected:
+            return rejected.reply.response()
+        return JSONResponse(self._record.to_dict())
 
     async def _handle(self, request: Request) -> Reply:
         self._authenticate(request)
@@ -224,6 +236,7 @@ class Events:
             raise Rejected(400, str(exc), "malformed") from None
         names = [run.name for run in runs]
         structlog.contextvars.bind_contextvars(ce_jobruns=names)
+        self._record.accepted(notification.key, notification.secret_ids, names)
         task = BackgroundTask(self._submitter.submit_all, runs)
         return Reply(202, {"job_run": names[0], "job_runs": names}, "accepted", background=task)
 
