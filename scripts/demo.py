@@ -6,7 +6,8 @@ and `python -m deploy apply` with a certsync.yaml (trusted profile, policies, au
 Event Notifications wiring, the job and the trigger app, which the emulated Code Engine runs as
 processes). A first sync fills the TLS secret, the custom domain serves it, then a rotation is
 followed: notification delivered -> ack -> job run submitted -> completed -> Code Engine secret
-updated -> served over TLS. `python -m deploy doctor` checks the installation, and
+updated -> served over TLS. `python -m deploy doctor --canary` checks the installation and
+follows a canary rotation hop by hop, and
 `python -m job status` shows the record. `--keep` leaves everything running so that a person can
 rotate again and watch.
 """
@@ -161,8 +162,9 @@ def subscribe_to_alerts(cloud: LocalCloud, apikey: str, inbox: AlertInbox) -> No
 
 
 def doctor(config: Path, apikey: str) -> None:
-    say("$ python -m deploy doctor --config certsync.yaml")
-    done = run_deploy("doctor", config, apikey)
+    """Every check, then a canary rotation followed through the real path, hop by hop."""
+    say("$ python -m deploy doctor --canary --config certsync.yaml")
+    done = run_deploy("doctor", config, apikey, "--canary")
     say(indent(done.stdout.rstrip()))
     if done.returncode != 0:
         raise SystemExit("demo: doctor found a problem")
