@@ -22,40 +22,86 @@ from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
+from deploy.model import Action
+from shared import __version__
 from shared.errors import CertsyncError, ConfigError
 from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present (as Terraform has it)
 VERBS = ("plan", "apply", "doctor", "destroy")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Each verb has its own options (`python -m deploy <verb> --help`); none needs a config."""
     parser = argparse.ArgumentParser(
         prog="python -m deploy",
         description="Install certsync on IBM Cloud from a config file, check it, or remove it.",
     )
-    parser.add_argument(
-        "verb",
-        choices=VERBS,
-        help="plan: preview; apply: make it so; "
-        "doctor: check everything; destroy: remove what certsync created",
+    parser.add_argument("--version", action="version", version=f"certsync {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="{" + ",".join(VERBS) + "}")
+    for verb, summary in VERB_HELP.items():
+        sub = verbs.add_parser(verb, help=summary, description=summary)
+        sub.add_argument("--config", default="certsync.yaml", help="default: certsync.yaml")
+        sub.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        VERB_OPTIONS.get(verb, lambda _: None)(sub)
+    return parser.parse_args(argv)
+
+
+def _plan_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help=f"exit {EXIT_OK} when nothing would change, {EXIT_CHANGES} when something would, "
+        f"{EXIT_FAILED} on an error or a conflict (as terraform plan -detailed-exitcode)",
     )
-    parser.add_argument("--config", default="certsync.yaml", help="default: certsync.yaml")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    parser.add_argument("--yes", action="store_true", help="destroy without asking")
-    parser.add_argument(
+
+
+def _doctor_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
         "--canary",
         action="store_true",
-        help="doctor: also rotate a canary certificate and follow it into Code Engine",
+        help="also rotate a canary certificate and follow it hop by hop into Code Engine",
     )
-    parser.add_argument(
+    sub.add_argument(
         "--canary-timeout",
         type=float,
         default=CANARY_TIMEOUT,
         metavar="SECONDS",
-        help=f"doctor --canary: how long the whole canary may take (default {CANARY_TIMEOUT:.0f})",
+        help=f"how long the whole canary may take (default {CANARY_TIMEOUT:.0f})",
     )
-    return parser.parse_args(argv)
+
+
+def _destroy_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--yes",
+        action="store_true",
+        help="delete without asking (required when there is no terminal to ask on)",
+    )
+
+
+VERB_HELP = {
+    "plan": "preview: what apply would create, change or keep, and why; changes nothing",
+    "apply": "make the account match the config (shows the plan first)",
+    "doctor": "check every piece and permission end to end",
+    "destroy": "remove what certsync created, nothing else",
+}
+
+
+def _apply_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--yes",
+        action="store_true",
+        help="on a terminal, delete what the plan deletes without asking",
+    )
+
+
+VERB_OPTIONS = {
+    "plan": _plan_options,
+    "apply": _apply_options,
+    "doctor": _doctor_options,
+    "destroy": _destroy_options,
+}
 
 
 def main(
@@ -65,6 +111,10 @@ def main(
     err: TextIO | None = None,
 ) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    refused = refuse_unattended(args, sys.stdin)
+    if refused:
+        print(f"deploy: {refused}", file=err or sys.stderr)
+        return EXIT_CONFIG
     environ = os.environ if environ is None else environ
     out, err = out or sys.stdout, err or sys.stderr
 
@@ -107,7 +157,9 @@ def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, 
         _dump(out, {"ok": not planned.conflicts, **planned.to_dict()})
     else:
         print(render.plan_text(planned, header), file=out)
-    return EXIT_FAILED if planned.conflicts else EXIT_OK
+    if planned.conflicts:
+        return EXIT_FAILED
+    return EXIT_CHANGES if args.detailed_exitcode and planned.writes else EXIT_OK
 
 
 def _apply(
@@ -119,11 +171,18 @@ def _apply(
     if planned.conflicts:
         if args.json:
             _dump(out, {"ok": False, **planned.to_dict()})
+            return EXIT_FAILED
         raise DeployError("conflicts: nothing changed (see the plan)")
     if not planned.writes:
         if args.json:
             _dump(out, {"ok": True, "applied": [], **planned.to_dict()})
         return EXIT_OK
+    deleting = [c for c in planned.writes if c.action in {Action.DELETE, Action.REPLACE}]
+    if deleting and not args.yes and sys.stdin.isatty():
+        names = ", ".join(f"{c.kind.value} '{c.name}'" for c in deleting)
+        if not confirm(f"This deletes {names}. Go ahead?"):
+            progress("Nothing changed.")
+            return EXIT_FAILED
     done = session.apply(planned, report=lambda c: progress(render.done_line(c)))
     if args.json:
         _dump(out, {"ok": True, "applied": [c.to_dict() for c in done], **planned.to_dict()})
@@ -165,11 +224,9 @@ def _destroy(
     if not args.json:
         print(render.destroy_text(changes, header), file=out, flush=True)
     deleting = [c for c in changes if c.writes]
-    if deleting and sys.stdin.isatty() and not args.yes and not args.json:
-        answer = input(f"Delete these {len(deleting)} resources? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing deleted.", file=out)
-            return EXIT_FAILED
+    if deleting and not args.yes and not confirm(f"Delete these {len(deleting)} resources?"):
+        progress("Nothing deleted.")
+        return EXIT_FAILED
     session.destroy(changes, report=lambda c: progress(render.done_line(c)))
     if args.json:
         _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes]})
@@ -179,6 +236,22 @@ def _destroy(
 
 
 VERB_RUNNERS = {"plan": _plan, "apply": _apply, "doctor": _doctor, "destroy": _destroy}
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal (the question on stderr, so stdout stays the result)."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
+def refuse_unattended(args: argparse.Namespace, stdin: TextIO) -> str | None:
+    """`destroy` deletes only with a yes: from a terminal, or `--yes` where there is none."""
+    if args.verb == "destroy" and not args.yes and not stdin.isatty():
+        return (
+            "destroy: there is no terminal to ask on and --yes was not given: nothing was "
+            "read or deleted (run it again with --yes to delete)"
+        )
+    return None
 
 
 def _dump(out: TextIO, body: dict[str, Any]) -> None:

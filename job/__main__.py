@@ -42,6 +42,7 @@ from job.status_store import StatusStore
 from job.survey import find_declared, take_snapshot
 from job.sync import Syncer
 from job.unchanged import Snapshot
+from shared import __version__
 from shared.clients import (
     Lazy,
     build_authenticator,
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m job",
         description="Sync IBM Cloud Secrets Manager certificates into Code Engine TLS secrets.",
     )
+    parser.add_argument("--version", action="version", version=f"certsync {__version__}")
     parser.add_argument(
         "command",
         nargs="?",

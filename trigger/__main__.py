@@ -6,15 +6,17 @@ variable), as for the job.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import structlog
 import uvicorn
 
+from shared import __version__
 from shared.clients import code_engine_client
 from shared.errors import ConfigError
 from shared.logging import configure_logging
@@ -30,7 +32,20 @@ from trigger.turns import Turns
 log = structlog.get_logger("certsync.trigger")
 
 
-def main(environ: Mapping[str, str]) -> int:
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m trigger",
+        description="certsync's webhook: Event Notifications POSTs a rotation to /events, the "
+        "trigger acknowledges it at once and submits the job runs that sync it. Configured by "
+        "its environment (CERTSYNC_JOB_NAME, CE_PROJECT_ID, CERTSYNC_WEBHOOK_TOKEN, "
+        "CERTSYNC_ALLOWED_SOURCES, PORT, ...: see the README's trigger section).",
+    )
+    parser.add_argument("--version", action="version", version=f"certsync {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
+    parse_args(argv)
     configure_logging()
     try:
         settings = Settings.from_env(environ)
@@ -106,4 +121,4 @@ def main(environ: Mapping[str, str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ))
+    sys.exit(main(os.environ, sys.argv[1:]))

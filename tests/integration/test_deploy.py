@@ -236,7 +236,7 @@ def test_destroy_leaves_the_users_own_resources(account: Account) -> None:
     run = ce.create_job_run(project, job_name="certsync").get_result()
     assert cloud.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
     assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
-    done = account.deploy("destroy", "--json")
+    done = account.deploy("destroy", "--json", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert ce.get_config_map(project, "my-settings").get_result()["data"] == {"A": "1"}
     profiles = identity.list_profiles(account_id=cloud.identity.account_id).get_result()
