@@ -25,6 +25,7 @@ from deploy.engine import DeployError, Session, lookup_facts
 from deploy.model import Action
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
+from shared.logging import configure_logging
 from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -111,12 +112,15 @@ def main(
     err: TextIO | None = None,
 ) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    refused = refuse_unattended(args, sys.stdin)
-    if refused:
-        print(f"deploy: {refused}", file=err or sys.stderr)
-        return EXIT_CONFIG
     environ = os.environ if environ is None else environ
     out, err = out or sys.stdout, err or sys.stderr
+    configure_logging(err)  # retries and warnings: stdout holds only the result
+    refused = refuse_unattended(args, sys.stdin)
+    if refused:
+        print(f"deploy: {refused}", file=err)
+        if args.json:
+            _dump(out, {"ok": False, "problems": [refused]})
+        return EXIT_CONFIG
 
     def progress(text: str) -> None:
         print(text, file=err, flush=True)
@@ -134,6 +138,8 @@ def main(
     if config is None or apikey is None:
         for problem in problems:
             print(f"deploy: {problem}", file=err)
+        if args.json:
+            _dump(out, {"ok": False, "problems": problems})
         return EXIT_CONFIG
     try:
         clients = client_factory.build(config, apikey)

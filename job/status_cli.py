@@ -19,6 +19,7 @@ from job.status import Record
 from job.status_store import StatusStore
 from shared.clients import code_engine_client, read_service_auth
 from shared.errors import CertsyncError
+from shared.logging import configure_logging
 from shared.retry import RetryPolicy
 from shared.settings import EnvReader, code_engine_url, config_invalid
 
@@ -26,22 +27,29 @@ COLUMNS = ("TARGET", "SECRET", "SERIAL", "NOT AFTER", "DAYS", "OUTCOME", "CHANGE
 
 
 def show_status(environ: Mapping[str, str], *, as_json: bool, out: TextIO = sys.stdout) -> int:
+    configure_logging(sys.stderr)  # stdout holds only the table or the one JSON document
     env = EnvReader(environ)
     project = env.require("CE_PROJECT_ID", "the Code Engine project that holds the record")
     url = code_engine_url(env)
     auth = read_service_auth(env, "CODE_ENGINE")
     name = env.get("CERTSYNC_STATUS_CONFIGMAP", "certsync-status") or "certsync-status"
-    if env.problems:
-        return config_invalid("certsync status", env.problems)
-    try:
-        client = code_engine_client(url, auth, timeout=30.0)
-    except ValueError as exc:  # the SDK core checking credentials
-        return config_invalid("certsync status", [f"Code Engine credentials: {exc}"])
+    problems = list(env.problems)
+    if not problems:
+        try:
+            client = code_engine_client(url, auth, timeout=30.0)
+        except ValueError as exc:  # the SDK core checking credentials
+            problems.append(f"Code Engine credentials: {exc}")
+    if problems:
+        if as_json:
+            print(json.dumps({"ok": False, "problems": problems}, indent=2), file=out)
+        return config_invalid("certsync status", problems, out=out)
     store = StatusStore(client, project, name, policy=RetryPolicy(attempts=3, total_seconds=20))
     try:
         record, tag = store.read()
     except CertsyncError as exc:
         print(f"certsync status: {exc}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"ok": False, "error": str(exc)}, indent=2), file=out)
         return 1
     if as_json:
         body = {target: asdict(status) for target, status in sorted(record.items())}

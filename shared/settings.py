@@ -10,6 +10,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TextIO
 
 import structlog
 
@@ -128,9 +129,17 @@ def code_engine_url(env: EnvReader) -> str:
     return ""
 
 
-def config_invalid(program: str, problems: list[str]) -> int:
-    """Report bad configuration the one way both entry points do: a `config_invalid` log line and
-    the list on stderr (a person starting it by hand reads that). Returns the exit code, 2."""
-    structlog.get_logger("certsync").error("config_invalid", problems=problems)
-    print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=sys.stderr)
+def config_invalid(
+    program: str, problems: list[str], *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Report bad configuration once, the way the reader needs it; returns the exit code, 2.
+
+    Where stdout is not a terminal (Code Engine, a pipe, a file) the `config_invalid` log line goes
+    there, for the platform's logs; the readable list goes to stderr when a person is there to read
+    it (stdout or stderr a terminal). On a terminal it is printed once, readable."""
+    out, err = out or sys.stdout, err or sys.stderr
+    if not out.isatty():
+        structlog.get_logger("certsync").error("config_invalid", problems=problems)
+    if out.isatty() or err.isatty():
+        print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=err)
     return EXIT_CONFIG

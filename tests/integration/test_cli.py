@@ -4,6 +4,7 @@ key), and `destroy` deletes nothing without a yes: real processes, as a user or 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -71,4 +72,5 @@ def test_destroy_without_a_terminal_or_yes_refuses_before_any_call(tmp_path) -> 
     done = run("deploy", "destroy", "--config", str(tmp_path / "missing.yaml"), "--json")
     assert done.returncode == 2
     assert "--yes" in done.stderr
-    assert done.stdout == ""
+    (problem,) = json.loads(done.stdout)["problems"]  # --json: one document, whatever happens
+    assert "no terminal" in problem
