@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from deploy import regions
+from deploy.instances import parse_instance_id
 from job.mappings import parse_mappings
-from shared.crn import parse_crn
 from shared.errors import ConfigError
 
 # Code Engine resource names (jobs, apps, config maps, secrets): lowercase alphanumerics and '-',
 # starting with a letter, at most 63 characters (docs `cmd_defs.md`). certsync appends at most
 # "-trigger" / "-mappings" / "-webhook" to `name`, so `name` keeps 10 characters of room.
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 DELIVERIES = ("webhook", "job")
 RESOURCE_CONTROLLER_URL = "https://resource-controller.cloud.ibm.com"  # ResourceControllerV2's
@@ -249,32 +248,14 @@ class _Reader:
         return value
 
     def instance(self, key: str, value: Any, service: str) -> tuple[str, str | None]:
-        """(GUID, CRN or None): an instance's GUID, or its CRN (whose GUID is then looked up,
-        and whose region must be the instance's, `deploy/instances.py`)."""
+        """(GUID, CRN or None): an instance named by its GUID or its CRN (`deploy/instances.py`)."""
         text = self.string(key, value)
-        if not text or _GUID.match(text.lower()):
-            return text.lower(), None
-        crn = parse_crn(text)
-        if crn is None or crn.resource_type or not _GUID.match(crn.service_instance.lower()):
-            self.problem(
-                f"'{key}' has value {text!r}: expected the {service} instance's GUID or its CRN "
-                f"(crn:v1:bluemix:public:{service}:<region>:a/<account>:<guid>::)"
-            )
+        if not text:
             return "", None
-        if crn.service_name != service:
-            self.problem(
-                f"'{key}' has value {text!r}: that CRN names a {crn.service_name!r} instance, "
-                f"not a {service!r} one"
-            )
-        known = (
-            regions.SECRETS_MANAGER if service == "secrets-manager" else regions.EVENT_NOTIFICATIONS
-        )
-        if crn.location not in known:
-            self.problem(
-                f"'{key}' has value {text!r}: region {crn.location!r} in that CRN is not one "
-                f"{service} runs in ({regions.named(known)})"
-            )
-        return crn.service_instance.lower(), crn.instance
+        guid, crn, problems = parse_instance_id(text, service)
+        for problem in problems:
+            self.problem(f"'{key}' has value {text!r}: {problem}")
+        return guid, crn
 
     def url(self, key: str, value: Any) -> str | None:
         if value is None:

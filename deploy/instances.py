@@ -9,6 +9,7 @@ the region is where its API answers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ REGIONS = {
     SECRETS_MANAGER: regions.SECRETS_MANAGER,
     EVENT_NOTIFICATIONS: regions.EVENT_NOTIFICATIONS,
 }
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class InstanceError(CertsyncError):
@@ -44,6 +46,33 @@ class Instance:
     crn: str
     region: str
     url: str
+
+
+def parse_instance_id(text: str, service: str) -> tuple[str, str | None, list[str]]:
+    """(GUID, CRN or None, problems) for an instance named in certsync.yaml by its GUID or its
+    CRN; the CRN's GUID is what is looked up, its region what the instance's must be. Pure."""
+    if GUID.match(text.lower()):
+        return text.lower(), None, []
+    crn = parse_crn(text)
+    if crn is None or crn.resource_type or not GUID.match(crn.service_instance.lower()):
+        return (
+            "",
+            None,
+            [
+                f"expected the {service} instance's GUID or its CRN "
+                f"(crn:v1:bluemix:public:{service}:<region>:a/<account>:<guid>::)"
+            ],
+        )
+    problems = []
+    if crn.service_name != service:
+        problems.append(f"that CRN names a {crn.service_name!r} instance, not a {service!r} one")
+    known = REGIONS.get(service, ())
+    if crn.location not in known:
+        problems.append(
+            f"region {crn.location!r} in that CRN is not one {service} runs in "
+            f"({regions.named(known)})"
+        )
+    return crn.service_instance.lower(), crn.instance, problems
 
 
 def look_up(clients: AccountClients, wanted: Wanted) -> Instance:
