@@ -142,8 +142,9 @@ def main(
             _dump(out, {"ok": False, "problems": problems})
         return EXIT_CONFIG
     try:
-        clients = client_factory.build(config, apikey)
-        facts = lookup_facts(clients, config)
+        looked_up = client_factory.account(config, apikey)
+        facts = lookup_facts(looked_up, config)
+        clients = client_factory.build(config, looked_up, facts)
         session = Session(config, clients, facts, progress)
         header = (
             f"certsync {args.verb}: project '{facts.project_name}' ({config.region}), "

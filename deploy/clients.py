@@ -2,15 +2,20 @@
 
 `deploy` runs as a person or a pipeline with an API key (`IBMCLOUD_API_KEY`, as the `ibmcloud` CLI
 and Terraform read it); what it installs runs with no API key at all (the trusted profile).
+
+Two steps, because where Secrets Manager and Event Notifications answer depends on the regions of
+their instances: `account` gives the clients that look the account up (IAM, Code Engine, the
+Resource Controller), `build` adds the two instances' clients once their URLs are known (`Facts`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from deploy.config import Config
+from deploy.model import Facts
 from shared.clients import (
     ServiceAuth,
     build_authenticator,
@@ -20,13 +25,13 @@ from shared.clients import (
 )
 from shared.errors import ConfigError
 from shared.retry import RetryPolicy
-from shared.sdk import call_api
+from shared.sdk import Pager, call_api, call_pages
 from shared.settings import SecretValue
 
 if TYPE_CHECKING:
     from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
-    from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
+    from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1, ResourceControllerV2
     from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
 APIKEY_VARIABLE = "IBMCLOUD_API_KEY"
@@ -34,18 +39,31 @@ TIMEOUT = 30.0
 
 
 @dataclass
-class Clients:
+class AccountClients:
+    """What looks the account up: who the key is, the project, where the instances are."""
+
     identity: IamIdentityV1
     policies: IamPolicyManagementV1
     code_engine: CodeEngineV2
-    secrets_manager: SecretsManagerV2
-    event_notifications: EventNotificationsV1
+    resource_controller: ResourceControllerV2
     apikey: SecretValue
     policy: RetryPolicy
 
     def call(self, request: Any, what: str) -> dict[str, Any]:
         """One SDK call under the one retry layer, errors translated (shared/sdk.py)."""
         return call_api(request, what=what, policy=self.policy)
+
+    def pages(self, pager: Pager, what: str) -> list[dict[str, Any]]:
+        """Every item of an SDK pager, each page under the one retry layer (shared/sdk.py)."""
+        return call_pages(pager, what=what, policy=self.policy)
+
+
+@dataclass
+class Clients(AccountClients):
+    """Every client `deploy` acts through, the instances' at their own regions' URLs."""
+
+    secrets_manager: SecretsManagerV2
+    event_notifications: EventNotificationsV1
 
 
 def read_apikey(environ: Mapping[str, str]) -> SecretValue:
@@ -61,22 +79,41 @@ def read_apikey(environ: Mapping[str, str]) -> SecretValue:
     return SecretValue(value)
 
 
-def build(config: Config, apikey: SecretValue, policy: RetryPolicy | None = None) -> Clients:
-    from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
+def _auth(config: Config, apikey: SecretValue) -> ServiceAuth:
+    return ServiceAuth("IBMCLOUD", "iam", apikey=apikey, auth_url=config.iam_url)
 
-    auth = ServiceAuth("IBMCLOUD", "iam", apikey=apikey, auth_url=config.iam_url)
+
+def account(
+    config: Config, apikey: SecretValue, policy: RetryPolicy | None = None
+) -> AccountClients:
+    from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1, ResourceControllerV2
+
+    auth = _auth(config, apikey)
     identity = IamIdentityV1(authenticator=build_authenticator(auth))
-    identity.set_service_url(config.iam_url)
-    identity.set_http_config({"timeout": TIMEOUT})
     policies = IamPolicyManagementV1(authenticator=build_authenticator(auth))
-    policies.set_service_url(config.iam_url)
-    policies.set_http_config({"timeout": TIMEOUT})
-    return Clients(
+    resource_controller = ResourceControllerV2(authenticator=build_authenticator(auth))
+    for client, url in (
+        (identity, config.iam_url),
+        (policies, config.iam_url),
+        (resource_controller, config.resource_controller_url),
+    ):
+        client.set_service_url(url)
+        client.set_http_config({"timeout": TIMEOUT})
+    return AccountClients(
         identity=identity,
         policies=policies,
         code_engine=code_engine_client(config.ce_url, auth, timeout=TIMEOUT),
-        secrets_manager=secrets_manager_client(config.sm_url, auth, timeout=TIMEOUT),
-        event_notifications=event_notifications_client(config.en_url, auth, timeout=TIMEOUT),
+        resource_controller=resource_controller,
         apikey=apikey,
         policy=policy or RetryPolicy(attempts=4, total_seconds=60.0),
+    )
+
+
+def build(config: Config, looked_up: AccountClients, facts: Facts) -> Clients:
+    """`looked_up`'s clients, and Secrets Manager's and Event Notifications' at `facts`' URLs."""
+    auth = _auth(config, looked_up.apikey)
+    return Clients(
+        **{f.name: getattr(looked_up, f.name) for f in fields(looked_up)},
+        secrets_manager=secrets_manager_client(facts.sm_url, auth, timeout=TIMEOUT),
+        event_notifications=event_notifications_client(facts.en_url, auth, timeout=TIMEOUT),
     )

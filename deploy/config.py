@@ -1,8 +1,10 @@
 """`certsync.yaml`: what `python -m deploy` installs, read and checked once, every problem at once.
 
-The commented example is `certsync.example.yaml` at the top of the repository. Service URLs default
-to IBM Cloud's public endpoints for `region`; each can be overridden (private endpoints, or the
-local IBM Cloud in tests and `make demo`).
+The commented example is `certsync.example.yaml` at the top of the repository. Code Engine's URL
+defaults to IBM Cloud's public endpoint for `region`; Secrets Manager's and Event Notifications'
+to the public endpoints of the regions their instances are in, which `deploy` looks up in the
+Resource Controller (`deploy/instances.py`). Each can be overridden (private endpoints, or the local
+IBM Cloud in tests and `make demo`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy import regions
+from deploy.instances import parse_instance_id
 from job.mappings import parse_mappings
 from shared.errors import ConfigError
 
@@ -20,14 +24,14 @@ from shared.errors import ConfigError
 # starting with a letter, at most 63 characters (docs `cmd_defs.md`). certsync appends at most
 # "-trigger" / "-mappings" / "-webhook" to `name`, so `name` keeps 10 characters of room.
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_REGION = re.compile(r"^[a-z]{2}-[a-z]+$")
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 DELIVERIES = ("webhook", "job")
+RESOURCE_CONTROLLER_URL = "https://resource-controller.cloud.ibm.com"  # ResourceControllerV2's
 KNOWN_KEYS = {
     "name",
     "region",
     "iam_url",
+    "resource_controller_url",
     "code_engine",
     "secrets_manager",
     "event_notifications",
@@ -61,8 +65,8 @@ class Config:
     name: str
     region: str
     project: str  # Code Engine project name or id
-    sm_instance: str  # Secrets Manager instance GUID
-    en_instance: str  # Event Notifications instance GUID
+    sm_instance: str  # Secrets Manager instance GUID (from the CRN, when a CRN was written)
+    en_instance: str  # Event Notifications instance GUID (likewise)
     mappings: tuple[dict[str, Any], ...]  # as written, validated by the job's own parser
     delivery: str  # "webhook" (the trigger app) or "job" (Event Notifications starts the job)
     schedule: str | None  # the safety net's cron expression (UTC), or None for none
@@ -70,6 +74,9 @@ class Config:
     trigger_image: str
     build: Build | None
     iam_url: str = "https://iam.cloud.ibm.com"
+    resource_controller_url: str = RESOURCE_CONTROLLER_URL
+    sm_instance_crn: str | None = None  # the CRN, when `secrets_manager.instance_id` is one
+    en_instance_crn: str | None = None  # the CRN, when `event_notifications.instance_id` is one
     code_engine_url: str | None = None
     secrets_manager_url: str | None = None
     event_notifications_url: str | None = None
@@ -106,21 +113,7 @@ class Config:
     # -- where the services answer -------------------------------------------------------
     @property
     def ce_url(self) -> str:
-        return self.code_engine_url or f"https://api.{self.region}.codeengine.cloud.ibm.com/v2"
-
-    @property
-    def sm_url(self) -> str:
-        return (
-            self.secrets_manager_url
-            or f"https://{self.sm_instance}.{self.region}.secrets-manager.appdomain.cloud"
-        )
-
-    @property
-    def en_url(self) -> str:
-        return (
-            self.event_notifications_url
-            or f"https://{self.region}.event-notifications.cloud.ibm.com/event-notifications"
-        )
+        return self.code_engine_url or regions.code_engine_url(self.region)
 
     @property
     def mappings_json(self) -> str:
@@ -158,14 +151,21 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             "letter, at most 53 characters (Code Engine names, with room for suffixes)"
         )
     region = reader.string("region")
-    if region and not _REGION.match(region):
-        reader.problem(f"'region' has value {region!r}: expected a region such as 'us-south'")
+    if region and region not in regions.CODE_ENGINE:
+        reader.problem(
+            f"'region' has value {region!r}: use the Code Engine project's region, one of "
+            f"{regions.named(regions.CODE_ENGINE)} (IBM Cloud docs, Code Engine 'Regions')"
+        )
     ce, sm, en = (
         reader.section(key) for key in ("code_engine", "secrets_manager", "event_notifications")
     )
     project = reader.string("code_engine.project", ce.get("project"))
-    sm_instance = reader.guid("secrets_manager.instance_id", sm.get("instance_id"))
-    en_instance = reader.guid("event_notifications.instance_id", en.get("instance_id"))
+    sm_instance, sm_crn = reader.instance(
+        "secrets_manager.instance_id", sm.get("instance_id"), "secrets-manager"
+    )
+    en_instance, en_crn = reader.instance(
+        "event_notifications.instance_id", en.get("instance_id"), "event-notifications"
+    )
     delivery = reader.string("delivery", default="webhook")
     if delivery and delivery not in DELIVERIES:
         reader.problem(f"'delivery' has value {delivery!r}: use 'webhook' or 'job'")
@@ -181,6 +181,8 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             project=project,
             sm_instance=sm_instance,
             en_instance=en_instance,
+            sm_instance_crn=sm_crn,
+            en_instance_crn=en_crn,
             mappings=mappings,
             delivery=delivery,
             schedule=schedule,
@@ -188,6 +190,10 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             trigger_image=trigger_image,
             build=build,
             iam_url=reader.url("iam_url", raw.get("iam_url")) or "https://iam.cloud.ibm.com",
+            resource_controller_url=(
+                reader.url("resource_controller_url", raw.get("resource_controller_url"))
+                or RESOURCE_CONTROLLER_URL
+            ),
             code_engine_url=reader.url("code_engine.url", ce.get("url")),
             secrets_manager_url=reader.url("secrets_manager.url", sm.get("url")),
             event_notifications_url=reader.url("event_notifications.url", en.get("url")),
@@ -241,11 +247,15 @@ class _Reader:
             return default
         return value
 
-    def guid(self, key: str, value: Any) -> str:
+    def instance(self, key: str, value: Any, service: str) -> tuple[str, str | None]:
+        """(GUID, CRN or None): an instance named by its GUID or its CRN (`deploy/instances.py`)."""
         text = self.string(key, value)
-        if text and not _GUID.match(text):
-            self.problem(f"'{key}' has value {text!r}: expected the instance GUID (not its CRN)")
-        return text
+        if not text:
+            return "", None
+        guid, crn, problems = parse_instance_id(text, service)
+        for problem in problems:
+            self.problem(f"'{key}' has value {text!r}: {problem}")
+        return guid, crn
 
     def url(self, key: str, value: Any) -> str | None:
         if value is None:

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from deploy.clients import Clients
+from deploy.clients import AccountClients, Clients
 from deploy.code_engine import CodeEngine
 from deploy.config import Config
 from deploy.desired import desired, manual_steps
 from deploy.events import Events
 from deploy.iam import Iam
+from deploy.instances import EVENT_NOTIFICATIONS, SECRETS_MANAGER, Wanted, look_up
 from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Resource
 from deploy.plan import plan, teardown
 from shared.errors import CertsyncError
@@ -32,42 +33,59 @@ class DeployError(CertsyncError):
     """The account cannot be made to match the config; the message names what and why."""
 
 
-def lookup_facts(clients: Clients, config: Config) -> Facts:
-    """Who the key's account is, and the project's id and CRN (read-only calls)."""
+def lookup_facts(clients: AccountClients, config: Config) -> Facts:
+    """Who the key's account is, the project's id and CRN, and where the Secrets Manager and
+    Event Notifications instances are (read-only calls)."""
+    from ibm_code_engine_sdk.code_engine_v2 import ProjectsPager
+
     details = clients.call(
         lambda: clients.identity.get_api_keys_details(iam_api_key=clients.apikey.reveal()),
         "get the API key's details",
     )
     account = str(details.get("account_id") or "")
-    projects = clients.call(
-        lambda: clients.code_engine.list_projects(limit=100), "list Code Engine projects"
+    projects = clients.pages(
+        ProjectsPager(client=clients.code_engine, limit=100), "list Code Engine projects"
     )
-    project = next(
-        (
-            p
-            for p in projects.get("projects") or []
-            if config.project in (p.get("name"), p.get("id"))
-        ),
-        None,
-    )
+    project = next((p for p in projects if config.project in (p.get("name"), p.get("id"))), None)
     if project is None:
         raise DeployError(
             f"Code Engine project '{config.project}' was not found in {config.region}: create it "
             f"(ibmcloud ce project create --name {config.project}) or fix 'code_engine.project'"
         )
-    region = config.region
+    sm = look_up(clients, _wanted_sm(config))
+    en = look_up(clients, _wanted_en(config))
     return Facts(
         account_id=account,
         project_id=str(project["id"]),
         project_name=str(project.get("name") or config.project),
         project_crn=str(
             project.get("crn")
-            or f"crn:v1:bluemix:public:codeengine:{region}:a/{account}:{project['id']}::"
+            or f"crn:v1:bluemix:public:codeengine:{config.region}:a/{account}:{project['id']}::"
         ),
-        sm_crn=f"crn:v1:bluemix:public:secrets-manager:{region}:a/{account}:{config.sm_instance}::",
-        en_crn=(
-            f"crn:v1:bluemix:public:event-notifications:{region}:a/{account}:{config.en_instance}::"
-        ),
+        sm_crn=sm.crn,
+        en_crn=en.crn,
+        sm_url=sm.url,
+        en_url=en.url,
+    )
+
+
+def _wanted_sm(config: Config) -> Wanted:
+    return Wanted(
+        "secrets_manager.instance_id",
+        SECRETS_MANAGER,
+        config.sm_instance,
+        config.sm_instance_crn,
+        config.secrets_manager_url,
+    )
+
+
+def _wanted_en(config: Config) -> Wanted:
+    return Wanted(
+        "event_notifications.instance_id",
+        EVENT_NOTIFICATIONS,
+        config.en_instance,
+        config.en_instance_crn,
+        config.event_notifications_url,
     )
 
 

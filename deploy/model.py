@@ -105,7 +105,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Facts:
-    """What deploy looks up before planning: who and where the account is."""
+    """What deploy looks up before planning: who and where the account is. The instances' CRNs
+    and URLs come from the Resource Controller: each instance is in its own region."""
 
     account_id: str
     project_id: str
@@ -113,3 +114,5 @@ class Facts:
     project_crn: str
     sm_crn: str
     en_crn: str
+    sm_url: str  # Secrets Manager's API, in its instance's region (or `secrets_manager.url`)
+    en_url: str  # Event Notifications' API, likewise

@@ -37,7 +37,7 @@ def code_engine_resources(config: Config, facts: Facts, alert_source: str | None
     if config.build is not None:
         components = ["job", "trigger"] if webhook else ["job"]
         out += [_build(config, component) for component in components]
-    out.append(_job(config, alert_source))
+    out.append(_job(config, facts, alert_source))
     if webhook:
         out.append(_app(config, facts))
     return out
@@ -69,10 +69,10 @@ def _endpoint_env(config: Config) -> dict[str, str]:
     return {"CODE_ENGINE_URL": config.code_engine_url} if config.code_engine_url else {}
 
 
-def _job(config: Config, alert_source: str | None) -> Resource:
+def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
     alerts = (
         {
-            "EVENT_NOTIFICATIONS_URL": config.en_url,
+            "EVENT_NOTIFICATIONS_URL": facts.en_url,
             **_auth_env(config, "EVENT_NOTIFICATIONS"),
             "CERTSYNC_EN_INSTANCE_ID": config.en_instance,
             "CERTSYNC_EN_SOURCE_ID": alert_source or SOURCE_ID_UNKNOWN,
@@ -81,7 +81,7 @@ def _job(config: Config, alert_source: str | None) -> Resource:
         else {}
     )
     literal = {
-        "SECRETS_MANAGER_URL": config.sm_url,
+        "SECRETS_MANAGER_URL": facts.sm_url,
         **_auth_env(config, "SECRETS_MANAGER"),
         **_auth_env(config, "CODE_ENGINE"),
         **_endpoint_env(config),

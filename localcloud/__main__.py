@@ -1,9 +1,10 @@
 """`python -m localcloud`: serve the local IBM Cloud as its own process.
 
-Prints one JSON line when ready (URLs, the Code Engine router's TLS port, project id, Secrets
-Manager instance CRN), then serves until SIGINT/SIGTERM. Images that job runs may execute are fixed
-at start (`--image REF=COMMAND`), never over HTTP: the emulator runs only the commands its operator
-named. So are the apps that domain mappings may target (`--app`) and the root CAs their
+Prints one JSON line when ready (URLs, the Code Engine router's TLS port, project id, the Secrets
+Manager and Event Notifications instance CRNs), then serves until SIGINT/SIGTERM. Each instance
+may be in a region of its own (`--sm-region`, `--en-region`). Images that job runs may execute are
+fixed at start (`--image REF=COMMAND`), never over HTTP: the emulator runs only the commands its
+operator named. So are the apps that domain mappings may target (`--app`) and the root CAs their
 certificates must chain to (`--trust-root`).
 """
 
@@ -16,6 +17,7 @@ import signal
 import sys
 import threading
 
+from localcloud.account import Identity
 from localcloud.cloud import LocalCloud
 from localcloud.http import BadRequest
 
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REF=COMMAND",
         help="run COMMAND for job runs of image REF (e.g. 'icr.io/x/job:1=python -m job')",
     )
+    parser.add_argument("--region", default="us-south", help="the Code Engine project's region")
+    parser.add_argument("--sm-region", default="", help="Secrets Manager's (default: --region)")
+    parser.add_argument("--en-region", default="", help="Event Notifications' (default: --region)")
     parser.add_argument("--cwd", default=None, help="working directory for image commands")
     parser.add_argument(
         "--app", action="append", default=[], help="an app that domain mappings may target"
@@ -44,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         help="root CA certificate(s) that domain mapping certificates must chain to",
     )
     args = parser.parse_args(argv)
-    cloud = LocalCloud()
+    cloud = LocalCloud(
+        Identity(region=args.region, sm_region=args.sm_region, en_region=args.en_region)
+    )
     for key in args.apikey:
         cloud.iam.add_apikey(key)
     for spec in args.image:
@@ -74,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             "project_id": cloud.identity.project_id,
             "region": cloud.identity.region,
             "sm_instance_crn": cloud.identity.sm_instance_crn,
+            "en_instance_crn": cloud.identity.en_instance_crn,
         }
         print(json.dumps(ready), flush=True)
         stop.wait()

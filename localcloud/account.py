@@ -12,33 +12,44 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who and where this emulated account is."""
+    """Who and where this emulated account is.
+
+    `region` is the default Code Engine project's. The Secrets Manager and Event Notifications
+    instances live in their own regions (`sm_region`, `en_region`; empty: `region`), as on a real
+    account, where each instance is created in a region of its service's own list
+    (secrets-manager `endpoints.md`, event-notifications `en-regions-endpoints.md`) whatever
+    region the Code Engine project is in. Their CRNs carry that region.
+    """
 
     account_id: str = "b0c0ffee0000000000000000000000a1"
     region: str = "us-south"
     project_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     sm_instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     en_instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    sm_region: str = ""
+    en_region: str = ""
+
+    def __post_init__(self) -> None:
+        # frozen: the defaults that depend on `region` are filled in once, here
+        object.__setattr__(self, "sm_region", self.sm_region or self.region)
+        object.__setattr__(self, "en_region", self.en_region or self.region)
 
     @property
     def sm_instance_crn(self) -> str:
         return (
-            f"crn:v1:bluemix:public:secrets-manager:{self.region}:a/{self.account_id}:"
+            f"crn:v1:bluemix:public:secrets-manager:{self.sm_region}:a/{self.account_id}:"
             f"{self.sm_instance_id}::"
         )
 
     @property
     def en_instance_crn(self) -> str:
         return (
-            f"crn:v1:bluemix:public:event-notifications:{self.region}:a/{self.account_id}:"
+            f"crn:v1:bluemix:public:event-notifications:{self.en_region}:a/{self.account_id}:"
             f"{self.en_instance_id}::"
         )
 
     def secret_crn(self, secret_id: str) -> str:
-        return (
-            f"crn:v1:bluemix:public:secrets-manager:{self.region}:a/{self.account_id}:"
-            f"{self.sm_instance_id}:secret:{secret_id}"
-        )
+        return self.sm_instance_crn.removesuffix("::") + f":secret:{secret_id}"
 
 
 class Site(Protocol):

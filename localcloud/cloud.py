@@ -3,7 +3,8 @@
 This is where the services meet. All share one origin; their paths do not overlap, as on the real
 hosts: IAM `/identity/token` (and its admin APIs `/v1/profiles`, `/v1/apikeys/details`,
 `/v1/policies`), Secrets Manager `/api/v2/...`, Code Engine `/v2/projects/{id}/...`,
-Event Notifications `/event-notifications/v1/instances/{id}/...`; Code Engine's other regions
+Event Notifications `/event-notifications/v1/instances/{id}/...`, the Resource Controller
+`/v2/resource_instances/{id}`; Code Engine's other regions
 `/codeengine/<region>/v2/...` (`code_engine_url_for`).
 Code Engine's router (custom domains over TLS) listens on its own port, `router_port`.
 Each service package gives its routes (`routes(service)`); the emulator's own control plane
@@ -22,7 +23,7 @@ from threading import Thread
 import uvicorn
 from starlette.applications import Starlette
 
-from localcloud import code_engine, event_notifications, iam, secrets_manager
+from localcloud import code_engine, event_notifications, iam, resource_controller, secrets_manager
 from localcloud.account import Identity
 from localcloud.faults import Faults, RequestLog
 from localcloud.http import EXCEPTION_HANDLERS
@@ -40,6 +41,7 @@ class LocalCloud:
         self.faults = Faults()
         self.requests = RequestLog()
         self.iam = iam.Iam(identity=self.identity)
+        self.resource_controller = resource_controller.ResourceController(self)
         self.secrets_manager = secrets_manager.SecretsManager(
             self, events=lambda: self.event_notifications
         )
@@ -72,6 +74,12 @@ class LocalCloud:
     @property
     def iam_policy_url(self) -> str:
         """The service URL for the SDK's `IamPolicyManagementV1` (IAM's host too)."""
+        return self.url
+
+    @property
+    def resource_controller_url(self) -> str:
+        """The service URL for the SDK's `ResourceControllerV2` (the real one:
+        https://resource-controller.cloud.ibm.com)."""
         return self.url
 
     @property
@@ -110,6 +118,7 @@ class LocalCloud:
             *sm_notifications.routes(self.secrets_manager_notifications),
             *code_engine.routes(self.code_engine),
             *event_notifications.routes(self.event_notifications),
+            *resource_controller.routes(self.resource_controller),
         ]
         app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
         app.router = SegmentRouter(routes)  # the same routes, fewer tried per request

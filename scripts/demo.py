@@ -41,6 +41,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 
 from job.served import ServedCertificates, parse_connect_to
 from localcloud import LocalCloud
+from localcloud.account import Identity
 from localcloud.pki import Chain, make_chain, renew
 from scripts.deploy_local import admin_key, local_config, register_images, run_deploy, write_config
 from scripts.processes import ROOT, base_env
@@ -85,6 +86,9 @@ def clients(cloud: LocalCloud, apikey: str) -> tuple[SecretsManagerV2, CodeEngin
 def certsync_yaml(cloud: LocalCloud, secret_id: str, anchors: Path, folder: Path) -> Path:
     """The user's certsync.yaml, every endpoint pointing at the local IBM Cloud."""
     config = local_config(cloud, [{"secret": secret_id, "target": TARGET}])
+    # Event Notifications is named by its CRN here (a GUID does as well): its region is checked
+    # against the instance's, which deploy looks up in the Resource Controller.
+    config["event_notifications"]["instance_id"] = cloud.identity.en_instance_crn
     config["env"] = {
         "job": {
             # The domain is reached through the local Code Engine router; its CA is the demo's.
@@ -306,12 +310,15 @@ def delivered_so_far(cloud: LocalCloud) -> list[Any]:
 
 def demo(folder: Path, *, keep: bool) -> None:
     total = time.monotonic()
-    with LocalCloud() as cloud:
+    # As on many real accounts, Event Notifications is not in the Code Engine project's region.
+    with LocalCloud(Identity(region="us-south", en_region="eu-de")) as cloud:
         register_images(cloud)
         apikey = admin_key(cloud)
+        identity = cloud.identity
         say(
-            f"Local IBM Cloud at {cloud.url} (IAM, Secrets Manager, Code Engine, Event "
-            "Notifications)"
+            f"Local IBM Cloud at {cloud.url} (IAM, Resource Controller, Secrets Manager, Code "
+            f"Engine, Event Notifications): Code Engine project in {identity.region}, Secrets "
+            f"Manager in {identity.sm_region}, Event Notifications in {identity.en_region}"
         )
         sm, ce = clients(cloud, apikey)
         chain = make_chain(DOMAIN, days=30)

@@ -39,6 +39,7 @@ def local_config(
         "name": "certsync",
         "region": identity.region,
         "iam_url": cloud.iam_url,
+        "resource_controller_url": cloud.resource_controller_url,
         "code_engine": {"project": project_name(cloud), "url": cloud.code_engine_url},
         "secrets_manager": {
             "instance_id": identity.sm_instance_id,

@@ -15,6 +15,7 @@ SEGMENTS = 10
 @dataclass(frozen=True)
 class Crn:
     service_name: str
+    location: str  # a region such as `eu-de`, or `global`
     instance_prefix: str  # crn:v1:<cname>:<ctype>:<service-name>:<location>:<scope>:<instance>
     service_instance: str
     resource_type: str
@@ -34,6 +35,7 @@ def parse_crn(text: str) -> Crn | None:
     parts += [""] * (SEGMENTS - len(parts))
     return Crn(
         service_name=parts[4],
+        location=parts[5],
         instance_prefix=":".join(parts[:8]),
         service_instance=parts[7],
         resource_type=parts[8],

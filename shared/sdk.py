@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from ibm_cloud_sdk_core import ApiException
@@ -18,13 +18,17 @@ def call_once(request: Callable[[], Any], *, what: str) -> dict[str, Any]:
 
     `what` names the operation and object for errors and logs ("get Code Engine secret 'tls-web'").
     """
+    result = _translated(lambda: request().get_result(), what)
+    return result if isinstance(result, dict) else {}
+
+
+def _translated(fn: Callable[[], Any], what: str) -> Any:
     try:
-        result = request().get_result()
+        return fn()
     except ApiException as exc:
         raise from_api_exception(exc, what) from None
     except requests.RequestException as exc:
         raise from_transport_error(exc, what) from None
-    return result if isinstance(result, dict) else {}
 
 
 def call_api(
@@ -37,20 +41,18 @@ def call_api(
     return call_with_retry(lambda: call_once(request, what=what), policy, operation=what)
 
 
-def call_pages(pager: Any, *, what: str, policy: RetryPolicy) -> list[dict[str, Any]]:
-    """Every item an SDK pager (`JobRunsPager`, `SecretsPager`, ...) lists, each page fetched
-    under the one retry layer. A pager moves on only after a page arrived, so a page that failed
-    is asked for again, not skipped."""
+class Pager(Protocol):
+    """The SDKs' generated pagers (`ProjectsPager`, `PoliciesPager`, ...) as they ship."""
 
-    def page() -> list[dict[str, Any]]:
-        try:
-            return list(pager.get_next())
-        except ApiException as exc:
-            raise from_api_exception(exc, what) from None
-        except requests.RequestException as exc:
-            raise from_transport_error(exc, what) from None
+    def has_next(self) -> bool: ...
+    def get_next(self) -> list[dict[str, Any]]: ...
 
+
+def call_pages(pager: Pager, *, what: str, policy: RetryPolicy) -> list[dict[str, Any]]:
+    """Every item a pager yields, each page one call under the retry layer. A generated pager
+    moves to the next page only once a page has arrived, so a retried page is the same page."""
     items: list[dict[str, Any]] = []
     while pager.has_next():
-        items += call_with_retry(page, policy, operation=what)
+        page = call_with_retry(lambda: _translated(pager.get_next, what), policy, operation=what)
+        items.extend(page or [])
     return items

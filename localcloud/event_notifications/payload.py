@@ -126,7 +126,7 @@ def now_rfc3339() -> str:
 
 def source_fields(identity: Identity) -> dict[str, str]:
     """The `source_*` properties every Secrets Manager notification carries."""
-    instance, region, crn = identity.sm_instance_id, identity.region, identity.sm_instance_crn
+    instance, region, crn = identity.sm_instance_id, identity.sm_region, identity.sm_instance_crn
     quoted = crn.replace(":", "%3A").replace("/", "%2F")
     return {
         "source_instance_api_private_url": (

@@ -89,7 +89,15 @@ def test_the_request_log_records_calls_but_never_the_authorization_header(
 
 
 def test_python_m_localcloud_serves_until_sigterm() -> None:
-    command = [sys.executable, "-m", "localcloud", "--apikey", "main-test-apikey"]
+    command = [
+        sys.executable,
+        "-m",
+        "localcloud",
+        "--apikey",
+        "main-test-apikey",
+        "--en-region",
+        "eu-de",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     try:
@@ -102,7 +110,10 @@ def test_python_m_localcloud_serves_until_sigterm() -> None:
             "project_id",
             "region",
             "sm_instance_crn",
+            "en_instance_crn",
         }
+        assert ready["sm_instance_crn"].split(":")[5] == ready["region"] == "us-south"
+        assert ready["en_instance_crn"].split(":")[5] == "eu-de"
         assert isinstance(ready["router_port"], int)
         assert ready["router_port"] > 0
         assert IAMTokenManager("main-test-apikey", url=ready["url"]).get_token()

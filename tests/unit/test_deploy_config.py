@@ -11,7 +11,7 @@ import yaml
 
 from deploy.config import Config, load, parse
 from shared.errors import ConfigError
-from tests.builders import DEPLOY_SM
+from tests.builders import DEPLOY_EN, DEPLOY_SM
 from tests.builders import deploy_config as raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +40,10 @@ def test_defaults_name_resources_and_derive_public_endpoints() -> None:
         "certsync-mappings",
     )
     assert config.ce_url == "https://api.us-south.codeengine.cloud.ibm.com/v2"
-    assert config.sm_url == f"https://{SM}.us-south.secrets-manager.appdomain.cloud"
-    assert config.en_url == (
-        "https://us-south.event-notifications.cloud.ibm.com/event-notifications"
-    )
+    # Secrets Manager's and Event Notifications' come from their instances' regions (looked up)
+    assert (config.secrets_manager_url, config.event_notifications_url) == (None, None)
     assert config.iam_url == "https://iam.cloud.ibm.com"
+    assert config.resource_controller_url == "https://resource-controller.cloud.ibm.com"
 
 
 def test_endpoints_can_be_overridden() -> None:
@@ -56,6 +55,46 @@ def test_endpoints_can_be_overridden() -> None:
     )
     assert config.iam_url == "http://127.0.0.1:9"
     assert config.ce_url == "http://127.0.0.1:9/v2"
+    rc = parse(raw(resource_controller_url="https://private.resource-controller.cloud.ibm.com/"))
+    assert rc.resource_controller_url == "https://private.resource-controller.cloud.ibm.com"
+
+
+def test_a_mistyped_region_is_named_with_the_regions_code_engine_runs_in() -> None:
+    [problem] = problems(raw(region="us-southh"))
+    assert "'region' has value 'us-southh'" in problem
+    # ibm-cloud-docs/codeengine regions.md
+    for region in ("au-syd", "br-sao", "ca-tor", "eu-de", "eu-es", "eu-gb", "in-che", "jp-osa"):
+        assert region in problem
+    assert "us-east, us-south (" in problem
+    # a region where Event Notifications runs but Code Engine does not
+    assert any("'region'" in p for p in problems(raw(region="ca-mon")))
+
+
+def test_an_instance_may_be_named_by_its_crn() -> None:
+    crn = f"crn:v1:bluemix:public:secrets-manager:eu-de:a/acct:{SM}::"
+    en_crn = f"crn:v1:bluemix:public:event-notifications:eu-gb:a/acct:{DEPLOY_EN}::"
+    config = parse(
+        raw(secrets_manager={"instance_id": crn}, event_notifications={"instance_id": en_crn})
+    )
+    assert (config.sm_instance, config.sm_instance_crn) == (SM, crn)
+    assert (config.en_instance, config.en_instance_crn) == (DEPLOY_EN, en_crn)
+    assert parse(raw()).sm_instance_crn is None
+
+
+def test_an_instance_crn_of_another_service_or_region_is_named() -> None:
+    wrong_service = f"crn:v1:bluemix:public:event-notifications:eu-de:a/acct:{SM}::"
+    [problem] = problems(raw(secrets_manager={"instance_id": wrong_service}))
+    assert "secrets_manager.instance_id" in problem
+    assert "'event-notifications'" in problem
+    nowhere = f"crn:v1:bluemix:public:event-notifications:mars-1:a/acct:{DEPLOY_EN}::"
+    [problem] = problems(raw(event_notifications={"instance_id": nowhere}))
+    assert "event_notifications.instance_id" in problem
+    assert "'mars-1'" in problem
+    assert "in-mum" in problem  # the regions Event Notifications runs in are named
+    secret = f"crn:v1:bluemix:public:secrets-manager:eu-de:a/acct:{SM}:secret:{DEPLOY_EN}"
+    assert any(
+        "GUID or its CRN" in p for p in problems(raw(secrets_manager={"instance_id": secret}))
+    )
 
 
 def test_every_problem_is_reported_at_once_naming_its_key() -> None:

@@ -21,7 +21,9 @@ FACTS = Facts(
     project_name="my-project",
     project_crn="crn:v1:bluemix:public:codeengine:us-south:a/acct:proj-id::",
     sm_crn=f"crn:v1:bluemix:public:secrets-manager:us-south:a/acct:{SM}::",
-    en_crn=f"crn:v1:bluemix:public:event-notifications:us-south:a/acct:{EN}::",
+    en_crn=f"crn:v1:bluemix:public:event-notifications:eu-de:a/acct:{EN}::",
+    sm_url=f"https://{SM}.us-south.secrets-manager.appdomain.cloud",
+    en_url="https://eu-de.event-notifications.cloud.ibm.com/event-notifications",
 )
 
 
@@ -64,6 +66,17 @@ def test_the_job_authenticates_as_the_trusted_profile_with_no_api_key() -> None:
     assert env["CODE_ENGINE_IAM_PROFILE_NAME"] == "certsync"
     assert not any("APIKEY" in str(name) for name in env)
     assert job["run_compute_resource_token_enabled"] is True
+
+
+def test_the_workloads_reach_each_instance_in_its_own_region() -> None:
+    wanted = by_key(desired(config(), FACTS, app_url="https://trigger.example"))
+    job = wanted[(Kind.JOB, "certsync")].spec
+    env = {v.get("name"): v.get("value") for v in job["run_env_variables"]}
+    assert env["SECRETS_MANAGER_URL"] == FACTS.sm_url
+    assert env["EVENT_NOTIFICATIONS_URL"] == FACTS.en_url  # eu-de, the project is in us-south
+    app = wanted[(Kind.APP, "certsync-trigger")].spec
+    app_env = {v.get("name"): v.get("value") for v in app["run_env_variables"]}
+    assert app_env["CERTSYNC_ALLOWED_SOURCES"] == FACTS.sm_crn
 
 
 def test_the_topic_lets_only_certificate_rotations_through() -> None:

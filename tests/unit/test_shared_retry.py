@@ -15,7 +15,7 @@ from shared.errors import (
     RetryableError,
 )
 from shared.retry import RetryPolicy, call_with_retry
-from shared.sdk import call_api
+from shared.sdk import call_api, call_pages
 
 POLICY = RetryPolicy(attempts=5, total_seconds=60.0, initial_wait=0.5, max_wait=10.0)
 WHAT = "get Code Engine secret 'tls-web'"
@@ -215,3 +215,34 @@ def test_call_api_gives_up_with_our_error() -> None:
         call(request)
     assert info.value.status == 502
     assert request.calls == POLICY.attempts
+
+
+# shared.sdk.call_pages: every page of an SDK pager, each under the retry layer.
+
+
+class Pages:
+    """A generated pager's contract: `get_next` moves on only once a page was returned."""
+
+    def __init__(self, pages: list[list[dict[str, Any]]], *errors: Exception) -> None:
+        self.pages, self.errors, self.calls = pages, list(errors), 0
+
+    def has_next(self) -> bool:
+        return bool(self.pages)
+
+    def get_next(self) -> list[dict[str, Any]]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.pages.pop(0)
+
+
+def test_call_pages_reads_every_page_and_retries_one_that_failed() -> None:
+    pager, sleeps = Pages([[{"n": 1}, {"n": 2}], [{"n": 3}]], api_exception(503)), Sleeps()
+    got = call_pages(pager, what=WHAT, policy=replace(POLICY, sleep=sleeps))
+    assert got == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert (pager.calls, len(sleeps)) == (3, 1)
+
+
+def test_call_pages_translates_a_permanent_error() -> None:
+    with pytest.raises(PermanentError, match=r"failed with HTTP 403"):
+        call_pages(Pages([[{"n": 1}]], api_exception(403)), what=WHAT, policy=POLICY)
