@@ -132,14 +132,11 @@ def code_engine_url(env: EnvReader) -> str:
 def config_invalid(
     program: str, problems: list[str], *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Report bad configuration once, the way the reader needs it; returns the exit code, 2.
-
-    Where stdout is not a terminal (Code Engine, a pipe, a file) the `config_invalid` log line goes
-    there, for the platform's logs; the readable list goes to stderr when a person is there to read
-    it (stdout or stderr a terminal). On a terminal it is printed once, readable."""
+    """Report bad configuration; returns the exit code, 2. The readable list goes to stderr; the
+    `config_invalid` log line goes to the logs only where stdout is not a terminal (Code Engine, a
+    pipe, a file), so a person at a terminal reads each problem once."""
     out, err = out or sys.stdout, err or sys.stderr
     if not out.isatty():
         structlog.get_logger("certsync").error("config_invalid", problems=problems)
-    if out.isatty() or err.isatty():
-        print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=err)
+    print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=err)
     return EXIT_CONFIG
