@@ -23,4 +23,6 @@ COPY trigger/ /app/trigger/
 RUN python -m compileall -q /app
 USER 10001
 EXPOSE 8080
-CMD ["python", "-m", "trigger"]
+# ENTRYPOINT, not CMD: Code Engine's `run_arguments` (`ibmcloud ce jobrun submit --argument`)
+# replace an image's CMD and are appended to its ENTRYPOINT (Code Engine docs `cmd-args.md`).
+ENTRYPOINT ["python", "-m", "trigger"]

@@ -25,12 +25,14 @@ Progress = Callable[[str], None]
 ENV_KEYS = ("type", "name", "value", "reference", "key", "prefix")
 JOB_FIELDS = (
     "image_reference",
+    "image_secret",
     "run_compute_resource_token_enabled",
     "scale_retry_limit",
     "scale_max_execution_time",
 )
 APP_FIELDS = (
     "image_reference",
+    "image_secret",
     "image_port",
     "run_compute_resource_token_enabled",
     "scale_min_instances",

@@ -73,6 +73,9 @@ class Config:
     job_image: str
     trigger_image: str
     build: Build | None
+    # The registry secret the job and app pull their images with: `images.registry_secret`, or
+    # `build.registry_secret` (push and pull); None for public images.
+    image_secret: str | None = None
     iam_url: str = "https://iam.cloud.ibm.com"
     resource_controller_url: str = RESOURCE_CONTROLLER_URL
     sm_instance_crn: str | None = None  # the CRN, when `secrets_manager.instance_id` is one
@@ -171,7 +174,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
         reader.problem(f"'delivery' has value {delivery!r}: use 'webhook' or 'job'")
     schedule = reader.schedule()
     mappings = reader.mappings()
-    job_image, trigger_image, build = reader.images(delivery)
+    job_image, trigger_image, build, image_secret = reader.images(delivery)
     env = reader.section("env")
     return reader.done(
         Config(
@@ -189,6 +192,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             job_image=job_image,
             trigger_image=trigger_image,
             build=build,
+            image_secret=image_secret,
             iam_url=reader.url("iam_url", raw.get("iam_url")) or "https://iam.cloud.ibm.com",
             resource_controller_url=(
                 reader.url("resource_controller_url", raw.get("resource_controller_url"))
@@ -290,25 +294,31 @@ class _Reader:
             return ()
         return tuple(value)
 
-    def images(self, delivery: str) -> tuple[str, str, Build | None]:
+    def images(self, delivery: str) -> tuple[str, str, Build | None, str | None]:
+        """(job image, trigger image, build, the registry secret both are pulled with)."""
         images, build = self.raw.get("images"), self.raw.get("build")
         if (images is None) == (build is None):
             self.problem("set exactly one of 'images' (references you built) or 'build'")
-            return "", "", None
+            return "", "", None, None
         if images is not None:
             if not isinstance(images, dict):
                 self.problem("'images' must be a mapping with 'job' and 'trigger'")
-                return "", "", None
+                return "", "", None, None
             job = self.string("images.job", images.get("job"))
             trigger = (
                 self.string("images.trigger", images.get("trigger"))
                 if delivery == "webhook"
                 else str(images.get("trigger") or "")
             )
-            return job, trigger, None
+            secret = images.get("registry_secret")
+            secret = self.string("images.registry_secret", secret) if secret is not None else None
+            if secret is None:
+                self.pullable("images.job", job)
+                self.pullable("images.trigger", trigger)
+            return job, trigger, None, secret
         if not isinstance(build, dict):
             self.problem("'build' must be a mapping with 'source', 'registry', 'registry_secret'")
-            return "", "", None
+            return "", "", None, None
         parsed = Build(
             source=self.string("build.source", build.get("source")),
             revision=self.string("build.revision", build.get("revision"), default="main"),
@@ -318,7 +328,22 @@ class _Reader:
         )
         if parsed.source and not re.match(r"^(https://|git@)", parsed.source):
             self.problem(f"'build.source' has value {parsed.source!r}: expected a git URL")
-        return parsed.image("job"), parsed.image("trigger"), parsed
+        return parsed.image("job"), parsed.image("trigger"), parsed, parsed.registry_secret
+
+    def pullable(self, key: str, image: str) -> None:
+        """An image on IBM Cloud Container Registry needs a pull secret: its namespaces are
+        private (Code Engine docs `add-registry.md`; only IBM's samples in `icr.io/codeengine`
+        are public), and without one every job run and app revision fails to pull (SDK
+        `create_job` `image_secret`)."""
+        host = image.split("/", 1)[0] if "/" in image else ""
+        private = host == "icr.io" or host.endswith(".icr.io")
+        if private and not image.startswith("icr.io/codeengine/"):
+            self.problem(
+                f"'{key}' ({image}) is in IBM Cloud Container Registry, which needs a pull "
+                "secret: set 'images.registry_secret' to a Code Engine registry secret "
+                f"(ibmcloud ce registry create --name certsync-registry --server {host} "
+                "--username iamapikey --password-from-file <API key file>)"
+            )
 
     def env(self, env: dict[str, Any], component: str) -> dict[str, str]:
         value = env.get(component) or {}

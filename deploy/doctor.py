@@ -25,7 +25,7 @@ from deploy.desired import role_name
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
-from shared.errors import CertsyncError
+from shared.errors import CertsyncError, NotFoundError
 
 EXPIRY_WARNING_DAYS = 30
 TEST_TIMEOUT = 60.0
@@ -76,6 +76,8 @@ class Doctor:
     def run(self) -> list[Check]:
         planned = self.session.plan()
         checks = [self._resource(c) for c in planned.changes]
+        if self.config.image_secret is not None:
+            checks.append(self._registry_secret(self.config.image_secret))
         if self.config.delivery == "webhook":
             checks.append(self._health())
         checks.append(self._test_delivery())
@@ -108,6 +110,40 @@ class Doctor:
         if manual:
             fix += f", or: {manual}"
         return Check(Status.FAIL, what, detail, fix)
+
+    def _registry_secret(self, name: str) -> Check:
+        """The job and app pull with registry secret `name`: without it (or with another kind of
+        secret) every run fails to pull (SDK `create_job` `image_secret`)."""
+        image = self.config.job_image
+        host = image.split("/", 1)[0]
+        what = f"registry secret '{name}' (pulls {image})"
+        fix = (
+            f"ibmcloud ce registry create --name {name} --server {host} --username iamapikey "
+            "--password-from-file <file with an API key that may read the images>"
+        )
+        ce, project = self.session.clients.code_engine, self.session.facts.project_id
+        try:
+            body = self.session.clients.call(
+                lambda: ce.get_secret(project_id=project, name=name),
+                f"get Code Engine secret '{name}'",
+            )
+        except NotFoundError:
+            return Check(Status.FAIL, what, "missing: job runs and the app cannot pull", fix)
+        except CertsyncError as exc:
+            return Check(Status.FAIL, what, str(exc), fix)
+        if body.get("format") != "registry":
+            detail = f"has format '{body.get('format')}', not 'registry'"
+            return Check(Status.FAIL, what, detail, f"delete it, then {fix}")
+        server = str((body.get("data") or {}).get("server") or "")
+        if server.rsplit("://", maxsplit=1)[-1].strip("/") != host:
+            detail = f"holds credentials for '{server}', not '{host}'"
+            return Check(
+                Status.FAIL,
+                what,
+                detail,
+                f"ibmcloud ce registry update --name {name} --server {host}",
+            )
+        return Check(Status.OK, what, f"a registry secret for {host}")
 
     # -- the trigger -----------------------------------------------------------------------
     def _health(self) -> Check:

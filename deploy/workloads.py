@@ -95,6 +95,7 @@ def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
     ]
     spec = {
         "image_reference": config.job_image,
+        "image_secret": config.image_secret,  # None: a public image (a change clears it)
         "run_compute_resource_token_enabled": True,
         "scale_retry_limit": 2,
         "scale_max_execution_time": 900,
@@ -118,6 +119,7 @@ def _app(config: Config, facts: Facts) -> Resource:
     ]
     spec = {
         "image_reference": config.trigger_image,
+        "image_secret": config.image_secret,
         "image_port": 8080,
         "run_compute_resource_token_enabled": True,
         "scale_min_instances": 0,

@@ -41,7 +41,7 @@ TOKEN = "bench-webhook-token-0123456789abcdef"
 JOB = "certsync"
 # The image is not registered, so each run fails at once without starting a process: the
 # benchmark measures the trigger, not the job.
-IMAGE = "icr.io/certsync/unregistered:bench"
+IMAGE = "docker.io/certsync/unregistered:bench"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 TARGETS = {"closed": 2.0, "open": 1.5}  # trigger p99 within this many times the bare endpoint's
 

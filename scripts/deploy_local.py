@@ -18,16 +18,19 @@ from scripts.processes import ROOT, base_env
 
 JOB_IMAGE = "icr.io/certsync/certsync-job:local"
 TRIGGER_IMAGE = "icr.io/certsync/certsync-trigger:local"
+REGISTRY_SECRET = "certsync-registry"  # the Code Engine registry secret the images pull with
 ADMIN_IAM_ID = "IBMid-certsync-admin"
 
 
 def register_images(cloud: LocalCloud) -> None:
-    """What `docker build` of Dockerfile.job and Dockerfile.trigger would give, as local
-    commands: the emulated Code Engine runs them as processes."""
-    cloud.code_engine.register_image(JOB_IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
-    cloud.code_engine.register_image(
-        TRIGGER_IMAGE, [sys.executable, "-m", "trigger"], cwd=str(ROOT)
-    )
+    """The images `docker build` of Dockerfile.job and Dockerfile.trigger gives, pushed to the
+    (private) IBM Cloud Container Registry: the emulated Code Engine runs what each Dockerfile's
+    ENTRYPOINT and CMD say as local processes. And the registry secret that pulls them, as
+    `ibmcloud ce registry create --name certsync-registry --server icr.io` makes it."""
+    cloud.code_engine.register_dockerfile(JOB_IMAGE, ROOT / "Dockerfile.job", cwd=ROOT)
+    cloud.code_engine.register_dockerfile(TRIGGER_IMAGE, ROOT / "Dockerfile.trigger", cwd=ROOT)
+    credentials = {"server": "icr.io", "username": "iamapikey", "password": secrets.token_hex(16)}
+    cloud.code_engine.put_secret(REGISTRY_SECRET, "registry", credentials)
 
 
 def local_config(
@@ -52,7 +55,7 @@ def local_config(
         "mappings": mappings,
         "delivery": "webhook",
         "schedule": "17 3 * * *",
-        "images": {"job": JOB_IMAGE, "trigger": TRIGGER_IMAGE},
+        "images": {"job": JOB_IMAGE, "trigger": TRIGGER_IMAGE, "registry_secret": REGISTRY_SECRET},
         "env": {"job": {"CERTSYNC_RETRY_SECONDS": "20"}},
     }
     config.update(overrides)

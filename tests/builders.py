@@ -254,6 +254,10 @@ def deploy_config(**changes: Any) -> dict[str, Any]:
         "secrets_manager": {"instance_id": DEPLOY_SM},
         "event_notifications": {"instance_id": DEPLOY_EN},
         "mappings": [{"secret": "11111111-2222-4333-8444-555555555555", "target": "tls-www"}],
-        "images": {"job": "icr.io/ns/certsync-job:1", "trigger": "icr.io/ns/certsync-trigger:1"},
+        "images": {
+            "job": "icr.io/ns/certsync-job:1",
+            "trigger": "icr.io/ns/certsync-trigger:1",
+            "registry_secret": "certsync-registry",
+        },
     }
     return with_changes(base, changes)

@@ -6,8 +6,9 @@ Known real behaviour (SDK, IBM's SDK integration tests `test/integration/test_v2
   any version), like jobs; every update creates a new revision (SDK `update_app`).
 - deleting an app deletes its custom domain mappings (docs `domainmappings.md`).
 
-Locally an app runs one process (the registered image's argv, as job runs do; `run_commands`
-replace it, `run_arguments` follow) on a loopback port the emulator picks and passes as `PORT`;
+Locally an app runs one process (its command line built from the image's ENTRYPOINT and CMD
+and the app's `run_commands` and `run_arguments`, as for job runs: `plan.process`) on a loopback
+port the emulator picks and passes as `PORT`;
 scale settings are stored and shown but there is always exactly one instance (no scale to zero,
 no second instance). Its stdout and stderr go to a log file (`logs`). The revision is `ready` once
 the port accepts connections, `failed` if the process exits first or the port stays closed for
@@ -44,8 +45,9 @@ from localcloud.code_engine.checks import JOB_NAME, check_if_match, check_name, 
 from localcloud.code_engine.clock import EntityTags
 from localcloud.code_engine.cr_tokens import TokenFiles, with_token_file
 from localcloud.code_engine.model import Project
-from localcloud.code_engine.plan import ConfigMapLookup, SecretLookup, resolve_env
-from localcloud.code_engine.runner import JOIN_TIMEOUT, Image, base_env
+from localcloud.code_engine.plan import ConfigMapLookup, SecretLookup, process, resolve_env
+from localcloud.code_engine.pulls import pull_failure
+from localcloud.code_engine.runner import JOIN_TIMEOUT, START_ERROR, Image, base_env, exec_error
 
 SEEDED_IMAGE = "icr.io/codeengine/helloworld"  # what a seeded app shows; it runs nothing
 POLL_SECONDS = 0.02
@@ -232,6 +234,10 @@ class Apps:
         spec, project = revision.spec, self._project()
         image = self._images.get(spec.image_reference)
         env, error = resolve_env(spec.run_env_variables, *self._lookups)
+        denied = pull_failure(spec.image_reference, spec.image_secret, self._lookups[0])
+        if denied is not None:  # the app exists but "cannot reach the ready status" (`pulls`)
+            self._failed(app, revision, denied.reason)
+            return
         if image is None:
             self._failed(app, revision, "image_pull_back_off")
             return
@@ -242,12 +248,17 @@ class Apps:
         if spec.run_compute_resource_token_enabled:
             token = self._issue_token(app.name)
             env = with_token_file(env, self._tokens.write(f"app-{revision.name}", token))
+        argv = process(image, spec.run_commands, spec.run_arguments)
         with self._log(app.name, revision.name).open("wb") as log:
-            revision.proc = subprocess.Popen(
-                (spec.run_commands or image.argv) + spec.run_arguments, cwd=image.cwd, env=env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+            try:
+                revision.proc = subprocess.Popen(
+                    argv, cwd=image.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:  # the command is no executable: the container cannot start
+                log.write(exec_error(argv[0], exc).encode())
+                self._failed(app, revision, f"container_failed_exit_code_{START_ERROR}")
+                return
         revision.started_at = self._now()
         self._started.append(revision)
         self._background(self._watch, app, revision)

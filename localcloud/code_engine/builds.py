@@ -48,9 +48,8 @@ from localcloud.code_engine.checks import (
 from localcloud.code_engine.clock import EntityTags
 from localcloud.code_engine.job_settings import SERVICE_ACCOUNTS, one_of
 from localcloud.code_engine.model import Project, Secret
+from localcloud.code_engine.pulls import REGISTRY_FORMAT
 from localcloud.code_engine.runner import JOIN_TIMEOUT, Image
-
-REGISTRY_FORMAT = "registry"
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,11 @@ def image_and_run(body: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "image_reference" in body:
         out["image_reference"] = image_of(body["image_reference"])
-    if body.get("image_secret") is not None:
-        out["image_secret"] = check_name(body["image_secret"], SECRET_NAME, 253, "image_secret")
+    if "image_secret" in body:  # null in a merge patch removes it (RFC 7396)
+        secret = body["image_secret"]
+        out["image_secret"] = (
+            None if secret is None else check_name(secret, SECRET_NAME, 253, "image_secret")
+        )
     for field in ("run_arguments", "run_commands"):
         if field in body:
             out[field] = str_list(body, field)

@@ -6,7 +6,11 @@ This class holds the state (guarded by `lock`) and the operations behind the HTT
 destination calls `submit_job_run`). Each returns what the API would: the resource's JSON.
 `CodeEngine` (`service.py`) is the default project's space and holds the others.
 
-Images map to local commands with `register_image(image_reference, argv, cwd=..., env=...)`.
+Images map to local commands: `register_dockerfile(image_reference, dockerfile)` reads the
+ENTRYPOINT and CMD of the Dockerfile the image is built from (`dockerfile`);
+`register_image(image_reference, entrypoint, cmd=..., cwd=..., env=...)` gives them directly.
+A run's or app's command line is built from them the Kubernetes way (`plan.process`), and an
+image on a private registry needs a registry `image_secret` (`pulls`).
 Injected into every instance, as Code Engine does: CE_PROJECT_ID, CE_REGION, CE_JOB, CE_JOBRUN,
 CE_API_BASE_URL (`model.Project.injected`: the project's own, its region's base URL),
 JOB_INDEX, JOB_INDEX_RETRY_COUNT, JOB_ARRAY_SIZE. Injected values win over user env variables of
@@ -35,6 +39,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from localcloud.account import Site
@@ -55,6 +60,7 @@ from localcloud.code_engine.checks import (
 from localcloud.code_engine.clock import EntityTags
 from localcloud.code_engine.config_maps import ConfigMaps
 from localcloud.code_engine.cr_tokens import TokenFiles, with_token_file
+from localcloud.code_engine.dockerfile import image_from_dockerfile
 from localcloud.code_engine.domain_mappings import DomainMappings
 from localcloud.code_engine.job_runs import MAX_JOB_RUNS, JobRuns
 from localcloud.code_engine.model import Job, Project, Secret
@@ -358,13 +364,23 @@ class ProjectSpace:
     def register_image(
         self,
         image_reference: str,
-        argv: list[str],
+        entrypoint: list[str],
         *,
+        cmd: list[str] | None = None,
         cwd: str | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        """Make `image_reference` run `argv` locally (its entrypoint; run_arguments append)."""
-        self.images[image_reference] = Image(list(argv), cwd, dict(env or {}))
+        """Make `image_reference` an image with this ENTRYPOINT and CMD, run locally."""
+        self.images[image_reference] = Image(
+            list(entrypoint), list(cmd or []), cwd, dict(env or {})
+        )
+
+    def register_dockerfile(
+        self, image_reference: str, dockerfile: Path, *, cwd: Path | None = None
+    ) -> None:
+        """Make `image_reference` the image built from `dockerfile` (its ENTRYPOINT and CMD),
+        run locally from `cwd` (default: the Dockerfile's folder, the build context)."""
+        self.images[image_reference] = image_from_dockerfile(dockerfile, cwd=cwd)
 
     def submit_job_run(
         self,

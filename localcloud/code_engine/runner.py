@@ -33,11 +33,18 @@ JOIN_TIMEOUT = 10.0
 # "Instances (active): The number of app instances, function instances, running job instances,
 # and running build instances cannot exceed 250" (docs `limits.md` "Project quotas").
 MAX_RUNNING_INSTANCES = 250
+# A container whose command cannot be executed ends with exit code 128 (Kubernetes' `StartError`
+# with containerd; what real Code Engine shows for it is not documented).
+START_ERROR = 128
 
 
 @dataclass(frozen=True)
 class Image:
-    argv: list[str]
+    """A registered image as local commands: its ENTRYPOINT and CMD (`plan.process` combines
+    them with a workload's commands and arguments), working directory and environment."""
+
+    entrypoint: list[str]
+    cmd: list[str] = field(default_factory=list)
     cwd: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -241,11 +248,14 @@ class Runner:
             execution.start_time = execution.start_time or now
             if plan.error is not None or plan.argv is None:
                 return Attempt(index, retry, None, "", plan.error or "image not found")
-            proc = subprocess.Popen(
-                plan.argv, cwd=plan.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                errors="replace", start_new_session=True,
-            )  # fmt: skip
+            try:
+                proc = subprocess.Popen(
+                    plan.argv, cwd=plan.cwd, env=env, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    errors="replace", start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:  # the command is no executable: the container cannot start
+                return Attempt(index, retry, START_ERROR, "", exec_error(plan.argv[0], exc))
             execution.procs[index] = proc
         timed_out = False
         try:
@@ -257,6 +267,12 @@ class Runner:
         with self._lock:
             execution.procs.pop(index, None)
         return Attempt(index, retry, proc.returncode, out, err, timed_out)
+
+
+def exec_error(command: str, exc: OSError) -> str:
+    """What the container runtime reports when a container's command cannot be executed (runc:
+    `exec: "<command>": executable file not found in $PATH`)."""
+    return f'exec: "{command}": {exc.strerror or exc}\n'
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:

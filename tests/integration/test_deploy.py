@@ -8,7 +8,6 @@ Secrets Manager reaches the Code Engine secret through Event Notifications with 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1
 from ibm_secrets_manager_sdk.secrets_manager_v2 import ImportedCertificateVersionPrototype
 
 from localcloud import LocalCloud
-from localcloud.code_engine.runner import Image
+from localcloud.code_engine.dockerfile import image_from_dockerfile
 from localcloud.pki import make_chain, renew
 from scripts.deploy_local import admin_key, local_config, register_images, run_deploy, write_config
 from scripts.processes import ROOT
@@ -278,7 +277,8 @@ def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> N
     cloud, project = account.cloud, account.cloud.identity.project_id
     source = "https://github.com/example/certsync"
     job, trigger = (
-        Image([sys.executable, "-m", component], cwd=str(ROOT)) for component in ("job", "trigger")
+        image_from_dockerfile(ROOT / f"Dockerfile.{component}", cwd=ROOT)
+        for component in ("job", "trigger")
     )
     cloud.code_engine.register_build_source(
         source, {"Dockerfile.job": job, "Dockerfile.trigger": trigger}
@@ -306,7 +306,8 @@ def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> N
 
 
 def test_the_job_delivery_lets_event_notifications_start_the_job(account: Account) -> None:
-    account.rewrite(delivery="job", images={"job": account.config["images"]["job"]})
+    images = account.config["images"]
+    account.rewrite(delivery="job", images={k: images[k] for k in ("job", "registry_secret")})
     done = applied(account)
     assert "service authorization 'event-notifications -> codeengine'" in done.stdout
     assert "Code Engine app" not in done.stdout
@@ -359,3 +360,61 @@ def test_a_policy_changed_by_hand_is_put_back(account: Account) -> None:
     assert [r["role_id"] for r in after["roles"]] == [
         "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
     ]
+
+
+def checks_of(account: Account) -> dict[str, dict[str, str]]:
+    """`doctor --json`'s checks by their first words."""
+    report = json.loads(account.deploy("doctor", "--json").stdout)
+    return {c["what"].split(" (")[0]: c for c in report["checks"]}
+
+
+def test_doctors_dry_run_and_a_resync_by_argument_run_the_job_with_them(account: Account) -> None:
+    """Arguments replace the image's CMD (Code Engine docs `cmd-args.md`): the job's module is
+    its ENTRYPOINT, so `--dry-run` and `--secret <id>` reach `python -m job`."""
+    applied(account)
+    probe = checks_of(account)["the trusted profile reads every mapped secret and target"]
+    assert probe["status"] == "ok", probe
+    ce, project = code_engine_sdk(account.cloud, account.apikey), account.cloud.identity.project_id
+    run = ce.create_job_run(
+        project, job_name="certsync", run_arguments=["--secret", account.secret_id]
+    ).get_result()
+    assert account.cloud.code_engine.wait_for_job_run(run["name"], 60)["status"] == "completed"
+    assert served_serial(account.cloud, "tls-www") == account.chain.leaf.cert.serial_number
+
+
+def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
+    account: Account,
+) -> None:
+    """Images in IBM Cloud Container Registry are private: without a registry `image_secret`
+    every run fails to pull (SDK `create_job`); `apply` sets it, `doctor` checks it."""
+    applied(account)
+    cloud, project = account.cloud, account.cloud.identity.project_id
+    ce = code_engine_sdk(cloud, account.apikey)
+    assert ce.get_job(project, "certsync").get_result()["image_secret"] == "certsync-registry"
+    app = ce.get_app(project, "certsync-trigger").get_result()
+    assert (app["image_secret"], app["status"]) == ("certsync-registry", "ready")
+    assert checks_of(account)["registry secret 'certsync-registry'"]["status"] == "ok"
+
+    cloud.code_engine.delete_secret("certsync-registry")
+    run = ce.create_job_run(project, job_name="certsync").get_result()
+    failed = cloud.code_engine.wait_for_job_run(run["name"], 60)
+    assert failed["status"] == "failed"
+    assert failed["status_details"]["indices_details"]["0"]["last_failure_reason"] == (
+        "ImagePullBackOff"
+    )
+    missing = checks_of(account)["registry secret 'certsync-registry'"]
+    assert (missing["status"], missing["detail"]) == (
+        "fail",
+        "missing: job runs and the app cannot pull",
+    )
+    assert "ibmcloud ce registry create --name certsync-registry --server icr.io" in missing["fix"]
+    cloud.code_engine.put_secret("certsync-registry", "generic", {"server": "icr.io"})
+    wrong = checks_of(account)["registry secret 'certsync-registry'"]
+    assert (wrong["status"], wrong["detail"]) == ("fail", "has format 'generic', not 'registry'")
+
+    # Another secret in certsync.yaml is a change of the job and the app.
+    account.rewrite(images={**account.config["images"], "registry_secret": "team-pull"})
+    plan = json.loads(account.deploy("plan", "--json").stdout)
+    changed = {c["name"]: c["reasons"] for c in plan["changes"] if c["action"] == "update"}
+    reason = "image_secret: 'certsync-registry' -> 'team-pull'"
+    assert changed == {"certsync": [reason], "certsync-trigger": [reason]}

@@ -27,7 +27,7 @@ from tests.support import (
 
 pytestmark = pytest.mark.integration
 
-IMAGE = "icr.io/certsync/job:test"
+IMAGE = "docker.io/certsync/job:test"
 JOB = "certsync"
 TOKEN = "flow-webhook-token-0123456789abcdef"
 INJECTED = {

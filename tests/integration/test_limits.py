@@ -37,8 +37,8 @@ from tests.support import (
 pytestmark = pytest.mark.integration
 
 JOB = "certsync"
-IMAGE = "icr.io/certsync/job:test"
-QUICK = "icr.io/user/quick:1"  # a job image that exits at once
+IMAGE = "docker.io/certsync/job:test"
+QUICK = "docker.io/user/quick:1"  # a job image that exits at once
 TOKEN = "limits-webhook-token-0123456789ab"
 JOB_RUNS = r"/v2/projects/[^/]+/job_runs$"
 MAX_RUN_BYTES = 10 * 1024

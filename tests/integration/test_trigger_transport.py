@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 APIKEY = "transport-test-apikey-0123"
 JOB = "certsync"
-IMAGE = "icr.io/certsync/unregistered:transport"
+IMAGE = "docker.io/certsync/unregistered:transport"
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -155,8 +155,30 @@ def test_a_build_names_both_images_from_the_registry() -> None:
 
 
 def test_the_job_delivery_needs_no_trigger_image() -> None:
-    config = parse(raw(delivery="job", images={"job": "icr.io/ns/certsync-job:1"}))
+    images = {"job": "icr.io/ns/certsync-job:1", "registry_secret": "icr-pull"}
+    config = parse(raw(delivery="job", images=images))
     assert config.delivery == "job"
+
+
+def test_images_are_pulled_with_the_registry_secret_or_the_builds() -> None:
+    assert parse(raw()).image_secret == "certsync-registry"
+    build = {
+        "source": "https://github.com/x/certsync",
+        "registry": "us.icr.io/ns",
+        "registry_secret": "push",
+    }
+    assert parse(raw(images=None, build=build)).image_secret == "push"
+    public = {"job": "docker.io/me/certsync-job:1", "trigger": "icr.io/codeengine/trigger"}
+    assert parse(raw(images=public)).image_secret is None
+
+
+@pytest.mark.parametrize("host", ["icr.io", "us.icr.io", "private.de.icr.io"])
+def test_an_image_in_ibm_cloud_container_registry_needs_a_registry_secret(host: str) -> None:
+    images = {"job": f"{host}/ns/certsync-job:1", "trigger": "docker.io/me/certsync-trigger:1"}
+    (problem,) = problems(raw(images=images))
+    assert f"'images.job' ({host}/ns/certsync-job:1) is in IBM Cloud Container" in problem
+    assert "set 'images.registry_secret'" in problem
+    assert f"ibmcloud ce registry create --name certsync-registry --server {host}" in problem
 
 
 def test_schedule_null_means_no_safety_net() -> None:

@@ -126,9 +126,12 @@ def test_the_final_stage_runs_as_a_non_root_user(image: Image) -> None:
 
 
 @pytest.mark.parametrize("image", IMAGES)
-def test_cmd_runs_the_entry_module(image: Image) -> None:
-    [cmd] = [i.args for i in image.final() if i.keyword == "CMD"]
-    assert json.loads(cmd) == ["python", "-m", image.module]
+def test_the_entrypoint_runs_the_entry_module_so_arguments_append(image: Image) -> None:
+    """Code Engine's `run_arguments` replace the image's CMD (docs `cmd-args.md`): the module
+    is the ENTRYPOINT, so `jobrun submit --argument --dry-run` runs `python -m job --dry-run`."""
+    [entrypoint] = [i.args for i in image.final() if i.keyword == "ENTRYPOINT"]
+    assert json.loads(entrypoint) == ["python", "-m", image.module]
+    assert [i.args for i in image.final() if i.keyword == "CMD"] == []
 
 
 @pytest.mark.parametrize("image", IMAGES)

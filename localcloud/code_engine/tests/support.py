@@ -28,10 +28,10 @@ from localcloud.pki import Chain, make_chain
 
 APIKEY = "ce-test-apikey"
 VERSION = "2025-06-20"
-ENV_IMAGE = "icr.io/certsync/print-env:1"
+ENV_IMAGE = "docker.io/certsync/print-env:1"
 SCRIPT_PRINT_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
 # Never registered: its runs fail at once without starting a process (cheap for counting tests).
-NO_IMAGE = "icr.io/certsync/not-registered:1"
+NO_IMAGE = "docker.io/certsync/not-registered:1"
 START = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 

@@ -30,7 +30,7 @@ from localcloud.pki import Chain
 
 pytestmark = pytest.mark.integration
 
-APP_IMAGE = "icr.io/certsync/echo-env:1"
+APP_IMAGE = "docker.io/certsync/echo-env:1"
 BLUE = {"name": "COLOR", "type": "literal", "value": "blue"}
 
 
@@ -157,15 +157,15 @@ def test_delete_stops_the_process_and_drops_domain_mappings(
 
 def test_a_process_that_exits_fails_the_app(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     crash = "import sys; print('boom', file=sys.stderr); sys.exit(3)"
-    cloud.code_engine.register_image("icr.io/certsync/crash:1", [sys.executable, "-c", crash])
-    ce.create_app(project_id=pid, name="crash", image_reference="icr.io/certsync/crash:1")
+    cloud.code_engine.register_image("docker.io/certsync/crash:1", [sys.executable, "-c", crash])
+    ce.create_app(project_id=pid, name="crash", image_reference="docker.io/certsync/crash:1")
     app = settled_app(ce, pid, "crash")
     assert (app["status"], app["status_details"]["reason"]) == ("failed", "no_revision_ready")
     assert "latest_ready_revision" not in app["status_details"]
     revision = ce.get_app_revision(project_id=pid, app_name="crash", name="crash-00001")
     assert revision.get_result()["status_details"]["reason"] == "container_failed_exit_code_3"
     assert "boom" in cloud.code_engine.app_logs("crash")
-    ce.create_app(project_id=pid, name="nothing", image_reference="icr.io/certsync/none:1")
+    ce.create_app(project_id=pid, name="nothing", image_reference="docker.io/certsync/none:1")
     missing = settled_app(ce, pid, "nothing")
     assert missing["status"] == "failed"
 

@@ -77,7 +77,7 @@ def test_build_run_registers_the_image_a_job_then_runs(
     assert run["status_details"]["output_digest"].startswith("sha256:")
     BuildRunList.from_dict(ce.list_build_runs(project_id=pid, build_name="job-build").get_result())
     BuildList.from_dict(ce.list_builds(project_id=pid).get_result())
-    ce.create_job(project_id=pid, name="sync", image_reference=OUTPUT)
+    ce.create_job(project_id=pid, name="sync", image_reference=OUTPUT, image_secret="icr")
     job_run = ce.create_job_run(project_id=pid, job_name="sync").get_result()
     assert cloud.code_engine.wait_for_job_run(job_run["name"])["status"] == "completed"
     assert "built job ran" in cloud.code_engine.job_run_logs(job_run["name"])

@@ -19,7 +19,7 @@ from localcloud.code_engine.tests.support import (
 
 pytestmark = pytest.mark.integration
 
-IMAGE = "icr.io/certsync/token-reader:1"
+IMAGE = "docker.io/certsync/token-reader:1"
 # Prints its environment, and the token file's content length (never the token itself).
 READER = (
     "import json, os; env = dict(os.environ); path = env.get('SM_CR_TOKEN_FILENAME');"

@@ -72,8 +72,8 @@ def test_job_run_retries_until_success(cloud: LocalCloud, ce: CodeEngineV2, pid:
     script = (
         "import os, sys; n = int(os.environ['JOB_INDEX_RETRY_COUNT']); print(n); sys.exit(n < 2)"
     )
-    cloud.code_engine.register_image("icr.io/certsync/flaky:1", [sys.executable, "-c", script])
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/flaky:1", name="flaky")
+    cloud.code_engine.register_image("docker.io/certsync/flaky:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/flaky:1", name="flaky")
     ok = ce.create_job_run(project_id=pid, job_name="flaky", scale_retry_limit=2).get_result()
     done = cloud.code_engine.wait_for_job_run(ok["name"], timeout=30)
     assert done["status"] == "completed"
@@ -93,8 +93,8 @@ def test_job_run_retries_until_success(cloud: LocalCloud, ce: CodeEngineV2, pid:
 
 def test_job_run_array_indices(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     script = "import os, sys; sys.exit(os.environ['JOB_INDEX'] == '3')"
-    cloud.code_engine.register_image("icr.io/certsync/arr:1", [sys.executable, "-c", script])
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/arr:1", name="arr")
+    cloud.code_engine.register_image("docker.io/certsync/arr:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/arr:1", name="arr")
     run = ce.create_job_run(
         project_id=pid, job_name="arr", scale_array_spec="0-1,3", scale_retry_limit=0
     ).get_result()
@@ -108,8 +108,8 @@ def test_job_run_array_indices(cloud: LocalCloud, ce: CodeEngineV2, pid: str) ->
 
 def test_job_run_max_execution_time_kills(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
     script = "import time; print('started', flush=True); time.sleep(60)"
-    cloud.code_engine.register_image("icr.io/certsync/slow:1", [sys.executable, "-c", script])
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/slow:1", name="slow")
+    cloud.code_engine.register_image("docker.io/certsync/slow:1", [sys.executable, "-c", script])
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/slow:1", name="slow")
     run = ce.create_job_run(
         project_id=pid, job_name="slow", scale_max_execution_time=1, scale_retry_limit=0
     ).get_result()
@@ -170,7 +170,7 @@ def test_list_job_runs_filters_and_pages(cloud: LocalCloud, ce: CodeEngineV2, pi
 def test_unknown_image_and_missing_secret_fail_the_run(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/unknown:1", name="noimg")
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/unknown:1", name="noimg")
     run = ce.create_job_run(project_id=pid, job_name="noimg").get_result()
     assert cloud.code_engine.wait_for_job_run(run["name"], timeout=30)["status"] == "failed"
     assert "not registered" in cloud.code_engine.job_run_logs(run["name"])
@@ -201,9 +201,11 @@ def test_submit_job_run_in_process(cloud: LocalCloud, ce: CodeEngineV2, pid: str
 def test_shutdown_kills_running_instances() -> None:
     fake = LocalCloud().start()
     script = "import time; time.sleep(120)"
-    fake.code_engine.register_image("icr.io/certsync/sleep:1", [sys.executable, "-c", script])
+    fake.code_engine.register_image("docker.io/certsync/sleep:1", [sys.executable, "-c", script])
     fake.code_engine.put_secret("unused", "generic", {})
-    fake.code_engine.create_job({"name": "sleeper", "image_reference": "icr.io/certsync/sleep:1"})
+    fake.code_engine.create_job(
+        {"name": "sleeper", "image_reference": "docker.io/certsync/sleep:1"}
+    )
     run = fake.code_engine.submit_job_run("sleeper")
     deadline = time.monotonic() + 10
     while fake.code_engine.job_runs[run["name"]]["status"] != "running":

@@ -150,7 +150,7 @@ def test_instances_beyond_the_cap_stay_pending_until_a_slot_frees(
         "(d / os.environ['CE_JOBRUN']).touch(); deadline = time.monotonic() + 30\n"
         "while not (d / 'go').exists() and time.monotonic() < deadline: time.sleep(0.02)"
     )
-    image = "icr.io/certsync/gate:1"
+    image = "docker.io/certsync/gate:1"
     cloud.code_engine.register_image(image, [sys.executable, "-c", script, str(tmp_path)])
     cloud.code_engine.max_running_instances = 2
     ce.create_job(project_id=pid, image_reference=image, name="gate")
@@ -179,10 +179,10 @@ def test_a_burst_of_150_job_runs_is_queued_paged_and_deleted(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     # 20 ms each, so that the sampler sees instances running; sh and sleep are cheap processes.
-    cloud.code_engine.register_image("icr.io/certsync/nap:1", ["sh", "-c", "sleep 0.02"])
+    cloud.code_engine.register_image("docker.io/certsync/nap:1", ["sh", "-c", "sleep 0.02"])
     cloud.code_engine.max_running_instances = 4
     cloud.code_engine.max_job_runs = 150
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/nap:1", name="burst")
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/nap:1", name="burst")
     most_running = 0
     stop = threading.Event()
 
@@ -245,8 +245,8 @@ def test_status_details_carry_times_and_index_details(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str
 ) -> None:
     cloud.code_engine.clock = Clock(lambda: START)
-    cloud.code_engine.register_image("icr.io/certsync/sh:1", ["sh", "-c", 'exit "$JOB_INDEX"'])
-    ce.create_job(project_id=pid, image_reference="icr.io/certsync/sh:1", name="arr")
+    cloud.code_engine.register_image("docker.io/certsync/sh:1", ["sh", "-c", 'exit "$JOB_INDEX"'])
+    ce.create_job(project_id=pid, image_reference="docker.io/certsync/sh:1", name="arr")
     ce.create_job_run(
         project_id=pid, job_name="arr", name="arr", scale_array_spec="0-1", scale_retry_limit=1
     )

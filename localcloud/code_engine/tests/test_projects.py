@@ -82,12 +82,12 @@ def test_contract_every_body_parses_with_sdk_models(
     Job.from_dict(ce.get_job(project_id=pid, name="j").get_result())
     JobList.from_dict(ce.list_jobs(project_id=pid).get_result())
     script = "import sys, time; time.sleep(1); sys.exit(int(sys.argv[1]))"
-    cloud.code_engine.register_image("icr.io/certsync/exit:1", [sys.executable, "-c", script])
+    cloud.code_engine.register_image("docker.io/certsync/exit:1", [sys.executable, "-c", script])
     cloud.code_engine.pending_seconds = 0.5
     statuses: dict[str, dict[str, Any]] = {}
     for code in ("0", "1"):
         run = ce.create_job_run(
-            project_id=pid, image_reference="icr.io/certsync/exit:1", name=f"exit-{code}",
+            project_id=pid, image_reference="docker.io/certsync/exit:1", name=f"exit-{code}",
             run_arguments=[code], scale_retry_limit=0,
         ).get_result()  # fmt: skip
         statuses.setdefault(run["status"], run)
