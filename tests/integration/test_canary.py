@@ -152,7 +152,8 @@ def test_a_wrong_destination_token_fails_the_delivered_hop(account: Account) -> 
 def test_a_profile_that_may_not_write_fails_the_synced_hop(account: Account) -> None:  # noqa: F811
     # Event Notifications starts the job itself, so the run starts whatever the profile may do;
     # the profile keeps only Reader on the project: it reads the target but cannot write it.
-    account.rewrite(delivery="job", images={"job": account.config["images"]["job"]})
+    images = account.config["images"]
+    account.rewrite(delivery="job", images={k: images[k] for k in ("job", "registry_secret")})
     applied(account)
     policies = account.policies()
     project = account.cloud.identity.project_id
