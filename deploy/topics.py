@@ -14,7 +14,7 @@ from typing import Any
 
 from deploy.clients import Clients
 from deploy.model import Resource
-from shared.errors import NotFoundError, PermanentError
+from shared.errors import PermanentError
 
 
 def create_topic(clients: Clients, instance: str, resource: Resource) -> str:
@@ -56,9 +56,9 @@ def update_topic(
                 f"update Event Notifications topic '{resource.name}'",
             )
         return ident
-    except NotFoundError:
-        raise
     except PermanentError as exc:
+        if exc.status != 400:  # only a refused request: not a missing topic, not a 403
+            raise
         progress(
             f"topic '{resource.name}': {exc}; deleting it and its subscriptions and creating "
             "them again"
