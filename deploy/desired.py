@@ -17,6 +17,7 @@ from typing import Any
 from deploy.config import Config
 from deploy.model import MARKER, Facts, Kind, Resource
 from deploy.workloads import SOURCE_ID_UNKNOWN, code_engine_resources
+from shared.events import CERTIFICATE_TYPES
 
 SECRETS_READER = "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
 WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
@@ -31,10 +32,17 @@ DISPLAY_NAMES = {
     PUBLISHER: "Event Notification Publisher",
 }
 
-ROTATED = "$.data.event_type == 'secret_rotated'"
-CERTIFICATES = " || ".join(
-    f"$.data.secret_type == '{kind}'" for kind in ("imported_cert", "public_cert", "private_cert")
-)
+# A topic rule as IBM writes one (README, "The filter"): `event_type_filter` lets every event of
+# the source through (`$.*`: Terraform `ibm_en_topic`'s default, en-cli.md's TopicCreateSourcesItem
+# example), and `notification_filter` holds the conditions on the payload, in the forms and with
+# the double-quoted literals of en-advanced-filtering.md (`$.data.event_type ==
+# "secret_about_to_expire"`, `$.data.region =~ "dallas|london|sydney"`, `... && ...`). A filter
+# is never sent as null: the key is left out. The trigger and the job filter again on their own
+# (shared/events.py), so a wider topic costs a request, never a wrong run.
+ALL_EVENTS = "$.*"
+ROTATED = '$.data.event_type == "secret_rotated"'
+CERTIFICATES = '$.data.secret_type =~ "{}"'.format("|".join(CERTIFICATE_TYPES))
+ROTATED_CERTIFICATES = f"{ROTATED} && {CERTIFICATES}"
 APP_URL_UNKNOWN = "<the trigger app's URL, known once it runs>"
 
 
@@ -71,7 +79,7 @@ def _alerts_source(config: Config) -> list[Resource]:
 
 
 def _alerts_topic(config: Config, source: str | None) -> Resource:
-    rule = {"enabled": True, "event_type_filter": "$.*", "notification_filter": None}
+    rule = {"enabled": True, "event_type_filter": ALL_EVENTS}
     spec = {
         "description": f"certsync: alerts ({MARKER})",
         "sources": [{"id": source or SOURCE_ID_UNKNOWN, "rules": [rule]}],
@@ -186,7 +194,11 @@ def _role_names(roles: list[str]) -> str:
 
 def _event_notifications(config: Config, facts: Facts, app_url: str | None) -> list[Resource]:
     topic = f"{config.name}-rotations"
-    rule = {"enabled": True, "event_type_filter": ROTATED, "notification_filter": CERTIFICATES}
+    rule = {
+        "enabled": True,
+        "event_type_filter": ALL_EVENTS,
+        "notification_filter": ROTATED_CERTIFICATES,
+    }
     out = [
         Resource(
             Kind.TOPIC,

@@ -124,7 +124,9 @@ class Session:
         self.progress = progress
         self.iam = Iam(clients, config, facts)
         self.code_engine = CodeEngine(clients, config, facts, progress, sleep=clients.policy.sleep)
-        self.events = Events(clients, config, facts, token=self.code_engine.webhook_token)
+        self.events = Events(
+            clients, config, facts, token=self.code_engine.webhook_token, progress=progress
+        )
         self.adapters: list[Adapter] = [self.iam, self.code_engine, self.events]
         self.found: dict[tuple[Kind, str], Found] = {}
 

@@ -15,6 +15,8 @@ from typing import Any
 from deploy.clients import Clients
 from deploy.config import Config
 from deploy.model import MARKER, Facts, Found, Kind, Resource
+from deploy.registration import register, secrets_manager_source
+from deploy.topics import create_topic, update_topic
 from shared.errors import NotFoundError
 
 SOURCE_NAME = "certsync-secrets-manager"
@@ -30,12 +32,18 @@ class Events:
     )
 
     def __init__(
-        self, clients: Clients, config: Config, facts: Facts, token: Callable[[], str]
+        self,
+        clients: Clients,
+        config: Config,
+        facts: Facts,
+        token: Callable[[], str],
+        progress: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.clients = clients
         self.config = config
         self.facts = facts
         self.token = token
+        self.progress = progress
         self.en = clients.event_notifications
         self.instance = config.en_instance
         self.ids: dict[tuple[Kind, str], str] = {}  # topic and destination ids by name
@@ -62,14 +70,8 @@ class Events:
         crn = body.get("event_notifications_instance_crn")
         managed = False
         if crn == self.facts.en_crn:
-            try:
-                source = self.clients.call(
-                    lambda: self.en.get_source(instance_id=self.instance, id=self.facts.sm_crn),
-                    "get the Secrets Manager source in Event Notifications",
-                )
-                managed = MARKER in (source.get("description") or "")
-            except NotFoundError:
-                managed = False
+            source = secrets_manager_source(self.clients, self.instance, self.facts.sm_crn)
+            managed = MARKER in str((source or {}).get("description") or "")
         spec = {"event_notifications_instance_crn": crn}
         return Found(Kind.REGISTRATION, "secrets-manager", spec, managed)
 
@@ -137,25 +139,16 @@ class Events:
             )
             self.ids[(Kind.SOURCE, resource.name)] = str(body["id"])
         elif resource.kind is Kind.REGISTRATION:
-            self.clients.call(
-                lambda: self.clients.secrets_manager.create_notifications_registration(
-                    event_notifications_instance_crn=spec["event_notifications_instance_crn"],
-                    event_notifications_source_name=SOURCE_NAME,
-                    event_notifications_source_description=f"certsync ({MARKER})",
-                ),
-                "register Secrets Manager with Event Notifications",
-            )
+            body = {
+                "event_notifications_instance_crn": spec["event_notifications_instance_crn"],
+                "event_notifications_source_name": SOURCE_NAME,
+                "event_notifications_source_description": f"certsync ({MARKER})",
+            }
+            register(self.clients, body, self.progress)
         elif resource.kind is Kind.TOPIC:
-            body = self.clients.call(
-                lambda: self.en.create_topic(
-                    instance_id=self.instance,
-                    name=resource.name,
-                    description=spec["description"],
-                    sources=spec["sources"],
-                ),
-                f"create Event Notifications topic '{resource.name}'",
+            self.ids[(Kind.TOPIC, resource.name)] = create_topic(
+                self.clients, self.instance, resource
             )
-            self.ids[(Kind.TOPIC, resource.name)] = str(body["id"])
         elif resource.kind is Kind.DESTINATION:
             body = self.clients.call(
                 lambda: self.en.create_destination(
@@ -200,20 +193,8 @@ class Events:
                 f"update Event Notifications source '{resource.name}'",
             )
         elif resource.kind is Kind.TOPIC:
-            # A source's rules cannot be edited on a topic: remove the sources, then add them
-            # again (README, "The filter").
-            steps: list[list[dict[str, Any]]] = [[], spec["sources"]]
-            for sources in steps:
-                self.clients.call(
-                    lambda sources=sources: self.en.replace_topic(
-                        instance_id=self.instance,
-                        id=ident,
-                        name=resource.name,
-                        description=spec["description"],
-                        sources=sources,
-                    ),
-                    f"update Event Notifications topic '{resource.name}'",
-                )
+            topic = update_topic(self.clients, self.instance, resource, ident, self.progress)
+            self.ids[(Kind.TOPIC, resource.name)] = topic
         elif resource.kind is Kind.DESTINATION and spec["type"] == found.spec.get("type"):
             self.clients.call(
                 lambda: self.en.update_destination(
@@ -276,8 +257,9 @@ def _normalise(kind: Kind, body: dict[str, Any], names: dict[str, str]) -> dict[
                 "id": source.get("id"),
                 "rules": [
                     {
-                        k: rule.get(k)
+                        k: rule[k]
                         for k in ("enabled", "event_type_filter", "notification_filter")
+                        if rule.get(k) is not None  # as desired() writes it: no null filter
                     }
                     for rule in source.get("rules") or []
                 ],

@@ -36,11 +36,16 @@ class LocalCloud:
     """Start it with `with LocalCloud() as cloud:` (or `start()`/`stop()`): it serves from a
     background thread of this process. `python -m localcloud` serves one on its own."""
 
-    def __init__(self, identity: Identity | None = None) -> None:
+    def __init__(
+        self, identity: Identity | None = None, *, authorization_delay: float = 0.0
+    ) -> None:
+        """`authorization_delay`: seconds before a new IAM service authorization takes effect
+        (on IBM Cloud up to about half a minute; see localcloud/iam/policies.py)."""
         self.identity = identity or Identity()
         self.faults = Faults()
         self.requests = RequestLog()
         self.iam = iam.Iam(identity=self.identity)
+        self.iam.policies.propagation_seconds = authorization_delay
         self.resource_controller = resource_controller.ResourceController(self)
         self.secrets_manager = secrets_manager.SecretsManager(
             self, events=lambda: self.event_notifications

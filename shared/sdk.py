@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 from ibm_cloud_sdk_core import ApiException
 
 from shared.errors import from_api_exception, from_transport_error
 from shared.retry import RetryPolicy, call_with_retry
+
+T = TypeVar("T")
+
+
+class Pager(Protocol):
+    """What the SDKs' generated pagers (`SourcesPager`, `PoliciesPager`, ...) offer."""
+
+    def has_next(self) -> bool: ...
+    def get_next(self) -> list[dict[str, Any]]: ...
 
 
 def call_once(request: Callable[[], Any], *, what: str) -> dict[str, Any]:
@@ -22,7 +31,7 @@ def call_once(request: Callable[[], Any], *, what: str) -> dict[str, Any]:
     return result if isinstance(result, dict) else {}
 
 
-def _translated(fn: Callable[[], Any], what: str) -> Any:
+def _translated(fn: Callable[[], T], what: str) -> T:
     try:
         return fn()
     except ApiException as exc:
@@ -41,16 +50,9 @@ def call_api(
     return call_with_retry(lambda: call_once(request, what=what), policy, operation=what)
 
 
-class Pager(Protocol):
-    """The SDKs' generated pagers (`ProjectsPager`, `PoliciesPager`, ...) as they ship."""
-
-    def has_next(self) -> bool: ...
-    def get_next(self) -> list[dict[str, Any]]: ...
-
-
 def call_pages(pager: Pager, *, what: str, policy: RetryPolicy) -> list[dict[str, Any]]:
-    """Every item a pager yields, each page one call under the retry layer. A generated pager
-    moves to the next page only once a page has arrived, so a retried page is the same page."""
+    """Every item of an SDK pager, each page fetched under the one retry layer (a pager moves on
+    only after a page arrived, so a retried page is the same page)."""
     items: list[dict[str, Any]] = []
     while pager.has_next():
         page = call_with_retry(lambda: _translated(pager.get_next, what), policy, operation=what)

@@ -3,11 +3,11 @@
 Checks run outside-in, cheapest and least revealing first: token (401), content type (415),
 size while reading (413), JSON and shape (400), source (403). Only then is the event acted on:
 a rotation of certificates is acknowledged with 202 and its job runs (one, or several for a batch
-too large for one) submitted after the response; Event Notifications' own test delivery (its
-`test_destination`, envelope `type` `com.ibm.eventnotifications.test`) is answered 200 once
-authenticated, whatever its source, and starts nothing; a rotation of any other secret type is
-ignored (200); expiry and rotation failures are logged as warnings for a person; anything else is
-acknowledged with 200.
+too large for one) submitted after the response; any authenticated JSON object that is not a
+Secrets Manager notification (Event Notifications' destination test among them: its payload is
+not documented) is answered `200 {"status": "ignored"}`, whatever its source, and starts nothing;
+a rotation of any other secret type is ignored (200); expiry and rotation failures are logged as
+warnings for a person; anything else is acknowledged with 200.
 No request, whatever it holds, gets a 5xx: an unexpected error is logged with its traceback and
 answered 400, and does not start a job run.
 """
@@ -32,6 +32,7 @@ from starlette.routing import Route
 from shared.crn import secrets_manager_instance
 from shared.events import (
     CERTIFICATE_TYPES,
+    EVENT_PREFIX,
     MalformedEvent,
     Notification,
     notification_from_dict,
@@ -45,10 +46,6 @@ log = structlog.get_logger("certsync.trigger")
 
 ROTATED = "secret_rotated"
 TEST = "test_event"  # Secrets Manager's test event, sent through a topic
-# Event Notifications' test of a destination (`test_destination`), sent to that destination only.
-# Unknown for real: the payload beyond a CloudEvent envelope of this type whose `source` is the
-# Event Notifications instance; matched on the type alone (with any `:<sub-type>`), `data` or not.
-DESTINATION_TEST = "com.ibm.eventnotifications.test"
 # Events a person must act on: the certificate will not be (or was not) renewed by itself.
 NEEDS_ATTENTION = frozenset({"secret_about_to_expire", "secret_expired", "secret_rotation_failed"})
 
@@ -155,10 +152,11 @@ class Events:
         _check_content_type(request)
         raw = await _read_body(request, self._settings.max_body_bytes)
         body = _json(raw)
-        if _is_destination_test(body):
-            # Not from Secrets Manager, so CERTSYNC_ALLOWED_SOURCES does not apply; the token did.
-            reply = {"status": "ignored", "event_type": DESTINATION_TEST, "reason": "test delivery"}
-            return Reply(200, reply, "destination_tested")
+        if isinstance(body, dict) and not _from_secrets_manager(body):
+            # Event Notifications' destination test, or anything else that is not Secrets
+            # Manager's: CERTSYNC_ALLOWED_SOURCES does not apply, the token did.
+            reply = {"status": "ignored", "reason": "not a Secrets Manager notification"}
+            return Reply(200, reply, "ignored")
         notification = _notification(body)
         structlog.contextvars.bind_contextvars(
             notification_id=notification.key,
@@ -284,9 +282,15 @@ def _json(raw: bytes) -> Any:
         raise Rejected(400, "the body is nested too deeply", "malformed") from None
 
 
-def _is_destination_test(body: Any) -> bool:
-    kind = body.get("type") if isinstance(body, dict) else None
-    return isinstance(kind, str) and kind.split(":", 1)[0] == DESTINATION_TEST
+def _from_secrets_manager(body: dict[str, Any]) -> bool:
+    """What marks Secrets Manager's notifications (secrets-manager `event-notifications.md`): an
+    envelope `type` `com.ibm.cloud.secrets-manager.*`, or a `data` object with an `event_type`.
+    Such a body must then be well formed (400 otherwise); any other object is not certsync's."""
+    kind = body.get("type")
+    data = body.get("data")
+    return (isinstance(kind, str) and kind.startswith(EVENT_PREFIX)) or (
+        isinstance(data, dict) and "event_type" in data
+    )
 
 
 def _notification(body: Any) -> Notification:

@@ -14,11 +14,22 @@ Unknown, and the stricter choice made here:
 - A job destination's `project_crn` must be this account's Code Engine project (400 otherwise).
 - `signing_enabled` is recorded and reported, but deliveries are not signed.
 - Unknown ids in a body (a topic's source, a subscription's topic or destination) answer 400.
+- A source id in the path outside the form `en-cli.md` gives for `source --id` (1 to 100
+  characters of `[a-zA-Z0-9-:_]`) answers 404: a service source's id is its instance CRN
+  (`en-map-notification-payload.md`), longer than that and with a `/`, so it cannot be read by id;
+  list the sources instead.
+- `replace_topic` with `sources: []` answers 400. `en-cli.md` (topic-replace/topic-update): the
+  sources given are added, "Sources already attached to the topic cannot be replaced or updated
+  — they can only be deleted and re-added"; no way to remove them by an empty replace is
+  documented.
+- A rule's `notification_filter` sent as JSON `null` answers 400: the API takes a string
+  (`Rules`); leave the key out for no filter.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,6 +51,7 @@ from localcloud.http import BadRequest, json_response, read_json_object
 BASE = f"{API}/v1/instances/{{instance_id}}"
 WEBHOOK_VERBS = frozenset({"get", "post", "put", "patch"})
 APP_VERBS = frozenset({"get", "post"})
+SOURCE_ID = re.compile(r"^[a-zA-Z0-9:_-]{1,100}$")  # en-cli.md, `source --id`
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -131,6 +143,8 @@ class _Admin:
 
     async def source(self, request: Request) -> Response:
         source_id = request.path_params["id"]
+        if not SOURCE_ID.match(source_id):
+            raise not_found("Source", source_id)
         if request.method == "DELETE":
             self.catalog.delete_source(source_id)
             return Response(status_code=204)
@@ -168,6 +182,11 @@ class _Admin:
         if request.method == "GET":
             return json_response(self.views.topic(self.catalog.topic(topic_id)))
         body = await _json(request)
+        if body.get("sources") == []:
+            raise invalid(
+                "'sources' lists the sources to add to the topic and cannot be empty: to change "
+                "a source's rules, delete the topic and create it again"
+            )
         rules = None if body.get("sources") is None else _rules(body["sources"])
         topic = self.catalog.replace_topic(
             topic_id,
@@ -295,6 +314,8 @@ def _rules(sources: Any) -> list[Rule]:
     try:
         for source in sources:
             for rule in source["rules"]:
+                if "notification_filter" in rule and rule["notification_filter"] is None:
+                    raise invalid("'notification_filter' must be a string: omit it for no filter")
                 enabled = _flag(rule, "enabled")
                 notification_filter = _text(rule, "notification_filter")
                 rules.append(

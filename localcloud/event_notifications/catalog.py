@@ -14,8 +14,10 @@ Unknown, and the stricter choice made here:
   (409); the SDK's own integration test deletes subscriptions before topics and destinations.
   Unregistering a service source (Secrets Manager) removes its rules from every topic instead.
 - A source's rules on a topic cannot be edited in place: a `replace_topic` that changes the rules
-  of a source already on the topic is refused (400); remove the source, then add it again (the
-  README's instruction).
+  of a source already on the topic is refused (400) (`en-cli.md`, topic-replace: "Sources already
+  attached to the topic cannot be replaced or updated — they can only be deleted and re-added");
+  an empty `sources` is refused too (admin.py), so the way left is to delete the topic and create
+  it again.
 - No name length limits are published for these resources: none are enforced.
 """
 

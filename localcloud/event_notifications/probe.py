@@ -12,10 +12,10 @@ destinations answer 200 with `{"status": ...}`. `en-test-destination.md`: a succ
 delivers a test event; a failed one reports the destination's response code and message.
 
 Unknown, and the stricter choice made here:
-- The test notification's body is not documented. Sent: a CloudEvent-shaped JSON object with
-  `"type": "com.ibm.eventnotifications.test"`, `"source"` the instance CRN, `id` (also as
-  `notification_id`, like every notification a destination receives), `time`, `specversion`,
-  `datacontenttype` and a short `data.message`, with the destination's custom headers.
+- The test notification's body is not documented, so a destination may rely on nothing but it
+  being a JSON object. Sent: a shape no destination could have been written against, no CloudEvent
+  `type` and no `data`: `notification_id`, `source` (the instance CRN), `time` and a `message`,
+  with the destination's custom headers.
 - One attempt, no retries; while it runs the status is `inprogress` with `status_code` 0.
 - A synchronous test (Code Engine destinations) that fails answers 400 with the status and message.
 """
@@ -30,21 +30,15 @@ from localcloud.account import Identity
 from localcloud.event_notifications.delivery import AttemptResult
 from localcloud.event_notifications.payload import now_rfc3339
 
-TEST_TYPE = "com.ibm.eventnotifications.test"
 Status = Literal["success", "failure", "inprogress"]
 
 
 def test_notification(identity: Identity) -> dict[str, Any]:
-    notification_id = str(uuid.uuid4())
     return {
-        "specversion": "1.0",
-        "id": notification_id,
-        "notification_id": notification_id,
+        "notification_id": str(uuid.uuid4()),
         "source": identity.en_instance_crn,
-        "type": TEST_TYPE,
         "time": now_rfc3339(),
-        "datacontenttype": "application/json",
-        "data": {"message": "Test notification from IBM Cloud Event Notifications"},
+        "message": "Test notification from IBM Cloud Event Notifications",
     }
 
 

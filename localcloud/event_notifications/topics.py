@@ -25,7 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.event_notifications.filters import MATCH_ALL, Filter
+from localcloud.event_notifications.filters import (
+    MATCH_ALL,
+    Filter,
+    check_event_type_filter,
+    event_info,
+)
 from localcloud.event_notifications.payload import now_rfc3339
 
 API_SOURCE_SUFFIX = ":api"
@@ -66,8 +71,8 @@ class Rule:
 
     def __post_init__(self) -> None:
         # Refuse what cannot be evaluated, at creation.
-        Filter.parse(self.event_type_filter)
-        if self.notification_filter is not None:
+        check_event_type_filter(self.event_type_filter)
+        if self.notification_filter:  # Terraform: "The minimum length is 0 characters"
             Filter.parse(self.notification_filter, "notification_filter")
 
     def same_as(self, other: Rule) -> bool:
@@ -82,9 +87,11 @@ class Rule:
     def passes(self, notification: Mapping[str, Any]) -> bool:
         if not self.enabled or notification.get("ibmensourceid") != self.source_id:
             return False
-        if not Filter.parse(self.event_type_filter).matches(notification):
+        # Each filter reads its own document (filters.py): the event's type information, and
+        # the notification as delivered.
+        if not Filter.parse(self.event_type_filter).matches(event_info(notification)):
             return False
-        if self.notification_filter is None:
+        if not self.notification_filter:
             return True
         return Filter.parse(self.notification_filter, "notification_filter").matches(notification)
 

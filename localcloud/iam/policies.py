@@ -16,6 +16,12 @@ Unknown for real, so the stricter choice is made here: a stale `If-Match` answer
 `policy_conflict_error` with `details.conflicts_with` naming it (the `ConflictsWith` model); one
 subject and one resource per policy; `stringMatch` wildcards are stored but match literally.
 
+Propagation: a service authorization takes effect `propagation_seconds` after it is created or
+replaced (LocalCloud's `authorization_delay`, 0 unless a test sets it). IAM's docs give no figure;
+IBM's Terraform modules wait 30 s after creating one before using it (terraform-ibm-modules,
+`time_sleep.wait_for_en_authorization_policy`, "workaround for
+https://github.com/IBM-Cloud/terraform-provider-ibm/issues/4478").
+
 Evaluation (`grants`, `authorizes`): a resource attribute that is absent matches everything
 (a policy without `serviceInstance` covers every instance of the service in the account); any
 attribute the emulator does not evaluate (`resourceType`, `resource`, tags...) makes the policy
@@ -28,6 +34,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,6 +205,8 @@ class Policies:
     account_id: str
     lock: threading.Lock = field(default_factory=threading.Lock)
     _policies: dict[str, Policy] = field(default_factory=dict)
+    propagation_seconds: float = 0.0
+    _effective: dict[str, float] = field(default_factory=dict)  # id -> monotonic time
 
     def create(self, body: dict[str, Any], caller: str) -> Policy:
         parts = checked(body, self.account_id)
@@ -213,6 +222,7 @@ class Policies:
         with self.lock:
             self._check_unique(policy)
             self._policies[policy.id] = policy
+            self._effective[policy.id] = time.monotonic() + self.propagation_seconds
         return policy
 
     def get(self, policy_id: str) -> Policy:
@@ -242,12 +252,14 @@ class Policies:
             )
             self._check_unique(updated)
             self._policies[policy_id] = updated
+            self._effective[policy_id] = time.monotonic() + self.propagation_seconds
             return updated
 
     def delete(self, policy_id: str) -> None:
         with self.lock:
             self.get(policy_id)
             del self._policies[policy_id]
+            self._effective.pop(policy_id, None)
 
     def listing(self, filters: dict[str, str]) -> list[Policy]:
         if filters.get("account_id") != self.account_id:
@@ -280,8 +292,9 @@ class Policies:
         )
 
     def authorizes(self, source: tuple[str, str], target: tuple[str, str], role_name: str) -> bool:
+        now = time.monotonic()
         with self.lock:
-            policies = list(self._policies.values())
+            policies = [p for p in self._policies.values() if self._effective.get(p.id, 0) <= now]
         for p in policies:
             if p.type != "authorization" or role_name not in {r.display_name for r in p.roles}:
                 continue

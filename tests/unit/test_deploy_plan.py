@@ -84,7 +84,8 @@ def test_the_topic_lets_only_certificate_rotations_through() -> None:
     (source,) = topic["sources"]
     assert source["id"] == FACTS.sm_crn
     (rule,) = source["rules"]
-    assert "secret_rotated" in rule["event_type_filter"]
+    assert rule["event_type_filter"] == "$.*"
+    assert "secret_rotated" in rule["notification_filter"]
     for kind in ("imported_cert", "public_cert", "private_cert"):
         assert kind in rule["notification_filter"]
 

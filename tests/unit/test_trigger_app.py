@@ -248,23 +248,33 @@ def destination_test(**changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
-@pytest.mark.parametrize("body", [destination_test(), destination_test(data=None)])
-def test_a_destination_test_is_answered_200_and_starts_nothing(body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        destination_test(),
+        destination_test(data=None),
+        # Event Notifications' test payload is undocumented: any object, whatever its shape.
+        {"notification_id": "n-1", "source": EN_CRN, "message": "Test notification"},
+        {"type": "com.example.other", "data": {"secrets": "not a list"}},
+        {},
+    ],
+)
+def test_an_object_that_is_not_secrets_managers_is_ignored_and_starts_nothing(
+    body: dict[str, Any],
+) -> None:
     app, fake, _ = trigger_app(CERTSYNC_ALLOWED_SOURCES=SM_CRN)  # not Event Notifications' CRN
 
     with structlog.testing.capture_logs() as logs, TestClient(app) as client:
         response = post(client, {k: v for k, v in body.items() if v is not None})
 
     assert response.status_code == 200
-    assert response.json()["status"] == "ignored"
-    assert response.json()["event_type"] == "com.ibm.eventnotifications.test"
+    assert response.json() == {
+        "status": "ignored",
+        "reason": "not a Secrets Manager notification",
+    }
     assert fake.calls == []
     [line] = [e for e in logs if e["event"] == "request_finished"]
-    assert (line["status"], line["outcome"], line["log_level"]) == (
-        200,
-        "destination_tested",
-        "info",
-    )
+    assert (line["status"], line["outcome"], line["log_level"]) == (200, "ignored", "info")
     assert not [e for e in logs if e["event"] == "notification_refused"]
 
 

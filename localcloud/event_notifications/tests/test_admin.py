@@ -34,7 +34,12 @@ from localcloud.event_notifications.tests.support import (
     revoke,
 )
 
-RULE = {"enabled": True, "event_type_filter": "$.type == 'com.ibm.certsync.mapping.failed'"}
+RULE = {
+    "enabled": True,
+    "event_type_filter": (
+        "$.notification_event_info.event_type == 'com.ibm.certsync.mapping.failed'"
+    ),
+}
 
 
 def webhook(url: str, **params: Any) -> dict[str, Any]:
@@ -73,13 +78,18 @@ def test_topics_round_trip(sdk: EventNotificationsV1, instance: str, source: str
     topic = Topic.from_dict(sdk.get_topic(instance, topic_id).get_result())
     assert topic.sources[0].rules[0].event_type_filter == RULE["event_type_filter"]
     assert api_error(lambda: sdk.create_topic(instance, "alerts")).status_code == 409
-    bad = [{"id": source, "rules": [{"event_type_filter": "$.type =~ 'x'"}]}]
+    bad = [{"id": source, "rules": [{"event_type_filter": "$.data.age >= 25"}]}]
     assert api_error(lambda: sdk.create_topic(instance, "other", sources=bad)).status_code == 400
     changed = [{"id": source, "rules": [{**RULE, "enabled": False}]}]
     error = api_error(lambda: sdk.replace_topic(instance, topic_id, sources=changed))
     assert (error.status_code, "cannot be changed" in error.message) == (400, True)
-    replaced = sdk.replace_topic(instance, topic_id, name="alerts-2", sources=[]).get_result()
-    assert Topic.from_dict(replaced).source_count == 0
+    error = api_error(lambda: sdk.replace_topic(instance, topic_id, sources=[]))
+    assert (error.status_code, "cannot be empty" in error.message) == (400, True)
+    null = [{"id": source, "rules": [{**RULE, "notification_filter": None}]}]
+    error = api_error(lambda: sdk.create_topic(instance, "other", sources=null))
+    assert (error.status_code, "omit it" in error.message) == (400, True)
+    replaced = sdk.replace_topic(instance, topic_id, name="alerts-2", sources=sources).get_result()
+    assert Topic.from_dict(replaced).source_count == 1
     listed = TopicList.from_dict(sdk.list_topics(instance, limit=1).get_result())
     assert (listed.total_count, listed.topics[0].name) == (1, "alerts-2")
     assert sdk.delete_topic(instance, topic_id).get_status_code() == 204
@@ -151,8 +161,9 @@ def test_test_destination_reports_the_delivery(
     assert (report.status, report.details.status_code) == (outcome, status)
     (received,) = receiver.received
     assert received.headers["X-Token"] == "t0k"
-    assert received.body["type"] == "com.ibm.eventnotifications.test"
-    assert received.body["source"] == served.identity.en_instance_crn
+    # Undocumented: a shape no destination could be written against (no `type`, no `data`).
+    assert received.body["notification_id"] == result["notification_id"]
+    assert not {"type", "data"} & set(received.body)
 
 
 def test_a_job_destination_runs_only_with_viewer_and_writer(

@@ -81,8 +81,9 @@ def test_topics_route_each_event_type_to_its_own_webhook(
     other_receiver: Receiver,
 ) -> None:
     source = en.add_custom_source("certsync")
-    route(en, receiver.url, Rule(source, f"$.type == '{FAILED}'"))
-    route(en, other_receiver.url, Rule(source, f'$.type == "{EXPIRING}"'))
+    info = "$.notification_event_info.event_type"
+    route(en, receiver.url, Rule(source, f"{info} == '{FAILED}'"))
+    route(en, other_receiver.url, Rule(source, f'{info} == "{EXPIRING}"'))
     for type_ in (FAILED, EXPIRING, "com.ibm.certsync.run.finished"):
         notification_id(send(sdk, served, alert(source, type_)))
     assert en.wait_idle(10)
