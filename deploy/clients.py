@@ -20,7 +20,7 @@ from shared.clients import (
 )
 from shared.errors import ConfigError
 from shared.retry import RetryPolicy
-from shared.sdk import call_api
+from shared.sdk import Pager, call_api, call_pages
 from shared.settings import SecretValue
 
 if TYPE_CHECKING:
@@ -46,6 +46,10 @@ class Clients:
     def call(self, request: Any, what: str) -> dict[str, Any]:
         """One SDK call under the one retry layer, errors translated (shared/sdk.py)."""
         return call_api(request, what=what, policy=self.policy)
+
+    def pages(self, pager: Pager, what: str) -> list[dict[str, Any]]:
+        """Every item of an SDK pager's listing, each page under the one retry layer."""
+        return call_pages(pager, what=what, policy=self.policy)
 
 
 def read_apikey(environ: Mapping[str, str]) -> SecretValue:

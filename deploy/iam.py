@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ibm_platform_services.iam_policy_management_v1 import PoliciesPager
+
 from deploy.clients import Clients
 from deploy.config import Config
 from deploy.desired import policy_name
@@ -73,14 +75,17 @@ class Iam:
         return out
 
     def _policies(self) -> list[Found]:
-        result = self.clients.call(
-            lambda: self.clients.policies.list_policies(
-                account_id=self.facts.account_id, iam_id=self.iam_id, type="access"
+        policies = self.clients.pages(
+            PoliciesPager(
+                client=self.clients.policies,
+                account_id=self.facts.account_id,
+                iam_id=self.iam_id,
+                type="access",
             ),
             f"list the access policies of trusted profile '{self.config.profile_name}'",
         )
         out = []
-        for policy in result.get("policies") or []:
+        for policy in policies:
             resource = _attributes(policy.get("resources"))
             service = resource.get("serviceName", "")
             name = policy_name(service, resource.get("serviceInstance", ""), self.facts.project_id)
@@ -94,9 +99,12 @@ class Iam:
         return _prefer_managed(out)
 
     def _authorizations(self) -> list[Found]:
-        result = self.clients.call(
-            lambda: self.clients.policies.list_policies(
-                account_id=self.facts.account_id, type="authorization"
+        # Every authorization of the account, not only certsync's: a busy account has pages.
+        policies = self.clients.pages(
+            PoliciesPager(
+                client=self.clients.policies,
+                account_id=self.facts.account_id,
+                type="authorization",
             ),
             "list service authorizations",
         )
@@ -110,7 +118,7 @@ class Iam:
             ("event-notifications", self.config.en_instance, "codeengine", self.facts.project_id),
         }
         out = []
-        for policy in result.get("policies") or []:
+        for policy in policies:
             subject = _attributes(policy.get("subjects"))
             resource = _attributes(policy.get("resources"))
             spec = {

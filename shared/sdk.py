@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from ibm_cloud_sdk_core import ApiException
@@ -18,13 +18,17 @@ def call_once(request: Callable[[], Any], *, what: str) -> dict[str, Any]:
 
     `what` names the operation and object for errors and logs ("get Code Engine secret 'tls-web'").
     """
+    result = _translated(lambda: request().get_result(), what)
+    return result if isinstance(result, dict) else {}
+
+
+def _translated(request: Callable[[], Any], what: str) -> Any:
     try:
-        result = request().get_result()
+        return request()
     except ApiException as exc:
         raise from_api_exception(exc, what) from None
     except requests.RequestException as exc:
         raise from_transport_error(exc, what) from None
-    return result if isinstance(result, dict) else {}
 
 
 def call_api(
@@ -35,3 +39,21 @@ def call_api(
 ) -> dict[str, Any]:
     """`call_once` under the one retry layer."""
     return call_with_retry(lambda: call_once(request, what=what), policy, operation=what)
+
+
+class Pager(Protocol):
+    """What the SDKs' generated pagers (`PoliciesPager`, `JobRunsPager`, ...) offer."""
+
+    def has_next(self) -> bool: ...
+
+    def get_next(self) -> list[dict[str, Any]]: ...
+
+
+def call_pages(pager: Pager, *, what: str, policy: RetryPolicy) -> list[dict[str, Any]]:
+    """Every item an SDK pager lists, each page under the one retry layer. A pager moves to
+    the next page only after a page arrived, so a retried page is the same page."""
+    items: list[dict[str, Any]] = []
+    while pager.has_next():
+        page = call_with_retry(lambda: _translated(pager.get_next, what), policy, operation=what)
+        items += [item for item in page or [] if isinstance(item, dict)]
+    return items

@@ -359,3 +359,31 @@ def test_a_policy_changed_by_hand_is_put_back(account: Account) -> None:
     assert [r["role_id"] for r in after["roles"]] == [
         "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
     ]
+
+
+def test_an_account_with_many_authorizations_is_read_to_the_last_page(account: Account) -> None:
+    # IAM lists policies a page at a time (`limit`, `next.start`): certsync's authorization,
+    # created after 60 others, is on the second page, and a second apply must still find it.
+    policies, identity = account.policies(), account.cloud.identity
+    for n in range(60):
+        policies.create_policy(
+            type="authorization",
+            subjects=[_service_side(identity.account_id, "cloud-object-storage", f"cos-{n}")],
+            roles=[{"role_id": "crn:v1:bluemix:public:iam::::serviceRole:Reader"}],
+            resources=[_service_side(identity.account_id, "kms", f"kms-{n}")],
+        )
+    applied(account)
+    account.cloud.requests.clear()
+    done = applied(account)
+    assert "No changes: the account already matches the config." in done.stdout
+    assert account.writes() == []
+
+
+def _service_side(account_id: str, service: str, instance: str) -> dict[str, Any]:
+    return {
+        "attributes": [
+            {"name": "accountId", "value": account_id},
+            {"name": "serviceName", "value": service},
+            {"name": "serviceInstance", "value": instance},
+        ]
+    }

@@ -15,7 +15,7 @@ from shared.errors import (
     RetryableError,
 )
 from shared.retry import RetryPolicy, call_with_retry
-from shared.sdk import call_api
+from shared.sdk import call_api, call_pages
 
 POLICY = RetryPolicy(attempts=5, total_seconds=60.0, initial_wait=0.5, max_wait=10.0)
 WHAT = "get Code Engine secret 'tls-web'"
@@ -215,3 +215,34 @@ def test_call_api_gives_up_with_our_error() -> None:
         call(request)
     assert info.value.status == 502
     assert request.calls == POLICY.attempts
+
+
+# shared.sdk.call_pages: an SDK pager's pages, each under the retry layer.
+
+
+class Pages:
+    """An SDK pager over `pages`; the next page is asked for only after one arrived."""
+
+    def __init__(self, pages: list[list[dict[str, Any]]], *errors: Exception) -> None:
+        self.pages, self.errors, self.asked = pages, list(errors), 0
+
+    def has_next(self) -> bool:
+        return bool(self.pages)
+
+    def get_next(self) -> list[dict[str, Any]]:
+        self.asked += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.pages.pop(0)
+
+
+def test_call_pages_reads_every_page_and_retries_one_without_skipping_it() -> None:
+    pager, sleeps = Pages([[{"id": "1"}, {"id": "2"}], [{"id": "3"}]], api_exception(503)), Sleeps()
+    items = call_pages(pager, what=WHAT, policy=replace(POLICY, sleep=sleeps))
+    assert items == [{"id": "1"}, {"id": "2"}, {"id": "3"}]
+    assert (pager.asked, len(sleeps)) == (3, 1)
+
+
+def test_call_pages_translates_a_refused_page() -> None:
+    with pytest.raises(PermanentError, match=f"^{WHAT} failed with HTTP 403"):
+        call_pages(Pages([[]], api_exception(403)), what=WHAT, policy=POLICY)
