@@ -387,3 +387,17 @@ def _service_side(account_id: str, service: str, instance: str) -> dict[str, Any
             {"name": "serviceInstance", "value": instance},
         ]
     }
+
+
+def test_an_app_left_in_warning_stops_apply_naming_its_failed_revision(account: Account) -> None:
+    applied(account)
+    broken = "icr.io/certsync/certsync-trigger:broken"
+    account.cloud.code_engine.register_image(broken, [sys.executable, "-c", "raise SystemExit(3)"])
+    account.rewrite(images={**account.config["images"], "trigger": broken})
+    done = account.deploy("apply")  # `warning` is final: no 600 s wait for `ready`
+    assert done.returncode == 1
+    assert (
+        "Code Engine app 'certsync-trigger' is in status 'warning' "
+        "(ready_but_latest_revision_failed): its new revision 'certsync-trigger-00002' failed "
+        "and revision 'certsync-trigger-00001' still serves; apply stopped."
+    ) in done.stderr
