@@ -20,7 +20,6 @@ from typing import Any
 
 import requests
 
-from deploy.desired import role_name
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
@@ -258,7 +257,7 @@ def _manual_fix(change: Change) -> str:
     if wanted is None or change.kind is not Kind.AUTHORIZATION:
         return ""
     spec = wanted.spec
-    roles = shlex.quote(",".join(role_name(r) for r in spec["roles"]))
+    roles = shlex.quote(",".join(spec["roles"]))
     return (
         f"ibmcloud iam authorization-policy-create {spec['source_service']} "
         f"{spec['target_service']} {roles} --source-service-instance-id "

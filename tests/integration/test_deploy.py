@@ -401,3 +401,24 @@ def test_an_app_left_in_warning_stops_apply_naming_its_failed_revision(account: 
         "(ready_but_latest_revision_failed): its new revision 'certsync-trigger-00002' failed "
         "and revision 'certsync-trigger-00001' still serves; apply stopped."
     ) in done.stderr
+
+
+def test_roles_are_granted_by_the_crns_iam_lists_for_their_display_names(
+    account: Account,
+) -> None:
+    # Event Source Manager's CRN is published nowhere; IAM's role listing is the only source.
+    applied(account)
+    policies, identity = account.policies(), account.cloud.identity
+    listed = policies.list_roles(
+        service_name="event-notifications", source_service_name="secrets-manager"
+    ).get_result()
+    (manager,) = [
+        r["crn"] for r in listed["service_roles"] if r["display_name"] == "Event Source Manager"
+    ]
+    authorizations = policies.list_policies(
+        account_id=identity.account_id, type="authorization"
+    ).get_result()["policies"]
+    (ours,) = [
+        p for p in authorizations if p["subjects"][0]["attributes"][1]["value"] == "secrets-manager"
+    ]
+    assert [r["role_id"] for r in ours["roles"]] == [manager]
