@@ -24,6 +24,7 @@ from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
 from shared.errors import CertsyncError
+from shared.run_names import DOCTOR, run_name
 
 EXPIRY_WARNING_DAYS = 30
 TEST_TIMEOUT = 60.0
@@ -178,7 +179,7 @@ class Doctor:
     def _probe(self) -> Check:
         ce, project = self.session.clients.code_engine, self.session.facts.project_id
         job = self.config.job_name
-        name = f"{job[:40]}-doctor-{secrets.token_hex(3)}"
+        name = run_name(job, DOCTOR, secrets.token_hex(8))  # a new run each time
         what = "the trusted profile reads every mapped secret and target (dry-run job run)"
         fix = (
             f"ibmcloud ce jobrun logs --name {name}; check the policies of trusted profile "

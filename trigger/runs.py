@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 
 from shared.events import Notification, compact
-from trigger.naming import MAX_RUN_NAME, job_run_name
+from shared.run_names import MAX_RUN_NAME, ROTATION, run_name
 
 # The variable Event Notifications sets when it starts a job itself; the job reads the same one.
 NOTIFICATION_VARIABLE = "ibmendata"
@@ -62,13 +62,15 @@ def plan_runs(
     secret_ids = list(dict.fromkeys(notification.secret_ids))
     text = _text(notification, secret_ids)
     if run_request_size(job_name, text) <= budget:  # the usual case
-        return (RunRequest(job_run_name(job_name, notification.key), text, tuple(secret_ids)),)
+        return (
+            RunRequest(run_name(job_name, ROTATION, notification.key), text, tuple(secret_ids)),
+        )
     groups = _pack(job_name, notification, secret_ids, budget)
     key = notification.key
     if len(groups) == 1:
-        names = [job_run_name(job_name, key)]
+        names = [run_name(job_name, ROTATION, key)]
     else:
-        names = [job_run_name(job_name, key, part) for part in range(1, len(groups) + 1)]
+        names = [run_name(job_name, ROTATION, key, part) for part in range(1, len(groups) + 1)]
     return tuple(
         RunRequest(name, _text(notification, ids), tuple(ids))
         for name, ids in zip(names, groups, strict=True)

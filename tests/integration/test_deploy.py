@@ -422,3 +422,13 @@ def test_roles_are_granted_by_the_crns_iam_lists_for_their_display_names(
         p for p in authorizations if p["subjects"][0]["attributes"][1]["value"] == "secrets-manager"
     ]
     assert [r["role_id"] for r in ours["roles"]] == [manager]
+
+
+def test_doctor_names_its_dry_run_within_code_engines_run_name_limit(account: Account) -> None:
+    # A name of 52 characters is valid for every resource certsync makes; the dry run's name
+    # must still be a valid job-run name (53 characters at most, docs `cmd_defs.md`).
+    account.rewrite(name="certsync-for-the-payments-platform-in-production-eu1")
+    applied(account)
+    doctor = account.deploy("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "dry-run job run" in doctor.stdout
