@@ -432,3 +432,16 @@ def test_doctor_names_its_dry_run_within_code_engines_run_name_limit(account: Ac
     doctor = account.deploy("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "dry-run job run" in doctor.stdout
+
+
+def test_trigger_min_instances_keeps_the_app_from_scaling_to_zero(account: Account) -> None:
+    account.rewrite(trigger={"min_instances": 1})
+    applied(account)
+    app = code_engine_sdk(account.cloud, account.apikey).get_app(
+        project_id=account.cloud.identity.project_id, name="certsync-trigger"
+    )
+    assert app.get_result()["scale_min_instances"] == 1
+    account.rewrite(trigger={"min_instances": 0})
+    plan = json.loads(account.deploy("plan", "--json").stdout)
+    changed = [(c["action"], c["name"]) for c in plan["changes"] if c["action"] != "keep"]
+    assert changed == [("update", "certsync-trigger")]
