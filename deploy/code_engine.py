@@ -313,16 +313,14 @@ class CodeEngine:
                 lambda: self.sdk.get_app(project_id=self.facts.project_id, name=name),
                 f"get Code Engine app '{name}'",
             ),
-            done=lambda b: b.get("status") in {"ready", "failed"},
+            # `warning` is final too (SDK `App.StatusEnum`): the new revision failed and an
+            # earlier one serves (docs `appdeploy-access.md`, "Ready (with warnings)").
+            done=lambda b: b.get("status") in {"ready", "failed", "warning"},
             label=f"app '{name}'",
             timeout=APP_TIMEOUT,
         )
         if self._app.get("status") != "ready":
-            reason = (self._app.get("status_details") or {}).get("reason") or "no reason given"
-            raise BuildFailed(
-                f"Code Engine app '{name}' did not become ready ({reason}); see "
-                f"`ibmcloud ce app logs --name {name}`"
-            )
+            raise BuildFailed(_app_not_ready(name, self._app))
 
     def _wait(
         self,
@@ -346,6 +344,23 @@ class CodeEngine:
                 raise BuildFailed(f"{label} still '{status}' after {timeout:.0f} s")
             self.sleep(delay)
             delay = min(delay * 1.5, 5.0)
+
+
+def _app_not_ready(name: str, app: dict[str, Any]) -> str:
+    details = app.get("status_details") or {}
+    reason = details.get("reason") or "no reason given"
+    created, ready = details.get("latest_created_revision"), details.get("latest_ready_revision")
+    if app.get("status") == "warning":
+        serving = f"revision '{ready}' still serves" if ready else "an earlier revision serves"
+        return (
+            f"Code Engine app '{name}' is in status 'warning' ({reason}): its new revision "
+            f"'{created}' failed and {serving}; apply stopped. See "
+            f"`ibmcloud ce revision get --name {created}` and `ibmcloud ce app logs --name {name}`"
+        )
+    return (
+        f"Code Engine app '{name}' did not become ready ({reason}); see "
+        f"`ibmcloud ce app logs --name {name}`"
+    )
 
 
 class BuildFailed(Exception):

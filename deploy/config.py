@@ -42,7 +42,9 @@ KNOWN_KEYS = {
     "build",
     "env",
     "alerts",
+    "trigger",
 }
+MAX_TRIGGER_INSTANCES = 10  # the app's `scale_max_instances`, Code Engine's default (SDK)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Config:
     alerts: bool = True  # certsync's own alerts, published as an Event Notifications source
     job_env: dict[str, str] = field(default_factory=dict)
     trigger_env: dict[str, str] = field(default_factory=dict)
+    trigger_min_instances: int = 0  # instances kept running: no cold start, billed while idle
 
     # -- names of what certsync creates --------------------------------------------------
     @property
@@ -204,6 +207,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             alerts=reader.boolean("alerts", default=True),
             job_env=reader.env(env, "job"),
             trigger_env=reader.env(env, "trigger"),
+            trigger_min_instances=reader.min_instances(),
         )
     )
 
@@ -249,6 +253,24 @@ class _Reader:
         if not isinstance(value, bool):
             self.problem(f"'{key}' has value {value!r}: expected true or false")
             return default
+        return value
+
+    def min_instances(self) -> int:
+        """`trigger.min_instances`: 0 (scale to zero, the default) to MAX_TRIGGER_INSTANCES."""
+        section = self.section("trigger")
+        unknown = sorted(set(section) - {"min_instances"})
+        if unknown:
+            self.problem(f"unknown keys {unknown} in 'trigger'; the known key is 'min_instances'")
+        value = section.get("min_instances", 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(f"'trigger.min_instances' has value {value!r}: expected a whole number")
+            return 0
+        if not 0 <= value <= MAX_TRIGGER_INSTANCES:
+            self.problem(
+                f"'trigger.min_instances' has value {value}: expected 0 to "
+                f"{MAX_TRIGGER_INSTANCES} (the app's maximum number of instances)"
+            )
+            return 0
         return value
 
     def instance(self, key: str, value: Any, service: str) -> tuple[str, str | None]:

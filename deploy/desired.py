@@ -1,10 +1,11 @@
 """What the account should hold for a config: a pure function of the config and the facts.
 
-Roles are IAM role CRNs: the service roles certsync needs and nothing more (README, "Running it on
-Code Engine"): Secrets Manager `SecretsReader` (read certificates and their private keys) and Code
-Engine `Writer` (read and write the project's secrets, submit job runs) for the trusted profile;
-`Event Source Manager` for Secrets Manager on Event Notifications (docs `secrets-manager`
-event-notifications, "Creating a service-to-service authorization"); `Viewer` and `Writer` for
+Roles are IAM display names, resolved to CRNs by IAM when a policy is written (`roles.py`): the
+service roles certsync needs and nothing more (README, "Running it on Code Engine"): Secrets
+Manager `SecretsReader` (read certificates and their private keys) and Code Engine `Writer` (read
+and write the project's secrets, submit job runs) for the trusted profile; `Event Source Manager`
+for Secrets Manager on Event Notifications (docs `secrets-manager` event-notifications, "Creating
+a service-to-service authorization"; `event-notifications` en-iam.md); `Viewer` and `Writer` for
 Event Notifications on the project when it starts the job itself (docs `event-notifications`
 en-destinations-codeengine).
 """
@@ -19,18 +20,11 @@ from deploy.model import MARKER, Facts, Kind, Resource
 from deploy.workloads import SOURCE_ID_UNKNOWN, code_engine_resources
 from shared.events import CERTIFICATE_TYPES
 
-SECRETS_READER = "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
-WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
-VIEWER = "crn:v1:bluemix:public:iam::::role:Viewer"
-EVENT_SOURCE_MANAGER = (
-    "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
-)
-PUBLISHER = "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Notification-Publisher"
-
-DISPLAY_NAMES = {
-    EVENT_SOURCE_MANAGER: "Event Source Manager",
-    PUBLISHER: "Event Notification Publisher",
-}
+SECRETS_READER = "SecretsReader"
+WRITER = "Writer"
+VIEWER = "Viewer"
+EVENT_SOURCE_MANAGER = "Event Source Manager"
+PUBLISHER = "Event Notification Publisher"
 
 # A topic rule as IBM writes one (README, "The filter"): `event_type_filter` lets every event of
 # the source through (`$.*`: Terraform `ibm_en_topic`'s default, en-cli.md's TopicCreateSourcesItem
@@ -183,13 +177,8 @@ def _authorization(
     return Resource(Kind.AUTHORIZATION, f"{source} -> {target}", spec, detail=_role_names(roles))
 
 
-def role_name(role: str) -> str:
-    """The display name IAM and the CLI use ("Event Source Manager")."""
-    return DISPLAY_NAMES.get(role, role.rsplit(":", 1)[-1])
-
-
 def _role_names(roles: list[str]) -> str:
-    return ", ".join(role_name(role) for role in roles)
+    return ", ".join(roles)
 
 
 def _event_notifications(config: Config, facts: Facts, app_url: str | None) -> list[Resource]:

@@ -21,11 +21,11 @@ from typing import Any
 import requests
 
 from deploy.canary import find_certificate
-from deploy.desired import role_name
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
 from shared.errors import CertsyncError, NotFoundError
+from shared.run_names import DOCTOR, run_name
 
 EXPIRY_WARNING_DAYS = 30
 TEST_TIMEOUT = 60.0
@@ -220,7 +220,7 @@ class Doctor:
     def _probe(self) -> Check:
         ce, project = self.session.clients.code_engine, self.session.facts.project_id
         job = self.config.job_name
-        name = f"{job[:40]}-doctor-{secrets.token_hex(3)}"
+        name = run_name(job, DOCTOR, secrets.token_hex(8))  # a new run each time
         what = "the trusted profile reads every mapped secret and target (dry-run job run)"
         fix = (
             f"ibmcloud ce jobrun logs --name {name}; check the policies of trusted profile "
@@ -316,7 +316,7 @@ def _manual_fix(change: Change) -> str:
     if wanted is None or change.kind is not Kind.AUTHORIZATION:
         return ""
     spec = wanted.spec
-    roles = shlex.quote(",".join(role_name(r) for r in spec["roles"]))
+    roles = shlex.quote(",".join(spec["roles"]))
     return (
         f"ibmcloud iam authorization-policy-create {spec['source_service']} "
         f"{spec['target_service']} {roles} --source-service-instance-id "

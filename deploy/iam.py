@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ibm_platform_services.iam_policy_management_v1 import PoliciesPager
+
 from deploy.clients import Clients
 from deploy.config import Config
 from deploy.desired import policy_name
 from deploy.model import MARKER, Facts, Found, Kind, Resource
+from deploy.roles import Roles
 from shared.errors import NotFoundError
 
 
@@ -20,6 +23,7 @@ class Iam:
         self.clients = clients
         self.config = config
         self.facts = facts
+        self.roles = Roles(clients)
         self.profile: dict[str, Any] | None = None
 
     # -- reading ---------------------------------------------------------------------------
@@ -73,30 +77,36 @@ class Iam:
         return out
 
     def _policies(self) -> list[Found]:
-        result = self.clients.call(
-            lambda: self.clients.policies.list_policies(
-                account_id=self.facts.account_id, iam_id=self.iam_id, type="access"
+        policies = self.clients.pages(
+            PoliciesPager(
+                client=self.clients.policies,
+                account_id=self.facts.account_id,
+                iam_id=self.iam_id,
+                type="access",
             ),
             f"list the access policies of trusted profile '{self.config.profile_name}'",
         )
         out = []
-        for policy in result.get("policies") or []:
+        for policy in policies:
             resource = _attributes(policy.get("resources"))
             service = resource.get("serviceName", "")
             name = policy_name(service, resource.get("serviceInstance", ""), self.facts.project_id)
             spec = {
                 "service_name": service,
                 "service_instance": resource.get("serviceInstance"),
-                "roles": sorted(r.get("role_id", "") for r in policy.get("roles") or []),
+                "roles": self.roles.names(policy.get("roles") or [], service),
             }
             managed = MARKER in (policy.get("description") or "")
             out.append(Found(Kind.POLICY, name, spec, managed, {"id": policy["id"]}))
         return _prefer_managed(out)
 
     def _authorizations(self) -> list[Found]:
-        result = self.clients.call(
-            lambda: self.clients.policies.list_policies(
-                account_id=self.facts.account_id, type="authorization"
+        # Every authorization of the account, not only certsync's: a busy account has pages.
+        policies = self.clients.pages(
+            PoliciesPager(
+                client=self.clients.policies,
+                account_id=self.facts.account_id,
+                type="authorization",
             ),
             "list service authorizations",
         )
@@ -110,15 +120,14 @@ class Iam:
             ("event-notifications", self.config.en_instance, "codeengine", self.facts.project_id),
         }
         out = []
-        for policy in result.get("policies") or []:
+        for policy in policies:
             subject = _attributes(policy.get("subjects"))
             resource = _attributes(policy.get("resources"))
-            spec = {
+            spec: dict[str, Any] = {
                 "source_service": subject.get("serviceName"),
                 "source_instance": subject.get("serviceInstance"),
                 "target_service": resource.get("serviceName"),
                 "target_instance": resource.get("serviceInstance"),
-                "roles": sorted(r.get("role_id", "") for r in policy.get("roles") or []),
             }
             key = tuple(
                 spec[k]
@@ -126,6 +135,7 @@ class Iam:
             )
             if key not in wanted:
                 continue
+            spec["roles"] = self.roles.names(policy.get("roles") or [], key[2] or "", source=key[0])
             name = f"{spec['source_service']} -> {spec['target_service']}"
             managed = MARKER in (policy.get("description") or "")
             out.append(Found(Kind.AUTHORIZATION, name, spec, managed, {"id": policy["id"]}))
@@ -244,7 +254,9 @@ class Iam:
         return {
             "type": "access",
             "subjects": [{"attributes": [{"name": "iam_id", "value": self.iam_id}]}],
-            "roles": [{"role_id": role} for role in spec["roles"]],
+            "roles": [
+                {"role_id": crn} for crn in self.roles.crns(spec["roles"], spec["service_name"])
+            ],
             "resources": [
                 {
                     "attributes": [
@@ -273,7 +285,12 @@ class Iam:
         return {
             "type": "authorization",
             "subjects": [side(spec["source_service"], spec["source_instance"])],
-            "roles": [{"role_id": role} for role in spec["roles"]],
+            "roles": [
+                {"role_id": crn}
+                for crn in self.roles.crns(
+                    spec["roles"], spec["target_service"], source=spec["source_service"]
+                )
+            ],
             "resources": [side(spec["target_service"], spec["target_instance"])],
             "description": f"certsync: {resource.name} ({MARKER})",
         }

@@ -122,7 +122,7 @@ def _app(config: Config, facts: Facts) -> Resource:
         "image_secret": config.image_secret,
         "image_port": 8080,
         "run_compute_resource_token_enabled": True,
-        "scale_min_instances": 0,
+        "scale_min_instances": config.trigger_min_instances,
         "run_env_variables": sort_env(env),
     }
     return Resource(Kind.APP, config.app_name, spec, detail=config.trigger_image)

@@ -8,6 +8,7 @@ material.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -42,7 +43,9 @@ class NotFoundError(PermanentError):
 class QuotaExceededError(PermanentError):
     """A project quota is full (e.g. 100 job runs): retrying alone cannot help, freeing room can.
 
-    Code Engine runs on Kubernetes, whose ResourceQuota refuses with 403 "exceeded quota".
+    Neither the status nor the wording of Code Engine's refusal is documented: Kubernetes'
+    ResourceQuota refuses with 403 "exceeded quota", the docs say "You are limited to 100 job
+    runs per project". So any 4xx refusal that names a quota or a limit, and not a size, is one.
     """
 
 
@@ -105,9 +108,17 @@ def from_api_exception(exc: ApiException, what: str) -> CertsyncError:
         return RetryableError(message, status=status or None, retry_after=retry_after)
     if cls is ConflictError:
         return ConflictError(message, status=status)
-    if status == 403 and "quota" in f"{exc.message} {_codes(exc)}".lower():
+    if 400 <= status < 500 and _names_quota(f"{exc.message} {_codes(exc)}"):
         return QuotaExceededError(message, status=status)
     return cls(message, status=status)  # type: ignore[call-arg]
+
+
+_QUOTA = re.compile(r"quota|limit", re.IGNORECASE)
+_SIZE = re.compile(r"size|bytes|too.large|KiB", re.IGNORECASE)  # "a size limit exceeded error"
+
+
+def _names_quota(text: str) -> bool:
+    return bool(_QUOTA.search(text)) and not _SIZE.search(text)
 
 
 def _codes(exc: ApiException) -> str:

@@ -5,7 +5,9 @@ limits"). Each run carries the rotation as a compact notification (`shared.event
 the `ibmendata` variable; a batch that would not fit one run is split into several, each naming
 some of the secrets, every secret in exactly one of them. Sizes are measured on the request body
 as the Code Engine SDK sends it (`json.dumps` of the request, default separators), with the
-longest run name possible, against a budget that leaves 2 KiB of margin. Pure: no I/O.
+longest run name possible, against a budget of 6 KiB: the 4 KiB left are for the job's own
+definition, which may count towards a run's size (undocumented; certsync's job is about 2 KiB).
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 
 from shared.events import Notification, compact
-from trigger.naming import MAX_RUN_NAME, job_run_name
+from shared.run_names import MAX_RUN_NAME, ROTATION, run_name
 
 # The variable Event Notifications sets when it starts a job itself; the job reads the same one.
 NOTIFICATION_VARIABLE = "ibmendata"
 MAX_RUN_BYTES = 10 * 1024  # Code Engine's limit for a job run
-RUN_BUDGET = 8 * 1024  # what certsync lets a run request reach
+RUN_BUDGET = 6 * 1024  # what certsync lets a run request reach; the job's definition may count
 
 
 class TooLarge(ValueError):
@@ -62,13 +64,15 @@ def plan_runs(
     secret_ids = list(dict.fromkeys(notification.secret_ids))
     text = _text(notification, secret_ids)
     if run_request_size(job_name, text) <= budget:  # the usual case
-        return (RunRequest(job_run_name(job_name, notification.key), text, tuple(secret_ids)),)
+        return (
+            RunRequest(run_name(job_name, ROTATION, notification.key), text, tuple(secret_ids)),
+        )
     groups = _pack(job_name, notification, secret_ids, budget)
     key = notification.key
     if len(groups) == 1:
-        names = [job_run_name(job_name, key)]
+        names = [run_name(job_name, ROTATION, key)]
     else:
-        names = [job_run_name(job_name, key, part) for part in range(1, len(groups) + 1)]
+        names = [run_name(job_name, ROTATION, key, part) for part in range(1, len(groups) + 1)]
     return tuple(
         RunRequest(name, _text(notification, ids), tuple(ids))
         for name, ids in zip(names, groups, strict=True)

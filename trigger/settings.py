@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from shared.clients import ServiceAuth, read_service_auth
 from shared.crn import secrets_manager_instance
 from shared.retry import RetryPolicy
+from shared.run_names import is_valid_name
 from shared.runs import Retention
 from shared.settings import EnvReader, SecretValue, code_engine_url
-from trigger.naming import is_valid_name
 
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 256 * 1024

@@ -4,11 +4,11 @@
 An app runs as one local process per revision (`apps`): its revision name is `<app>-00001`,
 `<app>-00002`, ... (the SDK's examples); `status` is the latest revision's: `deploying` while it
 starts (revision `loading`), `ready` once its port accepts connections, `failed` when its process
-exits or cannot start (app reason `no_revision_ready`: the emulator stops the previous revision
-before it starts the next, so nothing else serves). Revision reasons are the SDK enum's
-(`container_failed_exit_code_<n>`, `image_pull_back_off`); an env reference that does not
-resolve shows as `deploying_waiting_for_resources` (our guess: real Code Engine keeps such a
-revision deploying until it gives up).
+exits or cannot start (app reason `no_revision_ready`), or `warning` (reason
+`ready_but_latest_revision_failed`) when an earlier revision was ready: that one serves again.
+Revision reasons are the SDK enum's (`container_failed_exit_code_<n>`, `image_pull_back_off`);
+an env reference that does not resolve shows as `deploying_waiting_for_resources` (our guess:
+real Code Engine keeps such a revision deploying until it gives up).
 """
 
 from __future__ import annotations
@@ -138,12 +138,24 @@ class App:
         return f"{self.name}-{len(self.revisions) + 1:05d}"
 
     @property
+    def fallback(self) -> Revision | None:
+        """The newest earlier revision that was ready: what serves when the latest fails."""
+        earlier = [r for r in self.revisions[:-1] if r.ever_ready]
+        return earlier[-1] if earlier else None
+
+    @property
     def status(self) -> tuple[str, str]:
-        """(status, reason) of the app, from its latest revision."""
+        """(status, reason) of the app, from its latest revision. A failed latest revision with
+        an earlier one that was ready is `warning`, reason `ready_but_latest_revision_failed`:
+        docs `appdeploy-access.md` "Ready (with warnings): The deployment of a new application
+        revision failed, but the original deployment is available"; the SDK's `App.StatusEnum`
+        and `AppStatus.ReasonEnum` spell the status and the reason."""
         latest = self.latest.status
         if latest == "ready":
             return "ready", "ready"
         if latest == "failed":
+            if self.fallback is not None:
+                return "warning", "ready_but_latest_revision_failed"
             return "failed", "no_revision_ready"
         return "deploying", "deploying"
 

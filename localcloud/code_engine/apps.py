@@ -16,10 +16,14 @@ the port accepts connections, `failed` if the process exits first or the port st
 
 An update stops the old process (SIGTERM, then SIGKILL after `stop_seconds`, as Kubernetes does
 with its grace period) and starts the new revision on the same port, in the background: the update
-answers at once with the app `deploying`. Unknown, stricter choices: status changes give the app a
-new entity tag (as for domain mappings: Knative status writes bump `resourceVersion`); the old
-revision stops before the new one starts (real Knative keeps it serving until the new one is
-ready), so a failed update leaves the app `failed`, not serving the old revision.
+answers at once with the app `deploying`. When the new revision fails, the newest earlier revision
+that was ready starts again and the app shows `warning` (docs `appdeploy-access.md`, "Ready (with
+warnings)": "The deployment of a new application revision failed, but the original deployment is
+available"; SDK `App.StatusEnum.WARNING`, `AppStatus.ReasonEnum.READY_BUT_LATEST_REVISION_FAILED`).
+Unknown, stricter choices: status changes give the app a new entity tag (as for domain mappings:
+Knative status writes bump `resourceVersion`); the old revision stops before the new one starts
+(real Knative keeps it serving until the new one is ready), so the app serves nothing while a new
+revision starts, and the old one is back only once the new one has failed.
 """
 
 from __future__ import annotations
@@ -110,7 +114,8 @@ class Apps:
             check_if_match("App", name, if_match, app.entity_tag)
             app.spec = app_settings.patched(app.spec, settings)
             app.entity_tag = self._tags.next()
-            app.latest.stopped = True
+            for revision in app.revisions:  # the latest, or an earlier one serving again
+                revision.stopped = True
             if app.port is None:  # a seeded app gets a process from its first update on
                 app.port = _free_port()
             new = self._new_revision(app)
@@ -249,7 +254,7 @@ class Apps:
             token = self._issue_token(app.name)
             env = with_token_file(env, self._tokens.write(f"app-{revision.name}", token))
         argv = process(image, spec.run_commands, spec.run_arguments)
-        with self._log(app.name, revision.name).open("wb") as log:
+        with self._log(app.name, revision.name).open("ab") as log:
             try:
                 revision.proc = subprocess.Popen(
                     argv, cwd=image.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -267,7 +272,9 @@ class Apps:
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="localcloud-ce-apps-"))
         path = self._log_dir / f"{revision}.log"
-        self._logs.setdefault(app, []).append(path)
+        paths = self._logs.setdefault(app, [])
+        if path not in paths:  # a revision serving again writes on in its own log
+            paths.append(path)
         return path
 
     def _watch(self, app: App, revision: Revision) -> None:
@@ -299,6 +306,18 @@ class Apps:
     def _failed(self, app: App, revision: Revision, reason: str) -> None:
         revision.status, revision.reason = "failed", reason
         self._changed(app, revision)
+        fallback = app.fallback
+        if self._apps.get(app.name) is app and app.latest is revision and fallback is not None:
+            self._background(self._fall_back, app, revision, fallback)
+
+    def _fall_back(self, app: App, failed: Revision, fallback: Revision) -> None:
+        """The original deployment serves again once the failed revision's process is gone."""
+        if failed.proc is not None:
+            failed.proc.wait()
+        with self._lock:
+            if self._apps.get(app.name) is app and app.latest is failed and not failed.stopped:
+                fallback.stopped, fallback.exit_code = False, None
+                self._start(app, fallback)
 
     def _changed(self, app: App, revision: Revision) -> None:
         """A status change of the app's latest revision gives the app a new entity tag."""

@@ -13,7 +13,8 @@ Unknown, so the stricter choice is made: a missing/malformed/too-old/future `ver
 The exact `errors[0].code` strings of the real service are not published; ours are descriptive.
 Whether an oversized job answers 400 or 413 is not documented ("a size limit exceeded error"):
 we answer 400, the status of every other invalid body. What real Code Engine measures is not
-documented either (probably the stored resource); we measure the request body.
+documented either (probably the stored resource); we measure the request body, and for a job run
+that references a job, the job's settings too (`check_size`: a stricter guess).
 """
 
 from __future__ import annotations
@@ -63,16 +64,28 @@ def check_if_match(kind: str, name: str, if_match: str | None, entity_tag: str) 
         )
 
 
-def check_size(body: Mapping[str, Any], size: int | None, what: str) -> None:
+def check_size(
+    body: Mapping[str, Any],
+    size: int | None,
+    what: str,
+    *,
+    job: tuple[str, Mapping[str, Any]] | None = None,
+) -> None:
     """400 when a job or job run (`what`) is over 10 KiB. `size` is the request body's length in
     bytes; in-process callers pass None and `body` is measured as the SDK core would send it
-    (`json.dumps` with default separators, ibm_cloud_sdk_core/base_service.py prepare_request)."""
+    (`json.dumps` with default separators, ibm_cloud_sdk_core/base_service.py prepare_request).
+
+    `job`: the name and settings of the job a run references. Whether its definition counts
+    towards the run's 10 KiB is not documented (a run inherits the job's settings, and what is
+    measured is not said); the stricter guess is that it does, measured the same way."""
     if size is None:
         size = len(json.dumps(body).encode())
-    if size > MAX_SIZE:
+    inherited = len(json.dumps(job[1]).encode()) if job is not None else 0
+    if size + inherited > MAX_SIZE:
+        counted = f" with the {inherited} bytes of job '{job[0]}'" if job is not None else ""
         raise BadRequest(
-            f"The {what} is {size} bytes; the maximum size of a {what} is 10 KiB "
-            f"({MAX_SIZE} bytes), environment variables included",
+            f"The {what} is {size + inherited} bytes{counted}; the maximum size of a {what} is "
+            f"10 KiB ({MAX_SIZE} bytes), environment variables included",
             code="request_too_large",
         )
 

@@ -182,7 +182,7 @@ def _valid_key(key: str) -> bool:
 
 
 def quota_exceeded(held: int, quota: int) -> BadRequest:
-    """As for job runs (`job_runs.quota_exceeded`): Kubernetes' 403 `exceeded quota`."""
+    """Kubernetes' 403 `exceeded quota` (job runs answer otherwise: `job_runs.quota_exceeded`)."""
     return BadRequest(
         f"config map quota exceeded: the project holds {held} config maps (limit {quota}), "
         "including the 2 that Code Engine creates; delete one before you create another",

@@ -222,7 +222,7 @@ class DomainMappings:
 
 
 def quota_exceeded(held: int, quota: int) -> BadRequest:
-    """As for job runs (`job_runs.quota_exceeded`): Kubernetes' 403 `exceeded quota`."""
+    """Kubernetes' 403 `exceeded quota` (job runs answer otherwise: `job_runs.quota_exceeded`)."""
     return BadRequest(
         f"domain mapping quota exceeded: the project holds {held} custom domain mappings "
         f"(limit {quota}); delete one before you create another",

@@ -2,9 +2,12 @@
 
 - Quota: "You are limited to 100 job runs per project before you need to remove or clean up old
   ones" (docs `limits.md` "Project quotas"; `ts-jobrun-deleteforquota.md`), whatever their state
-  and job. The 101st is refused with 403 `exceeded_quota`. Neither status nor message is
-  documented: Code Engine runs on Kubernetes, whose ResourceQuota admission refuses with 403
-  Forbidden "exceeded quota" (seen through Code Engine for configmaps in lithops-cloud/lithops#536).
+  and job. Neither the status nor the message of the refusal is documented. Code Engine runs on
+  Kubernetes, whose ResourceQuota admission refuses with 403 Forbidden "exceeded quota" (seen
+  through Code Engine for configmaps in lithops-cloud/lithops#536), but Code Engine's own API may
+  check its limit first and answer otherwise. Stricter choice: the 101st is refused with 400
+  `limit_exceeded`, worded after the docs ("You are limited to 100 job runs per project"), so a
+  client must recognise a refusal that names a quota or a limit, whatever its 4xx status.
   Kubernetes admits before it stores, so the quota is checked before a name conflict (409).
 - Retention: "Job runs that complete are automatically deleted after one week" (docs `run-job`,
   `job-plan` #job-cleanup, `ts-jobrun-deleted.md`); completed and failed runs both count. Runs
@@ -37,7 +40,7 @@ class JobRuns:
         self._executions: dict[str, Execution] = {}
 
     def add(self, run: JobRun, plan: Plan, *, now: dt.datetime, quota: int) -> Execution:
-        """Store `run` and start executing `plan`: 403 when the project is full, 409 on a
+        """Store `run` and start executing `plan`: 400 when the project is full, 409 on a
         duplicate name."""
         with self._lock:
             self._sweep(now)
@@ -92,8 +95,8 @@ class JobRuns:
 
 def quota_exceeded(held: int, quota: int) -> BadRequest:
     return BadRequest(
-        f"job run quota exceeded: the project holds {held} job runs (limit {quota}); "
+        f"You are limited to {quota} job runs per project and the project holds {held}; "
         "delete finished job runs or wait for them to be deleted",
-        status=403,
-        code="exceeded_quota",
+        status=400,
+        code="limit_exceeded",
     )

@@ -18,11 +18,12 @@ the same name (unknown for real).
 
 Documented limits, per project (docs `limits.md` "Project quotas"), each an attribute tests may
 change: `max_secrets` secrets (100: "You are limited to 100 secrets per project"; 403
-`exceeded_quota` like the other quotas), a job or job run of at most 10 KiB
-(`checks.check_size`; 400), job-run names of at most 53 characters (`job_settings`; 400),
-`max_job_runs` per project (100; 403 `exceeded_quota`) and the one-week retention of finished
-runs (`job_runs`), `max_running_instances` running at once, the rest queued (250; `runner`);
-config maps of at most 1 MiB and `config_maps.max_config_maps` per project (100; `config_maps`).
+`exceeded_quota` like the other quotas), a job or job run of at most 10 KiB, a run counting the
+job it references (`checks.check_size`; 400), job-run names of at most 53 characters
+(`job_settings`; 400), `max_job_runs` per project (100; 400 `limit_exceeded`, a stricter guess,
+`job_runs`) and the one-week retention of finished runs (`job_runs`), `max_running_instances`
+running at once, the rest queued (250; `runner`); config maps of at most 1 MiB and
+`config_maps.max_config_maps` per project (100; `config_maps`).
 The clock (`now`) is the emulator's, shared by all projects: it stamps `created_at`, start and
 completion times, decides which finished runs have expired and which certificates have.
 
@@ -399,9 +400,10 @@ class ProjectSpace:
 
     def create_job_run(self, body: Mapping[str, Any], *, size: int | None = None) -> dict[str, Any]:
         """`size`: the request body's bytes (None: measure `body`, see `check_size`)."""
-        check_size(body, size, "job run")
         settings = job_settings.job_settings(body, allowed=job_settings.RUN_FIELDS)
         with self.lock:
+            job = self._jobs.get(str(body.get("job_name")))
+            check_size(body, size, "job run", job=(job.name, job.spec.to_dict()) if job else None)
             run = job_settings.new_run(body, settings, self._jobs, self._now())
             project = self.project()
             found = (self._secrets.get, self.config_maps.find)

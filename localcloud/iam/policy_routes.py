@@ -1,6 +1,7 @@
 """IAM Policy Management v1 over HTTP, as the SDK's `IamPolicyManagementV1` calls it:
 `POST /v1/policies` (201), `GET /v1/policies` (`PolicyCollection`), `GET /v1/policies/{id}`,
-`PUT /v1/policies/{id}` with `If-Match` (200) and `DELETE /v1/policies/{id}` (204). Each answer
+`PUT /v1/policies/{id}` with `If-Match` (200), `DELETE /v1/policies/{id}` (204), and
+`GET /v2/roles` (`list_roles`, `roles.collection`). Each answer
 carrying a policy carries its `ETag` ("The Etag can be retrieved using the GET
 /v1/policies/{policy_id} API and looking at the ETag response header", `replace_policy`).
 
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from localcloud.http import BadRequest, json_response, read_json_object
+from localcloud.iam import roles
 from localcloud.iam.errors import PolicyError
 from localcloud.iam.policies import Policy, invalid
 from localcloud.iam.service import Iam
@@ -52,6 +54,7 @@ def routes(iam: Iam) -> list[BaseRoute]:
             _answers_errors(api.policy),
             methods=["GET", "PUT", "DELETE"],
         ),
+        Route("/v2/roles", _answers_errors(api.roles), methods=["GET"]),
     ]
 
 
@@ -79,6 +82,13 @@ class _Api:
         body = await read_json_object(request)
         replaced = self.iam.policies.replace(policy_id, if_match, body, self._caller(request))
         return self._one(request, replaced)
+
+    async def roles(self, request: Request) -> Response:
+        """`list_roles`: `service_name` and `service_group_id` exclude each other (docstring)."""
+        query = request.query_params
+        if "service_name" in query and "service_group_id" in query:
+            raise invalid("service_name and service_group_id are mutually exclusive")
+        return json_response(roles.collection(query.get("service_name")))
 
     def _caller(self, request: Request) -> str:
         return self.iam.caller(request.headers.get("authorization")) or ""

@@ -15,8 +15,17 @@ define with a 400. The CRNs come from:
   exactly these names).
   The CRN of the publisher role is published, `crn:v1:bluemix:public:event-notifications::::
   serviceRole:Event-Notification-Publisher` (terraform-ibm-modules/terraform-ibm-secrets-manager
-  examples); the docs' action table spells the other two `Event-Source-Manager` and
-  `Channel-Editor`, so their CRNs are taken to follow the same pattern.
+  examples). The other two CRNs are published nowhere we found: the docs name the roles only,
+  and IBM's Terraform modules give the display name, which the provider resolves with
+  `list_roles` (IBM-Cloud/terraform-provider-ibm, `resource_ibm_iam_authorization_policy.go`).
+  Stricter choice: they get CRNs that are not the hyphenated spelling of the docs' action table
+  (`Event-Source-Manager`), so a client that writes them by hand instead of asking
+  `GET /v2/roles` fails here.
+
+`GET /v2/roles` (`IamPolicyManagementV1.list_roles`, a `RoleCollection`): `service_roles` are the
+roles `service_name` defines, `system_roles` the IAM-wide ones every service takes, `custom_roles`
+none (the emulator has no custom roles). `source_service_name` and `policy_type` are accepted and
+do not narrow the list (unknown for real). A role's `actions` are not modelled (an empty list).
 
 Unknown for real, so the stricter choice is made here:
 - The Secrets Manager docs' Table 2 also lists `secrets-manager::::serviceRole:Reader|Writer|
@@ -62,13 +71,13 @@ ROLES: tuple[Role, ...] = (
         "secrets-manager",
     ),
     _role(
-        f"{_EN}Event-Source-Manager",
+        f"{_EN}EventSourceManager",
         "Event Source Manager",
         "Service-to-service source registration; manage sources; send notifications.",
         "event-notifications",
     ),
     _role(
-        f"{_EN}Channel-Editor",
+        f"{_EN}ChannelEditor",
         "Channel Editor",
         "View, create, update and delete subscriptions.",
         "event-notifications",
@@ -98,3 +107,25 @@ def display_name(name_or_crn: str) -> str | None:
         return name_or_crn
     role = BY_CRN.get(name_or_crn)
     return role.display_name if role else None
+
+
+def collection(service_name: str | None) -> dict[str, list[dict[str, object]]]:
+    """The `RoleCollection` `GET /v2/roles?service_name=...` answers."""
+
+    def body(role: Role) -> dict[str, object]:
+        return {
+            "display_name": role.display_name,
+            "description": role.description,
+            "actions": [],
+            "crn": role.crn,
+        }
+
+    return {
+        "custom_roles": [],
+        "service_roles": [
+            body(r)
+            for r in ROLES
+            if r.services and (service_name is None or service_name in r.services)
+        ],
+        "system_roles": [body(r) for r in ROLES if not r.services],
+    }

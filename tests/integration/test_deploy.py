@@ -8,6 +8,7 @@ Secrets Manager reaches the Code Engine secret through Event Notifications with 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -418,3 +419,89 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
     changed = {c["name"]: c["reasons"] for c in plan["changes"] if c["action"] == "update"}
     reason = "image_secret: 'certsync-registry' -> 'team-pull'"
     assert changed == {"certsync": [reason], "certsync-trigger": [reason]}
+
+
+def test_an_account_with_many_authorizations_is_read_to_the_last_page(account: Account) -> None:
+    # IAM lists policies a page at a time (`limit`, `next.start`): certsync's authorization,
+    # created after 60 others, is on the second page, and a second apply must still find it.
+    policies, identity = account.policies(), account.cloud.identity
+    for n in range(60):
+        policies.create_policy(
+            type="authorization",
+            subjects=[_service_side(identity.account_id, "cloud-object-storage", f"cos-{n}")],
+            roles=[{"role_id": "crn:v1:bluemix:public:iam::::serviceRole:Reader"}],
+            resources=[_service_side(identity.account_id, "kms", f"kms-{n}")],
+        )
+    applied(account)
+    account.cloud.requests.clear()
+    done = applied(account)
+    assert "No changes: the account already matches the config." in done.stdout
+    assert account.writes() == []
+
+
+def _service_side(account_id: str, service: str, instance: str) -> dict[str, Any]:
+    return {
+        "attributes": [
+            {"name": "accountId", "value": account_id},
+            {"name": "serviceName", "value": service},
+            {"name": "serviceInstance", "value": instance},
+        ]
+    }
+
+
+def test_an_app_left_in_warning_stops_apply_naming_its_failed_revision(account: Account) -> None:
+    applied(account)
+    broken = "icr.io/certsync/certsync-trigger:broken"
+    account.cloud.code_engine.register_image(broken, [sys.executable, "-c", "raise SystemExit(3)"])
+    account.rewrite(images={**account.config["images"], "trigger": broken})
+    done = account.deploy("apply")  # `warning` is final: no 600 s wait for `ready`
+    assert done.returncode == 1
+    assert (
+        "Code Engine app 'certsync-trigger' is in status 'warning' "
+        "(ready_but_latest_revision_failed): its new revision 'certsync-trigger-00002' failed "
+        "and revision 'certsync-trigger-00001' still serves; apply stopped."
+    ) in done.stderr
+
+
+def test_roles_are_granted_by_the_crns_iam_lists_for_their_display_names(
+    account: Account,
+) -> None:
+    # Event Source Manager's CRN is published nowhere; IAM's role listing is the only source.
+    applied(account)
+    policies, identity = account.policies(), account.cloud.identity
+    listed = policies.list_roles(
+        service_name="event-notifications", source_service_name="secrets-manager"
+    ).get_result()
+    (manager,) = [
+        r["crn"] for r in listed["service_roles"] if r["display_name"] == "Event Source Manager"
+    ]
+    authorizations = policies.list_policies(
+        account_id=identity.account_id, type="authorization"
+    ).get_result()["policies"]
+    (ours,) = [
+        p for p in authorizations if p["subjects"][0]["attributes"][1]["value"] == "secrets-manager"
+    ]
+    assert [r["role_id"] for r in ours["roles"]] == [manager]
+
+
+def test_doctor_names_its_dry_run_within_code_engines_run_name_limit(account: Account) -> None:
+    # A name of 52 characters is valid for every resource certsync makes; the dry run's name
+    # must still be a valid job-run name (53 characters at most, docs `cmd_defs.md`).
+    account.rewrite(name="certsync-for-the-payments-platform-in-production-eu1")
+    applied(account)
+    doctor = account.deploy("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "dry-run job run" in doctor.stdout
+
+
+def test_trigger_min_instances_keeps_the_app_from_scaling_to_zero(account: Account) -> None:
+    account.rewrite(trigger={"min_instances": 1})
+    applied(account)
+    app = code_engine_sdk(account.cloud, account.apikey).get_app(
+        project_id=account.cloud.identity.project_id, name="certsync-trigger"
+    )
+    assert app.get_result()["scale_min_instances"] == 1
+    account.rewrite(trigger={"min_instances": 0})
+    plan = json.loads(account.deploy("plan", "--json").stdout)
+    changed = [(c["action"], c["name"]) for c in plan["changes"] if c["action"] != "keep"]
+    assert changed == [("update", "certsync-trigger")]

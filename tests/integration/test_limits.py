@@ -133,6 +133,48 @@ def test_a_100_secret_rotation_in_crn_form_is_synced_through_the_trigger(cloud, 
     assert_no_secret_material(logs + trigger.output(), TOKEN, APIKEY)
 
 
+def test_a_100_secret_rotation_fits_beside_a_job_definition_of_4_kib(cloud, tmp_path):
+    """Whether the job's definition counts towards a run's 10 KiB is undocumented: the local
+    cloud counts it. certsync's 6 KiB budget leaves 4 KiB for the job. A 100-secret rotation of
+    a job with a 63-character name is one run of over 6 KiB, too large beside such a job."""
+    job_name = "certsync-" + "x" * 54
+    seeded = seed_many(cloud, 100)
+    mappings = [{"secret": i, "target": f"tls-{n}"} for n, (i, _) in enumerate(seeded)]
+    settings = job_settings(cloud, tmp_path, mappings)
+    pad = {"type": "literal", "name": "PAD", "value": ""}
+    variables = [*settings["run_env_variables"], pad]
+    cloud.code_engine.create_job({"name": job_name, **settings, "run_env_variables": variables})
+    size = job_definition_bytes(cloud.code_engine.get_job(job_name))
+    pad["value"] = "x" * (4096 - size)
+    cloud.code_engine.update_job(job_name, "*", {"run_env_variables": variables})
+    assert job_definition_bytes(cloud.code_engine.get_job(job_name)) == 4096
+    env = trigger_env(cloud, apikey=APIKEY, job=job_name, token=TOKEN)
+    with started_trigger(env, tmp_path, token=TOKEN) as running:
+        destination = cloud.event_notifications.add_webhook_destination(
+            f"{running.url}/events",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            sensitive_headers={"Authorization"},
+        )
+        cloud.event_notifications.subscribe(destination)
+        cloud.event_notifications.publish_secret_event(
+            event_sub_type="secret_rotated",
+            secret_type="imported_cert",
+            secrets=[secret_entry_of(cloud, secret_id) for secret_id, _ in seeded],
+        )
+        expected = {f"tls-{n}": c.leaf.cert.serial_number for n, (_, c) in enumerate(seeded)}
+        assert wait_until(
+            lambda: all(served_serial(cloud, t) == s for t, s in expected.items()), 90
+        )
+    statuses = [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
+    assert statuses == [202, 202]  # the rotation in two runs, each accepted
+
+
+def job_definition_bytes(job: dict[str, Any]) -> int:
+    """A job's settings (as `get_job` shows them) measured as the SDK sends a body."""
+    settings = {k: v for k, v in job.items() if k.startswith(("image_", "run_", "scale_"))}
+    return len(json.dumps(settings).encode())
+
+
 def test_event_notifications_own_job_destination_meets_the_size_limit(cloud, tmp_path):
     """What the trigger avoids: the whole notification in `ibmendata` is over 10 KiB."""
     seeded = seed_many(cloud, 20)
@@ -222,10 +264,10 @@ def test_a_full_run_quota_is_freed_by_pruning_only_the_jobs_own_runs(cloud, tmp_
 
     assert wait_until(lambda: served_serial(cloud, "tls-0") == chain.leaf.cert.serial_number, 60)
     statuses = [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
-    assert statuses == [403, 202]  # refused for the quota, then accepted once room was made
+    assert statuses == [400, 202]  # refused for the limit, then accepted once room was made
     assert {r["name"] for r in cloud.code_engine.list_job_runs("nightly-report")} == set(users)
     assert len(cloud.code_engine.list_job_runs()) <= 20
-    [retried] = [e for e in trigger.named("call_retried") if "quota" in e["error"]]
+    [retried] = [e for e in trigger.named("call_retried") if "limited to 20" in e["error"]]
     assert "deleted 5 finished run(s)" in retried["error"]
     assert trigger.named("job_run_submitted")
 

@@ -190,6 +190,22 @@ def test_names_leave_room_for_suffixes() -> None:
     assert any("'name'" in p for p in problems(raw(name="Certsync")))
 
 
+def test_trigger_min_instances_defaults_to_scaling_to_zero() -> None:
+    assert parse(raw()).trigger_min_instances == 0
+    assert parse(raw(trigger={"min_instances": 1})).trigger_min_instances == 1
+
+
+@pytest.mark.parametrize("value", [-1, 11, "1", True, 1.5])
+def test_trigger_min_instances_is_a_whole_number_up_to_the_apps_maximum(value: Any) -> None:
+    assert any(
+        "'trigger.min_instances'" in p for p in problems(raw(trigger={"min_instances": value}))
+    )
+
+
+def test_unknown_trigger_keys_are_named() -> None:
+    assert any("'trigger'" in p for p in problems(raw(trigger={"max_instances": 3})))
+
+
 def test_mappings_json_is_what_the_job_reads() -> None:
     config: Config = parse(raw())
     assert json.loads(config.mappings_json) == raw()["mappings"]

@@ -188,9 +188,7 @@ def test_alerts_get_a_source_a_topic_and_the_job_publishes_as_the_profile() -> N
     assert env["CERTSYNC_EN_INSTANCE_ID"] == EN
     assert (Kind.SOURCE, "certsync-alerts") in before
     policy = before[(Kind.POLICY, "event-notifications")].spec
-    assert policy["roles"] == [
-        "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Notification-Publisher"
-    ]
+    assert policy["roles"] == ["Event Notification Publisher"]
     after = by_key(desired(config(), FACTS, alert_source="src-1:api"))
     env = {
         v.get("name"): v.get("value")
@@ -222,5 +220,5 @@ def test_targets_in_other_projects_get_writer_there_too() -> None:
     wanted = by_key(desired(config(mappings=mappings), FACTS))
     policy = wanted[(Kind.POLICY, "codeengine:0e3bd9ec-1c4f-4d3e-9c3e-2a4c7d0f5a11")].spec
     assert policy["service_instance"] == "0e3bd9ec-1c4f-4d3e-9c3e-2a4c7d0f5a11"
-    assert policy["roles"] == ["crn:v1:bluemix:public:iam::::serviceRole:Writer"]
+    assert policy["roles"] == ["Writer"]
     assert wanted[(Kind.POLICY, "codeengine")].spec["service_instance"] == "proj-id"

@@ -119,18 +119,21 @@ def test_from_api_exception_permanent(status: int, expected: type[PermanentError
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("status", "body"),
     [
-        b'{"errors":[{"code":"exceeded_quota","message":"the project holds 100 job runs"}]}',
-        b'{"errors":[{"code":"forbidden","message":"job run Quota exceeded (limit 100)"}]}',
+        (403, b'{"errors":[{"code":"exceeded_quota","message":"the project holds 100 runs"}]}'),
+        (403, b'{"errors":[{"code":"forbidden","message":"job run Quota exceeded (limit 100)"}]}'),
+        (400, b'{"errors":[{"code":"x","message":"You are limited to 100 job runs per project"}]}'),
+        (422, b'{"errors":[{"code":"limit_exceeded","message":"too many job runs"}]}'),
     ],
 )
-def test_from_api_exception_403_naming_a_quota(body: bytes) -> None:
-    error = from_api_exception(api_exception(403, body=body), WHAT)
+def test_from_api_exception_any_4xx_naming_a_quota_or_limit(status: int, body: bytes) -> None:
+    # The status and wording of Code Engine's job-run quota refusal are undocumented.
+    error = from_api_exception(api_exception(status, body=body), WHAT)
 
     assert type(error) is QuotaExceededError
     assert isinstance(error, PermanentError)
-    assert error.status == 403
+    assert error.status == status
 
 
 @pytest.mark.parametrize(
@@ -138,7 +141,12 @@ def test_from_api_exception_403_naming_a_quota(body: bytes) -> None:
     [
         (403, b'{"errors":[{"code":"forbidden","message":"not authorized"}]}'),
         (403, b"not json"),
-        (400, b'{"errors":[{"code":"bad_request","message":"quota is not a field"}]}'),
+        (
+            400,
+            b'{"errors":[{"code":"request_too_large","message":"The job run is 10241 bytes; '
+            b'the maximum size of a job run is 10 KiB"}]}',
+        ),
+        (400, b'{"errors":[{"code":"bad_request","message":"size limit exceeded"}]}'),
     ],
 )
 def test_from_api_exception_other_refusals_are_not_quota(status: int, body: bytes) -> None:

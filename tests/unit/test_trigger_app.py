@@ -18,6 +18,7 @@ import structlog
 from starlette.testclient import TestClient
 from structlog.typing import EventDict
 
+from shared.run_names import ROTATION, run_name
 from tests.builders import (
     SECRET_ID,
     SM_CRN,
@@ -30,7 +31,6 @@ from tests.builders import (
 from tests.builders import WEBHOOK_HEADERS as AUTH
 from tests.builders import WEBHOOK_TOKEN as TOKEN
 from trigger.app import create_app
-from trigger.naming import job_run_name
 from trigger.settings import Settings
 from trigger.submitter import Submitter
 
@@ -59,7 +59,7 @@ def test_a_rotation_is_acknowledged_and_its_job_run_submitted() -> None:
     with TestClient(app) as client:
         response = post(client, sent)
 
-    expected = job_run_name(JOB, notification()["notification_id"])
+    expected = run_name(JOB, ROTATION, notification()["notification_id"])
     assert response.status_code == 202
     assert response.json() == {"job_run": expected, "job_runs": [expected]}
     [(name, passed_on)] = fake.calls
@@ -122,8 +122,8 @@ def test_without_a_notification_id_the_name_comes_from_the_id() -> None:
     with TestClient(app) as client:
         response = post(client, body)
 
-    assert response.json()["job_run"] == job_run_name(JOB, body["id"])
-    assert [name for name, _ in fake.calls] == [job_run_name(JOB, body["id"])]
+    assert response.json()["job_run"] == run_name(JOB, ROTATION, body["id"])
+    assert [name for name, _ in fake.calls] == [run_name(JOB, ROTATION, body["id"])]
 
 
 def test_the_qualified_type_alone_identifies_the_event() -> None:
@@ -504,7 +504,7 @@ def test_one_request_line_per_request_with_the_correlation_keys() -> None:
     assert accepted["secret_ids"] == [SECRET_ID]
     assert accepted["outcome"] == "accepted"
     assert accepted["status"] == 202
-    assert accepted["ce_jobruns"] == [job_run_name(JOB, notification()["notification_id"])]
+    assert accepted["ce_jobruns"] == [run_name(JOB, ROTATION, notification()["notification_id"])]
     assert accepted["latency_ms"] >= 0
     assert malformed["status"] == 400
     assert malformed["outcome"] == "malformed"

@@ -4,8 +4,8 @@ from typing import Any
 import pytest
 
 from shared.events import notification_from_dict, parse_notification
+from shared.run_names import MAX_RUN_NAME, ROTATION, is_valid_name, run_name
 from tests.builders import notification, secret_crn, secret_entry
-from trigger.naming import MAX_RUN_NAME, is_valid_name, job_run_name
 from trigger.runs import (
     MAX_RUN_BYTES,
     RUN_BUDGET,
@@ -44,7 +44,7 @@ def test_one_secret_gives_one_run_with_a_compact_notification():
 
     (run,) = plan_runs("certsync", notification)
 
-    assert run.name == job_run_name("certsync", notification.key)
+    assert run.name == run_name("certsync", ROTATION, notification.key)
     assert run.secret_ids == (secret_id(0),)
     assert json.loads(run.notification_json) == {
         "id": "6f1c8a52-0d3e-4b7a-9c21-3e5f7a9b0c1d",
@@ -91,7 +91,7 @@ def test_a_batch_too_large_for_one_run_is_split_every_secret_exactly_once():
     assert len(runs) > 1
     assert [i for r in runs for i in r.secret_ids] == list(notification.secret_ids)
     for part, run in enumerate(runs, start=1):
-        assert run.name == job_run_name("certsync", notification.key, part)
+        assert run.name == run_name("certsync", ROTATION, notification.key, part)
         assert len(run_request_body("certsync", run.name, run.notification_json)) <= 2048
         assert parse_notification(run.notification_json).secret_ids == run.secret_ids
 

@@ -79,6 +79,13 @@ def padding(body: dict[str, Any], size: int) -> list[dict[str, str]]:
     return [{**pad, "value": "x" * (size - empty)}]
 
 
+def job_bytes(job: dict[str, Any]) -> int:
+    """What a job (as `get_job` shows it) adds to the size of a run that references it: its
+    settings, measured as the SDK sends a body (`checks.check_size`)."""
+    settings = {k: v for k, v in job.items() if k.startswith(("image_", "run_", "scale_"))}
+    return len(json.dumps(settings).encode())
+
+
 def tls_secret_data(chain: Chain) -> dict[str, str]:
     """A TLS secret's data as the docs ask for it: the leaf, then its intermediates."""
     return {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem}

@@ -170,6 +170,37 @@ def test_a_process_that_exits_fails_the_app(cloud: LocalCloud, ce: CodeEngineV2,
     assert missing["status"] == "failed"
 
 
+def test_a_failed_update_leaves_the_app_in_warning_served_by_the_ready_revision(
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, app_image: str
+) -> None:
+    crash = "import sys; sys.exit(3)"
+    cloud.code_engine.register_image("icr.io/certsync/crash:1", [sys.executable, "-c", crash])
+    ce.create_app(project_id=pid, name="web", image_reference=app_image)
+    first = settled_app(ce, pid, "web")
+    ce.update_app(
+        project_id=pid, name="web", if_match=first["entity_tag"],
+        app={"image_reference": "icr.io/certsync/crash:1"},
+    )  # fmt: skip
+    app = settled_app(ce, pid, "web")
+    assert App.from_dict(app).status == App.StatusEnum.WARNING
+    assert app["status_details"] == {
+        "latest_created_revision": "web-00002",
+        "latest_ready_revision": "web-00001",
+        "reason": "ready_but_latest_revision_failed",
+    }
+    # "the original deployment is available": the first revision serves again.
+    assert wait_until(lambda: _serves(app["endpoint"]))
+    assert served_env(app["endpoint"])["K_REVISION"] == "web-00001"
+
+
+def _serves(endpoint: str) -> bool:
+    try:
+        served_env(endpoint)
+    except OSError:
+        return False
+    return True
+
+
 def test_invalid_apps_are_refused(ce: CodeEngineV2, pid: str, app_image: str) -> None:
     bad = api_error(
         ce.create_app, project_id=pid, name="web", image_reference=app_image, image_port=0

@@ -25,6 +25,7 @@ from localcloud.code_engine.tests.support import (
     START,
     api_error,
     error_code,
+    job_bytes,
     padding,
 )
 from localcloud.http import BadRequest
@@ -58,28 +59,37 @@ def test_a_job_update_is_at_most_10_kib(ce: CodeEngineV2, pid: str) -> None:
     assert updated.get_status_code() == 200
 
 
-def test_a_job_run_is_at_most_10_kib(ce: CodeEngineV2, pid: str) -> None:
-    ce.create_job(project_id=pid, image_reference=NO_IMAGE, name="sync")
+def test_a_job_run_is_at_most_10_kib_counting_the_job_it_runs(ce: CodeEngineV2, pid: str) -> None:
+    job = ce.create_job(project_id=pid, image_reference=NO_IMAGE, name="sync").get_result()
+    inherited = job_bytes(job)
     body = {"job_name": "sync"}
-    fits = ce.create_job_run(project_id=pid, **body, run_env_variables=padding(body, 10240))
-    assert fits.get_status_code() == 202
-    error = api_error(
-        ce.create_job_run, project_id=pid, **body, run_env_variables=padding(body, 10241)
+    fits = padding(body, 10240 - inherited)
+    assert (
+        ce.create_job_run(project_id=pid, **body, run_env_variables=fits).get_status_code() == 202
     )
+    over = padding(body, 10241 - inherited)
+    error = api_error(ce.create_job_run, project_id=pid, **body, run_env_variables=over)
     assert (error.status_code, error_code(error)) == (400, "request_too_large")
-    assert error.message.startswith("The job run is 10241 bytes; the maximum size of a job run")
+    assert error.message.startswith(
+        f"The job run is 10241 bytes with the {inherited} bytes of job 'sync'; "
+        "the maximum size of a job run"
+    )
     assert len(ce.list_job_runs(project_id=pid).get_result()["job_runs"]) == 1
+    # A run that references no job is measured alone.
+    alone = {"name": "solo", "image_reference": NO_IMAGE}
+    solo = ce.create_job_run(project_id=pid, **alone, run_env_variables=padding(alone, 10240))
+    assert solo.get_status_code() == 202
 
 
 def test_submit_job_run_in_process_is_at_most_10_kib(cloud: LocalCloud) -> None:
     """Event Notifications' job destination puts the whole notification into `ibmendata`."""
-    cloud.code_engine.create_job({"name": "sync", "image_reference": NO_IMAGE})
+    job = cloud.code_engine.create_job({"name": "sync", "image_reference": NO_IMAGE})
     base = {"job_name": "sync"}
-    (fits,) = padding(base, 10240)
+    (fits,) = padding(base, 10240 - job_bytes(job))
     assert cloud.code_engine.submit_job_run("sync", run_env_variables=[fits])["name"]
     notification = {"id": "n-1", "data": "y" * 10300}
     env = [{"type": "literal", "name": "ibmendata", "value": json.dumps(notification)}]
-    size = len(json.dumps({**base, "run_env_variables": env}).encode())
+    size = len(json.dumps({**base, "run_env_variables": env}).encode()) + job_bytes(job)
     with pytest.raises(BadRequest) as info:
         cloud.code_engine.submit_job_run("sync", run_env_variables=env)
     assert (info.value.status, info.value.code) == (400, "request_too_large")
@@ -98,20 +108,21 @@ def test_job_run_names_are_at_most_53_characters(ce: CodeEngineV2, pid: str) -> 
     assert re.fullmatch(r"j{40}-jobrun-[bcdfghjklmnpqrstvwxz2456789]{5}", generated)
 
 
-def test_the_101st_job_run_is_refused_with_403_quota(ce: CodeEngineV2, pid: str) -> None:
+def test_the_101st_job_run_is_refused_naming_the_limit(ce: CodeEngineV2, pid: str) -> None:
     ce.create_job(project_id=pid, image_reference=NO_IMAGE, name="sync")
     for i in range(100):
         ce.create_job_run(project_id=pid, job_name="sync", name=f"run-{i:03}")
     error = api_error(ce.create_job_run, project_id=pid, job_name="sync")
-    assert error.status_code == 403
-    assert error_code(error) == "exceeded_quota"
+    # Undocumented status and wording: a stricter guess than Kubernetes' 403 "exceeded quota".
+    assert error.status_code == 400
+    assert error_code(error) == "limit_exceeded"
     assert error.message == (
-        "job run quota exceeded: the project holds 100 job runs (limit 100); "
+        "You are limited to 100 job runs per project and the project holds 100; "
         "delete finished job runs or wait for them to be deleted"
     )
-    # The quota is admitted before the name is stored, as in Kubernetes: 403, not 409.
+    # The quota is admitted before the name is stored, as in Kubernetes: not 409.
     duplicate = api_error(ce.create_job_run, project_id=pid, job_name="sync", name="run-000")
-    assert duplicate.status_code == 403
+    assert duplicate.status_code == 400
     ce.delete_job_run(project_id=pid, name="run-000")
     assert ce.create_job_run(project_id=pid, job_name="sync").get_status_code() == 202
 
@@ -128,7 +139,7 @@ def test_finished_job_runs_are_deleted_after_one_week(
     code_engine.pending_seconds = 3600  # stays pending: not final, never swept
     ce.create_job_run(project_id=pid, job_name="sync", name="waiting")
     assert done["created_at"] == "2030-01-02T03:04:05Z"
-    assert api_error(ce.create_job_run, project_id=pid, job_name="sync").status_code == 403
+    assert api_error(ce.create_job_run, project_id=pid, job_name="sync").status_code == 400
 
     code_engine.clock.advance(dt.timedelta(days=7, seconds=-1))
     details = ce.get_job_run(project_id=pid, name="done").get_result()["status_details"]

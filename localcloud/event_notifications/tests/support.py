@@ -173,9 +173,7 @@ class Client(requests.Session):
         return super().request(method, f"{self.base}{url!s}", *args, **kwargs)
 
 
-EVENT_SOURCE_MANAGER = (
-    "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
-)
+EVENT_SOURCE_MANAGER = "crn:v1:bluemix:public:event-notifications::::serviceRole:EventSourceManager"
 VIEWER = "crn:v1:bluemix:public:iam::::role:Viewer"
 WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
 

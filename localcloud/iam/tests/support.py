@@ -20,9 +20,7 @@ APIKEY = "iam-admin-test-apikey"
 READER = "crn:v1:bluemix:public:iam::::serviceRole:Reader"
 WRITER = "crn:v1:bluemix:public:iam::::serviceRole:Writer"
 SECRETS_READER = "crn:v1:bluemix:public:secrets-manager::::serviceRole:SecretsReader"
-EVENT_SOURCE_MANAGER = (
-    "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
-)
+EVENT_SOURCE_MANAGER = "crn:v1:bluemix:public:event-notifications::::serviceRole:EventSourceManager"
 
 
 def api_error(call: Callable[[], Any]) -> ApiException:

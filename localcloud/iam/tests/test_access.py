@@ -128,7 +128,7 @@ def test_every_role_in_the_table_is_a_known_role() -> None:
         ("secrets-manager", "crn:v1:bluemix:public:secrets-manager::::serviceRole:Writer", False),
         (
             "event-notifications",
-            "crn:v1:bluemix:public:event-notifications::::serviceRole:Channel-Editor",
+            "crn:v1:bluemix:public:event-notifications::::serviceRole:ChannelEditor",
             True,
         ),
         ("codeengine", "Writer", False),  # a display name is not a role id
@@ -141,6 +141,6 @@ def test_a_role_is_known_only_for_the_services_that_define_it(
 
 
 def test_a_role_is_named_by_display_name_or_crn() -> None:
-    crn = "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
+    crn = "crn:v1:bluemix:public:event-notifications::::serviceRole:EventSourceManager"
     assert roles.display_name(crn) == roles.display_name("Event Source Manager")
     assert roles.display_name("Owner") is None

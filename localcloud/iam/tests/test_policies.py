@@ -11,6 +11,7 @@ from ibm_platform_services.iam_policy_management_v1 import (
     PolicyCollection,
     PolicyRole,
     PolicySubject,
+    RoleCollection,
     SubjectAttribute,
 )
 
@@ -157,3 +158,28 @@ def test_an_authorization_policy_without_instances_covers_all_of_them(
         resources=[resource(account, "codeengine")],
     )
     assert cloud.iam.authorized("event-notifications", "any", "codeengine", "project", "Writer")
+
+
+def test_list_roles_gives_a_services_roles_by_display_name(
+    policies: IamPolicyManagementV1, account: str
+) -> None:
+    listed = policies.list_roles(
+        service_name="event-notifications",
+        source_service_name="secrets-manager",
+        policy_type="authorization",
+    ).get_result()
+    collection = RoleCollection.from_dict(listed)
+    service = {r.display_name: r.crn for r in collection.service_roles}
+    assert service["Event Source Manager"] == EVENT_SOURCE_MANAGER
+    assert "SecretsReader" not in service
+    system = {r.display_name: r.crn for r in collection.system_roles}
+    assert system["Writer"] == WRITER
+    assert system["Viewer"] == "crn:v1:bluemix:public:iam::::role:Viewer"
+    # The CRN is not the docs' hyphenated action-table spelling (unknown for real; stricter).
+    assert EVENT_SOURCE_MANAGER != (
+        "crn:v1:bluemix:public:event-notifications::::serviceRole:Event-Source-Manager"
+    )
+    sm = policies.list_roles(service_name="secrets-manager", account_id=account).get_result()
+    assert [r["display_name"] for r in sm["service_roles"]] == ["SecretsReader"]
+    both = api_error(lambda: policies.list_roles(service_name="x", service_group_id="y"))
+    assert both.status_code == 400
