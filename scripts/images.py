@@ -45,7 +45,7 @@ def build(
     engine: str, registry: str, tag: str, *, environ: Mapping[str, str], out: TextIO
 ) -> list[str]:
     """Build both images; the tags built, in order. Stops at the first failing build."""
-    built = []
+    built: list[str] = []
     for component in COMPONENTS:
         ref = image(registry, component, tag)
         command = [
