@@ -1,4 +1,4 @@
-"""`python -m deploy plan|apply|doctor|destroy --config certsync.yaml [--json]`.
+"""`python -m deploy plan|apply|doctor|status|destroy --config certsync.yaml [--json]`.
 
 Exit status: 0 done (doctor: no check failed); 1 something failed or conflicts (named on stderr,
 or in the JSON); 2 the config or the environment is invalid, before any API call.
@@ -8,6 +8,7 @@ Results go to stdout (text, or one JSON document with `--json`); progress goes t
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
 from deploy.model import Action
+from deploy.status import read_status, status_text
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
@@ -30,7 +32,7 @@ from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present (as Terraform has it)
-VERBS = ("plan", "apply", "doctor", "destroy")
+VERBS = ("plan", "apply", "doctor", "status", "destroy")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -85,6 +87,7 @@ VERB_HELP = {
     "plan": "preview: what apply would create, change or keep, and why; changes nothing",
     "apply": "make the account match the config (shows the plan first)",
     "doctor": "check every piece and permission end to end",
+    "status": "each target's last sync, its domains, and the job's last run; changes nothing",
     "destroy": "remove what certsync created, nothing else",
 }
 
@@ -242,7 +245,22 @@ def _destroy(
     return EXIT_OK
 
 
-VERB_RUNNERS = {"plan": _plan, "apply": _apply, "doctor": _doctor, "destroy": _destroy}
+def _status(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
+    status = read_status(session.clients, session.config, session.facts.project_id)
+    if args.json:
+        _dump(out, status.to_dict())
+    else:
+        print(status_text(status, header, dt.datetime.now(dt.UTC)), file=out)
+    return EXIT_OK
+
+
+VERB_RUNNERS = {
+    "plan": _plan,
+    "apply": _apply,
+    "doctor": _doctor,
+    "status": _status,
+    "destroy": _destroy,
+}
 
 
 def confirm(question: str) -> bool:
