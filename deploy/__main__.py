@@ -23,7 +23,8 @@ from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
-from deploy.model import Action
+from deploy.leftovers import Leftovers, by_hand
+from deploy.model import Action, Change
 from deploy.status import read_status, status_text
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
@@ -230,18 +231,32 @@ def _doctor(
 def _destroy(
     session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
 ) -> int:
-    changes = session.destroy_plan()
+    leftovers = Leftovers(session)
+    own, made_by_runs = session.destroy_plan(), leftovers.changes()
+    changes = [*own, *made_by_runs]
+    manual = by_hand(session)
     if not args.json:
         print(render.destroy_text(changes, header), file=out, flush=True)
     deleting = [c for c in changes if c.writes]
     if deleting and not args.yes and not confirm(f"Delete these {len(deleting)} resources?"):
         progress("Nothing deleted.")
         return EXIT_FAILED
-    session.destroy(changes, report=lambda c: progress(render.done_line(c)))
+
+    def report(change: Change) -> None:
+        progress(render.done_line(change))
+
+    session.destroy(own, report=report)
+    for change in made_by_runs:  # after the job: no run of it writes the status record again
+        if change.writes:
+            leftovers.delete(change)
+            report(change)
     if args.json:
-        _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes]})
+        _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes], "manual": manual})
     else:
         print(f"\nDeleted {len(deleting)} resource(s).", file=out)
+        print("Left for you to remove by hand (destroy cannot, or must not):", file=out)
+        for step in manual:
+            print(f"  - {step}", file=out)
     return EXIT_OK
 
 
