@@ -94,7 +94,11 @@ def _last_run(clients: Clients, config: Config, project_id: str) -> LastRun | No
     pager = JobRunsPager(
         client=clients.code_engine, project_id=project_id, job_name=config.job_name, limit=100
     )
-    runs = clients.pages(pager, f"list the job runs of '{config.job_name}'")
+    runs = [  # doctor's dry runs write nothing: the last run is the last that could sync
+        r
+        for r in clients.pages(pager, f"list the job runs of '{config.job_name}'")
+        if "--dry-run" not in (r.get("run_arguments") or [])
+    ]
     if not runs:
         return None
     run = max(runs, key=lambda r: str(r.get("created_at") or ""))
