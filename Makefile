@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow unit integration demo lint bench lock clean
+.PHONY: install test test-slow unit integration demo images lint bench lock clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ integration: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m scripts.demo $(DEMO_ARGS)
+
+# Both images, with docker or podman (whichever is present), for linux/amd64 (what Code Engine
+# runs); prints the tags and the push commands. `make images REGISTRY=us.icr.io/my-ns TAG=1.0.0`.
+images:
+	$(PYTHON) -m scripts.images $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(TAG),--tag $(TAG))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""`python -m deploy plan|apply|doctor|destroy --config certsync.yaml [--json]`.
+"""`python -m deploy plan|apply|doctor|status|destroy --config certsync.yaml [--json]`.
 
 Exit status: 0 done (doctor: no check failed); 1 something failed or conflicts (named on stderr,
 or in the JSON); 2 the config or the environment is invalid, before any API call.
@@ -8,6 +8,7 @@ Results go to stdout (text, or one JSON document with `--json`); progress goes t
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -22,7 +23,9 @@ from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
-from deploy.model import Action
+from deploy.leftovers import Leftovers, by_hand
+from deploy.model import Action, Change
+from deploy.status import read_status, status_text
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
@@ -30,7 +33,7 @@ from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present (as Terraform has it)
-VERBS = ("plan", "apply", "doctor", "destroy")
+VERBS = ("plan", "apply", "doctor", "status", "destroy")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -85,6 +88,7 @@ VERB_HELP = {
     "plan": "preview: what apply would create, change or keep, and why; changes nothing",
     "apply": "make the account match the config (shows the plan first)",
     "doctor": "check every piece and permission end to end",
+    "status": "each target's last sync, its domains, and the job's last run; changes nothing",
     "destroy": "remove what certsync created, nothing else",
 }
 
@@ -227,22 +231,51 @@ def _doctor(
 def _destroy(
     session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
 ) -> int:
-    changes = session.destroy_plan()
+    leftovers = Leftovers(session)
+    own, made_by_runs = session.destroy_plan(), leftovers.changes()
+    changes = [*own, *made_by_runs]
+    manual = by_hand(session)
     if not args.json:
         print(render.destroy_text(changes, header), file=out, flush=True)
     deleting = [c for c in changes if c.writes]
     if deleting and not args.yes and not confirm(f"Delete these {len(deleting)} resources?"):
         progress("Nothing deleted.")
         return EXIT_FAILED
-    session.destroy(changes, report=lambda c: progress(render.done_line(c)))
+
+    def report(change: Change) -> None:
+        progress(render.done_line(change))
+
+    session.destroy(own, report=report)
+    for change in made_by_runs:  # after the job: no run of it writes the status record again
+        if change.writes:
+            leftovers.delete(change)
+            report(change)
     if args.json:
-        _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes]})
+        _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes], "manual": manual})
     else:
         print(f"\nDeleted {len(deleting)} resource(s).", file=out)
+        print("Left for you to remove by hand (destroy cannot, or must not):", file=out)
+        for step in manual:
+            print(f"  - {step}", file=out)
     return EXIT_OK
 
 
-VERB_RUNNERS = {"plan": _plan, "apply": _apply, "doctor": _doctor, "destroy": _destroy}
+def _status(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
+    status = read_status(session.clients, session.config, session.facts.project_id)
+    if args.json:
+        _dump(out, status.to_dict())
+    else:
+        print(status_text(status, header, dt.datetime.now(dt.UTC)), file=out)
+    return EXIT_OK
+
+
+VERB_RUNNERS = {
+    "plan": _plan,
+    "apply": _apply,
+    "doctor": _doctor,
+    "status": _status,
+    "destroy": _destroy,
+}
 
 
 def confirm(question: str) -> bool:

@@ -43,3 +43,13 @@ def serial(cert_pem: str) -> str:
     """The leaf's serial as bare lowercase hex, as the job writes it in its logs."""
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     return format(cert.serial_number, "x")
+
+
+def is_canary(cert_pem: str, name: str) -> bool:
+    """Whether `cert_pem`'s leaf is a canary certificate `make(name)` made (`destroy` asks)."""
+    try:
+        cert = x509.load_pem_x509_certificates(cert_pem.encode())[0]
+    except (ValueError, IndexError):
+        return False
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return [n.value for n in names] == [f"{name}.certsync.invalid"]

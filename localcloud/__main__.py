@@ -1,7 +1,9 @@
 """`python -m localcloud`: serve the local IBM Cloud as its own process.
 
-Prints one JSON line when ready (URLs, the Code Engine router's TLS port, project id, the Secrets
-Manager and Event Notifications instance CRNs), then serves until SIGINT/SIGTERM. Each instance
+Prints one JSON line when ready on stdout (every URL and id a certsync.yaml needs: IAM, the Resource
+Controller, Code Engine and its project's id and name, the Secrets Manager and Event Notifications
+instances' ids, CRNs and URLs; and the Code Engine router's TLS port), the same as a certsync.yaml
+fragment on stderr for a person, then serves until SIGINT/SIGTERM. Each instance
 may be in a region of its own (`--sm-region`, `--en-region`). Images that job runs may execute are
 fixed at start (`--image REF=COMMAND`), never over HTTP: the emulator runs only the commands its
 operator named. So are the apps that domain mappings may target (`--app`) and the root CAs their
@@ -74,18 +76,54 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with cloud.start(args.host, args.port):
-        ready = {
-            "url": cloud.url,
-            "code_engine_url": cloud.code_engine_url,
-            "router_port": cloud.router_port,
-            "project_id": cloud.identity.project_id,
-            "region": cloud.identity.region,
-            "sm_instance_crn": cloud.identity.sm_instance_crn,
-            "en_instance_crn": cloud.identity.en_instance_crn,
-        }
+        ready = ready_line(cloud)
         print(json.dumps(ready), flush=True)
+        print(certsync_yaml_fragment(ready), file=sys.stderr, flush=True)
         stop.wait()
     return 0
+
+
+def ready_line(cloud: LocalCloud) -> dict[str, object]:
+    """Every URL and id a certsync.yaml (and a test) needs to point at this cloud."""
+    identity = cloud.identity
+    return {
+        "url": cloud.url,
+        "iam_url": cloud.iam_url,
+        "resource_controller_url": cloud.resource_controller_url,
+        "code_engine_url": cloud.code_engine_url,
+        "router_port": cloud.router_port,
+        "project_id": identity.project_id,
+        "project_name": str(cloud.code_engine.project().to_dict()["name"]),
+        "region": identity.region,
+        "secrets_manager_url": cloud.secrets_manager_url,
+        "sm_instance_id": identity.sm_instance_id,
+        "sm_instance_crn": identity.sm_instance_crn,
+        "event_notifications_url": cloud.event_notifications_url,
+        "en_instance_id": identity.en_instance_id,
+        "en_instance_crn": identity.en_instance_crn,
+    }
+
+
+def certsync_yaml_fragment(ready: dict[str, object]) -> str:
+    """The same, as the part of a certsync.yaml that points deploy here (for a person)."""
+    return "\n".join(
+        [
+            f"Local IBM Cloud ready at {ready['url']}. In certsync.yaml:",
+            f"  region: {ready['region']}",
+            f"  iam_url: {ready['iam_url']}",
+            f"  resource_controller_url: {ready['resource_controller_url']}",
+            "  code_engine:",
+            f"    project: {ready['project_name']}   # id {ready['project_id']}",
+            f"    url: {ready['code_engine_url']}",
+            "  secrets_manager:",
+            f"    instance_id: {ready['sm_instance_id']}   # {ready['sm_instance_crn']}",
+            f"    url: {ready['secrets_manager_url']}",
+            "  event_notifications:",
+            f"    instance_id: {ready['en_instance_id']}   # {ready['en_instance_crn']}",
+            f"    url: {ready['event_notifications_url']}",
+            "(--apikey KEY gives the key IAM accepts: IBMCLOUD_API_KEY=KEY python -m deploy ...)",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ processes). A first sync fills the TLS secret, the custom domain serves it, then
 followed: notification delivered -> ack -> job run submitted -> completed -> Code Engine secret
 updated -> served over TLS. `python -m deploy doctor --canary` checks the installation and
 follows a canary rotation hop by hop, and
-`python -m job status` shows the record. `--keep` leaves everything running so that a person can
-rotate again and watch.
+`python -m job status` shows the record. The steps are numbered as they are shown. `--keep` leaves
+everything running, prints the config file and the environment that run `python -m deploy` against
+it by hand, and rotates again on Enter.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+class Steps:
+    """The demo's numbered steps, numbered as they are shown: none skipped, none repeated."""
+
+    def __init__(self) -> None:
+        self.number = 0
+
+    def __call__(self, text: str) -> None:
+        self.number += 1
+        say(f"{self.number}. {text}")
+
+
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60.0) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,8 +113,9 @@ def certsync_yaml(cloud: LocalCloud, secret_id: str, anchors: Path, folder: Path
     return write_config(folder / "certsync.yaml", config)
 
 
-def install(cloud: LocalCloud, config: Path, apikey: str) -> None:
-    """Steps 2 and 3: what `python -m deploy plan` shows, then `apply`."""
+def install(cloud: LocalCloud, config: Path, apikey: str, step: Steps) -> None:
+    """What `python -m deploy plan` shows, then `apply`."""
+    step("Install: python -m deploy plan shows what apply will do, then apply does it\n")
     for verb in ("plan", "apply"):
         say(f"$ python -m deploy {verb} --config certsync.yaml")
         done = run_deploy(verb, config, apikey)
@@ -116,20 +129,20 @@ def install(cloud: LocalCloud, config: Path, apikey: str) -> None:
         say()
 
 
-def first_sync(cloud: LocalCloud, ce: CodeEngineV2) -> None:
-    """Step 4: a first run of every mapping, as `ibmcloud ce jobrun submit --job certsync`."""
+def first_sync(cloud: LocalCloud, ce: CodeEngineV2, step: Steps) -> None:
+    """A first run of every mapping, as `ibmcloud ce jobrun submit --job certsync`."""
     began = time.monotonic()
     run = ce.create_job_run(cloud.identity.project_id, job_name=JOB).get_result()
     finished = cloud.code_engine.wait_for_job_run(run["name"], timeout=120)
-    say(
-        f"4. First sync (ibmcloud ce jobrun submit --job {JOB}): job run {run['name']} "
+    step(
+        f"First sync (ibmcloud ce jobrun submit --job {JOB}): job run {run['name']} "
         f"{finished['status']} in {time.monotonic() - began:.2f} s, as trusted profile "
         f"'certsync' (no API key); '{TARGET}' holds {describe(served(cloud))}"
     )
 
 
-def map_domain(cloud: LocalCloud, ce: CodeEngineV2) -> None:
-    """Step 5: the user's app serves the certificate on its custom domain."""
+def map_domain(cloud: LocalCloud, ce: CodeEngineV2, step: Steps) -> None:
+    """The user's app serves the certificate on its custom domain."""
     cloud.code_engine.seed_app("web")
     ce.create_domain_mapping(
         cloud.identity.project_id,
@@ -138,7 +151,7 @@ def map_domain(cloud: LocalCloud, ce: CodeEngineV2) -> None:
         TARGET,
     )
     wait_for(f"{DOMAIN} to be ready", lambda: on_the_wire(cloud))
-    say(f"5. Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
+    step(f"Code Engine: https://{DOMAIN} -> app 'web' with TLS secret '{TARGET}'")
     say(f"   served over TLS by the router: {on_the_wire(cloud)}")
 
 
@@ -165,8 +178,9 @@ def subscribe_to_alerts(cloud: LocalCloud, apikey: str, inbox: AlertInbox) -> No
     say("   (by hand, as apply asked) topic 'certsync-alerts' -> webhook 'ops-webhook'")
 
 
-def doctor(config: Path, apikey: str) -> None:
+def doctor(config: Path, apikey: str, step: Steps) -> None:
     """Every check, then a canary rotation followed through the real path, hop by hop."""
+    step("Check the installation, and follow a canary rotation hop by hop")
     say("$ python -m deploy doctor --canary --config certsync.yaml")
     done = run_deploy("doctor", config, apikey, "--canary")
     say(indent(done.stdout.rstrip()))
@@ -204,8 +218,9 @@ class AlertInbox:
         self._server.server_close()
 
 
-def show_status(cloud: LocalCloud, apikey: str) -> None:
+def show_status(cloud: LocalCloud, apikey: str, step: Steps) -> None:
     """`python -m job status`, as a person runs it from anywhere with credentials."""
+    step("The status record")
     env = {
         **base_env(),
         "CE_PROJECT_ID": cloud.identity.project_id,
@@ -243,16 +258,33 @@ def served(cloud: LocalCloud) -> str:
     return str(secret["data"]["tls_cert"])
 
 
-def job_said(cloud: LocalCloud, run: str, event: str = "target_updated") -> str:
-    """The job's own log line for `event`, as the run printed it."""
+def job_said(cloud: LocalCloud, run: str, event: str) -> str | None:
+    """The job's own JSON log line for `event`, as the run printed it."""
     for line in cloud.code_engine.job_run_logs(run).splitlines():
         if line.startswith("{") and json.loads(line).get("event") == event:
             return line
-    return f"(no {event} line)"
+    return None
+
+
+def readable(line: str | None) -> str:
+    """A job's JSON log line as one short line: the event, what it is about, the key facts."""
+    if line is None:
+        return "(no such line in the run's log)"
+    record = json.loads(line)
+    about = record.get("domain") or record.get("target") or ""
+    facts = [f"outcome {record['outcome']}"] if "outcome" in record else []
+    if record.get("serial"):
+        facts.append(f"serial {str(record['serial'])[:16]}…")
+    if "days_left" in record:
+        facts.append(f"{record['days_left']} days left")
+    if "seconds" in record:
+        facts.append(f"{record['seconds']} s")
+    reason = f": {record['reason']}" if record.get("reason") else ""
+    return f"{record.get('event')} '{about}' ({', '.join(facts)}){reason}"
 
 
 def rotate_and_follow(
-    sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain
+    sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain, *, full_json: bool
 ) -> Chain:
     before, before_wire = served(cloud), on_the_wire(cloud)
     known = set(cloud.code_engine.job_runs)
@@ -269,7 +301,7 @@ def rotate_and_follow(
     def stamp() -> str:
         return f"  +{(time.monotonic() - started) * 1000:7.0f} ms"
 
-    say(f"Rotation: a new version of '{SECRET_NAME}' in Secrets Manager ({describe(new.leaf_pem)})")
+    say(f"A new version of '{SECRET_NAME}' in Secrets Manager ({describe(new.leaf_pem)})")
 
     def delivered() -> Any:
         done = delivered_so_far(cloud)
@@ -291,8 +323,14 @@ def rotate_and_follow(
     say(f"     https://{DOMAIN} before (over TLS): {before_wire}")
     say(f"     https://{DOMAIN} after  (over TLS): {after_wire}")
     say(f"     end to end: {time.monotonic() - started:.2f} s (rotation to new certificate served)")
-    say(f"     the job's log: {job_said(cloud, name)}")
-    say(f"                    {job_said(cloud, name, 'domain_verified')}")
+    updated = job_said(cloud, name, "target_updated")
+    say(f"     the job's log: {readable(updated)}")
+    say(f"                    {readable(job_said(cloud, name, 'domain_verified'))}")
+    if full_json and updated is not None:
+        say(
+            f"     (one JSON line per event, as in `ibmcloud ce jobrun logs`; the first in full:)\n"
+            f"     {updated}"
+        )
     expected = describe(new.leaf_pem)
     if run["status"] != "completed" or describe(after) != expected or after_wire != expected:
         raise SystemExit("demo: the new certificate is not served")
@@ -335,31 +373,54 @@ def demo(folder: Path, *, keep: bool) -> None:
             )
         ).get_result()
         secret_id = str(secret["id"])
-        say(f"1. Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
+        step = Steps()
+        step(f"Secrets Manager: imported '{SECRET_NAME}' ({describe(chain.leaf_pem)})")
         config = certsync_yaml(cloud, secret_id, anchors, folder)
-        say(f"2. certsync.yaml: mapping {SECRET_NAME} -> {TARGET}, delivery webhook\n")
-        install(cloud, config, apikey)
+        step(f"certsync.yaml: mapping {SECRET_NAME} -> {TARGET}, delivery webhook\n")
+        install(cloud, config, apikey, step)
         inbox = AlertInbox()
         try:
             subscribe_to_alerts(cloud, apikey, inbox)
-            first_sync(cloud, ce)
+            first_sync(cloud, ce, step)
             alert = wait_for(
                 "certsync's alert", lambda: inbox.received[0] if inbox.received else None
             )
             say(f"   an alert delivered by Event Notifications to a webhook: {alert['type']}")
             say(f'     "{alert["ibmendefaultshort"]}"')
-            map_domain(cloud, ce)
+            map_domain(cloud, ce, step)
             say()
-            chain = rotate_and_follow(sm, cloud, secret_id, chain)
+            step("Rotation, followed from Secrets Manager to the custom domain")
+            chain = rotate_and_follow(sm, cloud, secret_id, chain, full_json=True)
             say()
-            doctor(config, apikey)
+            doctor(config, apikey, step)
             say()
-            show_status(cloud, apikey)
+            show_status(cloud, apikey, step)
             say(f"\nDemo finished in {time.monotonic() - total:.1f} s.")
             if keep:
+                by_hand(cloud, config, apikey, folder)
                 keep_rotating(sm, cloud, secret_id, chain)
         finally:
             inbox.close()
+
+
+def by_hand(cloud: LocalCloud, config: Path, apikey: str, folder: Path) -> None:
+    """`--keep`: what a person needs to run `deploy` against the running local cloud. The key is
+    written to a file (readable only by its owner), never printed."""
+    key_file = folder / "apikey"
+    key_file.touch(mode=0o600)
+    key_file.write_text(apikey)
+    python = Path(sys.executable)
+    say(
+        "\nRun deploy against this local IBM Cloud by hand, from another terminal in "
+        f"{ROOT}:\n"
+        f"   config file: {config}\n"
+        f'   export IBMCLOUD_API_KEY="$(cat {key_file})"   # the local administrator\'s key\n'
+        f"   {python} -m deploy status --config {config}\n"
+        f"   {python} -m deploy plan   --config {config}\n"
+        f"   {python} -m deploy doctor --config {config} --canary\n"
+        "   (every endpoint is in the config file; the key works only on this local cloud, "
+        f"whose IAM is {cloud.iam_url})\n"
+    )
 
 
 def keep_rotating(sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain) -> None:
@@ -369,7 +430,7 @@ def keep_rotating(sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain
     )
     try:
         while sys.stdin.readline():
-            chain = rotate_and_follow(sm, cloud, secret_id, chain)
+            chain = rotate_and_follow(sm, cloud, secret_id, chain, full_json=False)
         while True:  # stdin closed: keep serving until interrupted
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -98,25 +98,48 @@ def test_python_m_localcloud_serves_until_sigterm() -> None:
         "--en-region",
         "eu-de",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
+    assert process.stderr is not None
     try:
         ready = json.loads(process.stdout.readline())
         assert ready["code_engine_url"] == f"{ready['url']}/v2"
         assert set(ready) == {
             "url",
+            "iam_url",
+            "resource_controller_url",
             "code_engine_url",
             "router_port",
             "project_id",
+            "project_name",
             "region",
+            "secrets_manager_url",
+            "sm_instance_id",
             "sm_instance_crn",
+            "event_notifications_url",
+            "en_instance_id",
             "en_instance_crn",
         }
         assert ready["sm_instance_crn"].split(":")[5] == ready["region"] == "us-south"
         assert ready["en_instance_crn"].split(":")[5] == "eu-de"
+        assert ready["sm_instance_crn"].split(":")[7] == ready["sm_instance_id"]
+        assert ready["en_instance_crn"].split(":")[7] == ready["en_instance_id"]
         assert isinstance(ready["router_port"], int)
         assert ready["router_port"] > 0
-        assert IAMTokenManager("main-test-apikey", url=ready["url"]).get_token()
+        assert IAMTokenManager("main-test-apikey", url=ready["iam_url"]).get_token()
+        # For a person, on stderr: the same ids and URLs as a certsync.yaml fragment.
+        fragment = [process.stderr.readline() for _ in range(14)]
+        assert fragment[0].startswith(f"Local IBM Cloud ready at {ready['url']}")
+        text = "".join(fragment)
+        for value in (
+            f"project: {ready['project_name']}   # id {ready['project_id']}",
+            f"instance_id: {ready['sm_instance_id']}   # {ready['sm_instance_crn']}",
+            f"instance_id: {ready['en_instance_id']}   # {ready['en_instance_crn']}",
+            f"url: {ready['secrets_manager_url']}",
+            f"url: {ready['event_notifications_url']}",
+            f"resource_controller_url: {ready['resource_controller_url']}",
+        ):
+            assert value in text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
@@ -124,6 +147,7 @@ def test_python_m_localcloud_serves_until_sigterm() -> None:
             process.kill()
             process.wait()
         process.stdout.close()
+        process.stderr.close()
 
 
 def test_python_m_localcloud_routes_a_custom_domain(tmp_path: Path) -> None:

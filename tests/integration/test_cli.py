@@ -43,6 +43,7 @@ def version() -> str:
         ("deploy", "plan"),
         ("deploy", "apply"),
         ("deploy", "doctor"),
+        ("deploy", "status"),
         ("deploy", "destroy"),
     ],
 )

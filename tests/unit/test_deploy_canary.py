@@ -27,6 +27,16 @@ def test_the_canary_certificate_is_short_lived_self_signed_and_new_each_time() -
     assert "PRIVATE KEY" in key
 
 
+def test_destroy_recognises_only_the_canarys_own_certificate() -> None:
+    pem, _ = canary_cert.make("certsync-canary", NOW)
+    assert canary_cert.is_canary(pem, "certsync-canary")
+    assert not canary_cert.is_canary(pem, "other-canary")
+    user, _ = canary_cert.make("certsync-canary-x", NOW)  # another name, same shape
+    assert not canary_cert.is_canary(user, "certsync-canary")
+    assert not canary_cert.is_canary("not a certificate", "certsync-canary")
+    assert not canary_cert.is_canary("", "certsync-canary")
+
+
 def report(*oks: bool) -> CanaryReport:
     return CanaryReport(
         tuple(
