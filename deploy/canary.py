@@ -29,6 +29,8 @@ import requests
 
 from deploy import canary_cert
 from deploy.engine import Session
+from deploy.status import status_configmap
+from job.status_store import StatusStore
 from shared.errors import CertsyncError, NotFoundError
 from shared.sdk import call_pages
 
@@ -382,6 +384,7 @@ class Canary:
                 )
             except CertsyncError as exc:
                 self.progress(f"canary: job run '{name}' left in place ({exc})")
+        self._forget_target()
         name = self.config.config_map_name
         try:
             body = self.clients.call(
@@ -399,6 +402,25 @@ class Canary:
                 f"canary: config map '{name}' still maps the canary ({exc}); "
                 f"python -m deploy apply --config {self.config.path} puts it back"
             )
+
+
+    def _forget_target(self) -> None:
+        """The canary's run recorded its target in the job's status record: take it out again,
+        so `job status` and `deploy status` show only the user's targets."""
+        store = StatusStore(
+            self.clients.code_engine,
+            self.session.facts.project_id,
+            status_configmap(self.config),
+            policy=self.clients.policy,
+        )
+        try:
+            record, tag = store.read()
+            if tag is not None and self.name in record:
+                store.update(
+                    lambda r: {k: v for k, v in r.items() if k != self.name}, first=(record, tag)
+                )
+        except CertsyncError as exc:
+            self.progress(f"canary: its entry stays in the status record ({exc})")
 
 
 def find_certificate(session: Session) -> str | None:

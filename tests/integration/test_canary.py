@@ -65,6 +65,9 @@ def test_the_canary_follows_a_rotation_into_code_engine_and_cleans_up(account: A
     ce = code_engine_sdk(account.cloud, account.apikey)
     runs = ce.list_job_runs(account.cloud.identity.project_id, job_name="certsync").get_result()
     assert not [r for r in runs["job_runs"] if listed["id"] in json.dumps(r)]
+    # ... and the job's status record lists only the user's targets.
+    record = ce.get_config_map(account.cloud.identity.project_id, "certsync-status").get_result()
+    assert record.get("data", {}) == {}  # the canary was its only target
     assert account.deploy("plan", "--json").returncode == 0
     plan = json.loads(account.deploy("plan", "--json").stdout)
     assert [c for c in plan["changes"] if c["action"] != "keep"] == []
