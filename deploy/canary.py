@@ -403,7 +403,6 @@ class Canary:
                 f"python -m deploy apply --config {self.config.path} puts it back"
             )
 
-
     def _forget_target(self) -> None:
         """The canary's run recorded its target in the job's status record: take it out again,
         so `job status` and `deploy status` show only the user's targets."""
