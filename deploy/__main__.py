@@ -23,6 +23,7 @@ from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
 from deploy.model import Action
+from deploy.references import ReferenceProblems
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
 from shared.logging import configure_logging
@@ -151,6 +152,13 @@ def main(
             f"config {config.path}"
         )
         return VERB_RUNNERS[args.verb](session, args, header, out, progress)
+    except ReferenceProblems as exc:  # what certsync.yaml points at: one line each
+        for problem in exc.problems:
+            print(f"deploy: {problem}", file=err)
+        print(f"deploy: {args.verb}: nothing was changed", file=err)
+        if args.json:
+            _dump(out, {"ok": False, "problems": exc.problems})
+        return EXIT_FAILED
     except (CertsyncError, BuildFailed) as exc:
         print(f"deploy: {args.verb} failed: {exc}", file=err)
         if args.json:
@@ -159,6 +167,7 @@ def main(
 
 
 def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
+    session.check_references()
     planned = session.plan()
     if args.json:
         _dump(out, {"ok": not planned.conflicts, **planned.to_dict()})
@@ -172,6 +181,7 @@ def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, 
 def _apply(
     session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
 ) -> int:
+    session.check_references()
     planned = session.plan()
     if not args.json:
         print(render.plan_text(planned, header), file=out, flush=True)
