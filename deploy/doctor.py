@@ -82,7 +82,7 @@ class Doctor:
             checks.append(self._health())
         checks.append(self._test_delivery())
         checks.append(self._probe())
-        checks += self._expiry(self.session.references())
+        checks += self._expiry(self._references())
         if not self.canary_planned:
             checks += self._canary_hint()
         for step in planned.manual:
@@ -258,6 +258,14 @@ class Doctor:
             self.sleep(0.5)
 
     # -- the certificates ------------------------------------------------------------------
+    def _references(self) -> dict[int, str]:
+        """What each mapping points at; a failed read leaves it to the expiry check to name."""
+        try:
+            return self.session.references()
+        except CertsyncError as exc:
+            self.progress(f"the mappings' secrets could not be checked: {exc}")
+            return {}
+
     def _expiry(self, problems: dict[int, str]) -> list[Check]:
         """Each mapping's certificate: what it points at (`problems`), then its days left."""
         sm = self.session.clients.secrets_manager

@@ -28,7 +28,7 @@ def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) 
     """A warning for every certificate (in Secrets Manager or as served) close to expiry."""
     for outcome in outcomes:
         left = fewest_days_left(outcome, now)
-        if expiring(left, warn_days):
+        if left is not None and expiring(left, warn_days):
             log.warning(
                 "certificate_expiring",
                 target=outcome.mapping.target,
