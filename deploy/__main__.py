@@ -25,6 +25,7 @@ from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
 from deploy.leftovers import Leftovers, by_hand
 from deploy.model import Action, Change
+from deploy.references import ReferenceProblems
 from deploy.status import read_status, status_text
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
@@ -155,6 +156,13 @@ def main(
             f"config {config.path}"
         )
         return VERB_RUNNERS[args.verb](session, args, header, out, progress)
+    except ReferenceProblems as exc:  # what certsync.yaml points at: one line each
+        for problem in exc.problems:
+            print(f"deploy: {problem}", file=err)
+        print(f"deploy: {args.verb}: nothing was changed", file=err)
+        if args.json:
+            _dump(out, {"ok": False, "problems": exc.problems})
+        return EXIT_FAILED
     except (CertsyncError, BuildFailed) as exc:
         print(f"deploy: {args.verb} failed: {exc}", file=err)
         if args.json:
@@ -163,6 +171,7 @@ def main(
 
 
 def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
+    session.check_references()
     planned = session.plan()
     if args.json:
         _dump(out, {"ok": not planned.conflicts, **planned.to_dict()})
@@ -176,6 +185,7 @@ def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, 
 def _apply(
     session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
 ) -> int:
+    session.check_references()
     planned = session.plan()
     if not args.json:
         print(render.plan_text(planned, header), file=out, flush=True)

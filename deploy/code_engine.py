@@ -18,6 +18,7 @@ from typing import Any
 from deploy.clients import Clients
 from deploy.config import Config
 from deploy.model import MARKER_KEY, Facts, Found, Kind, Resource
+from deploy.sizing import canonical
 from deploy.workloads import TOKEN_KEY, sort_env
 from shared.errors import NotFoundError
 
@@ -29,6 +30,8 @@ JOB_FIELDS = (
     "run_compute_resource_token_enabled",
     "scale_retry_limit",
     "scale_max_execution_time",
+    "scale_cpu_limit",
+    "scale_memory_limit",
 )
 APP_FIELDS = (
     "image_reference",
@@ -36,6 +39,8 @@ APP_FIELDS = (
     "image_port",
     "run_compute_resource_token_enabled",
     "scale_min_instances",
+    "scale_cpu_limit",
+    "scale_memory_limit",
 )
 BUILD_FIELDS = (
     "output_image",
@@ -157,7 +162,7 @@ class CodeEngine:
             {k: v for k, v in var.items() if k in ENV_KEYS and v not in (None, "")}
             for var in body.get("run_env_variables") or []
         ]
-        spec: dict[str, Any] = {k: body.get(k) for k in fields}
+        spec: dict[str, Any] = canonical({k: body.get(k) for k in fields})
         spec["run_compute_resource_token_enabled"] = bool(
             spec["run_compute_resource_token_enabled"]
         )

@@ -25,9 +25,9 @@ from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
 from shared.errors import CertsyncError, NotFoundError
+from shared.expiry import days_left, expiring
 from shared.run_names import DOCTOR, run_name
 
-EXPIRY_WARNING_DAYS = 30
 TEST_TIMEOUT = 60.0
 PROBE_TIMEOUT = 900.0
 
@@ -82,7 +82,7 @@ class Doctor:
             checks.append(self._health())
         checks.append(self._test_delivery())
         checks.append(self._probe())
-        checks += self._expiry()
+        checks += self._expiry(self._references())
         if not self.canary_planned:
             checks += self._canary_hint()
         for step in planned.manual:
@@ -258,12 +258,24 @@ class Doctor:
             self.sleep(0.5)
 
     # -- the certificates ------------------------------------------------------------------
-    def _expiry(self) -> list[Check]:
+    def _references(self) -> dict[int, str]:
+        """What each mapping points at; a failed read leaves it to the expiry check to name."""
+        try:
+            return self.session.references()
+        except CertsyncError as exc:
+            self.progress(f"the mappings' secrets could not be checked: {exc}")
+            return {}
+
+    def _expiry(self, problems: dict[int, str]) -> list[Check]:
+        """Each mapping's certificate: what it points at (`problems`), then its days left."""
         sm = self.session.clients.secrets_manager
         mappings = parse_mappings(json.dumps(list(self.config.mappings)), source="mappings")
         out = []
-        for mapping in mappings:
+        for index, mapping in enumerate(mappings):
             what = f"certificate {mapping.secret_id} -> '{mapping.target}'"
+            if index in problems:
+                out.append(Check(Status.FAIL, what, problems[index], "fix the mapping's 'secret'"))
+                continue
             try:
                 meta = self.session.clients.call(
                     lambda m=mapping: sm.get_secret_metadata(id=m.secret_id),
@@ -276,21 +288,22 @@ class Doctor:
             if not expires:
                 out.append(Check(Status.WARN, what, "has no expiration date (not a certificate?)"))
                 continue
-            left = dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00")) - self.now()
-            days = left.total_seconds() / 86400
-            label = meta.get("name") or mapping.secret_id
-            detail = f"'{label}' expires {expires} ({days:.0f} days left)"
-            if days <= 0:
-                out.append(
-                    Check(Status.FAIL, what, detail, "renew or rotate it in Secrets Manager")
-                )
-            elif days <= EXPIRY_WARNING_DAYS:
-                out.append(
-                    Check(Status.WARN, what, detail, "renew or rotate it in Secrets Manager")
-                )
-            else:
-                out.append(Check(Status.OK, what, detail))
+            out.append(self._expiry_check(what, meta, str(expires)))
         return out
+
+    def _expiry_check(self, what: str, meta: dict[str, Any], expires: str) -> Check:
+        """Expired: a failure; fewer than `expiry_warn_days` days left (the job's threshold, and
+        its alerts'): a warning."""
+        left = days_left(expires, self.now())
+        label = meta.get("name") or meta.get("id")
+        detail = f"'{label}' expires {expires} ({left} days left)"
+        fix = "renew or rotate it in Secrets Manager"
+        if left is None or left < 0:  # whole days, rounded down: -1 from the first second past
+            return Check(Status.FAIL, what, detail, fix)
+        if expiring(left, self.config.expiry_warn_days):
+            warn = f"{detail}; fewer than {self.config.expiry_warn_days} (expiry_warn_days)"
+            return Check(Status.WARN, what, warn, fix)
+        return Check(Status.OK, what, detail)
 
     def _canary_hint(self) -> list[Check]:
         """Plain doctor cannot see a rotation through; say so until a canary has run once."""

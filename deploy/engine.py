@@ -12,9 +12,10 @@ from deploy.config import Config
 from deploy.desired import desired, manual_steps
 from deploy.events import Events
 from deploy.iam import Iam
-from deploy.instances import EVENT_NOTIFICATIONS, SECRETS_MANAGER, Wanted, look_up
+from deploy.instances import EVENT_NOTIFICATIONS, SECRETS_MANAGER, InstanceError, Wanted, look_up
 from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Resource
 from deploy.plan import plan, teardown
+from deploy.references import ReferenceProblems, check
 from shared.errors import CertsyncError
 
 Progress = Callable[[str], None]
@@ -47,13 +48,21 @@ def lookup_facts(clients: AccountClients, config: Config) -> Facts:
         ProjectsPager(client=clients.code_engine, limit=100), "list Code Engine projects"
     )
     project = next((p for p in projects if config.project in (p.get("name"), p.get("id"))), None)
+    problems = []
     if project is None:
-        raise DeployError(
+        problems.append(
             f"Code Engine project '{config.project}' was not found in {config.region}: create it "
             f"(ibmcloud ce project create --name {config.project}) or fix 'code_engine.project'"
         )
-    sm = look_up(clients, _wanted_sm(config))
-    en = look_up(clients, _wanted_en(config))
+    instances = {}
+    for wanted in (_wanted_sm(config), _wanted_en(config)):
+        try:
+            instances[wanted.service] = look_up(clients, wanted)
+        except InstanceError as exc:
+            problems.append(str(exc))
+    if problems or project is None:
+        raise ReferenceProblems(problems)
+    sm, en = instances[SECRETS_MANAGER], instances[EVENT_NOTIFICATIONS]
     return Facts(
         account_id=account,
         project_id=str(project["id"]),
@@ -132,6 +141,17 @@ class Session:
 
     def adapter(self, kind: Kind) -> Adapter:
         return next(a for a in self.adapters if kind in a.kinds)
+
+    def references(self) -> dict[int, str]:
+        """Mapping index -> why its secret cannot be synced (missing, not a certificate, another
+        instance's), read with the user's key; empty when every mapping points at a certificate."""
+        return check(self.clients, self.config.mappings, self.facts.sm_crn)
+
+    def check_references(self) -> None:
+        """ReferenceProblems, one line per mapping, before anything is planned or changed."""
+        problems = self.references()
+        if problems:
+            raise ReferenceProblems(list(problems.values()))
 
     def read(self) -> dict[tuple[Kind, str], Found]:
         self.found = {f.key: f for adapter in self.adapters for f in adapter.read()}

@@ -8,6 +8,7 @@ from typing import Any
 
 from deploy.config import Config
 from deploy.model import MARKER_KEY, Facts, Kind, Resource
+from shared import expiry
 
 TOKEN_KEY = "CERTSYNC_WEBHOOK_TOKEN"
 PUBLIC_IAM = "https://iam.cloud.ibm.com"
@@ -86,6 +87,7 @@ def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
         **_auth_env(config, "CODE_ENGINE"),
         **_endpoint_env(config),
         **alerts,
+        expiry.VARIABLE: str(config.expiry_warn_days),
         MARKER_KEY: config.name,
         **config.job_env,
     }
@@ -99,6 +101,7 @@ def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
         "run_compute_resource_token_enabled": True,
         "scale_retry_limit": 2,
         "scale_max_execution_time": 900,
+        **config.job_size.spec(),
         "run_env_variables": sort_env(env),
     }
     return Resource(Kind.JOB, config.job_name, spec, detail=config.job_image)
@@ -123,6 +126,7 @@ def _app(config: Config, facts: Facts) -> Resource:
         "image_port": 8080,
         "run_compute_resource_token_enabled": True,
         "scale_min_instances": config.trigger_min_instances,
+        **config.trigger_size.spec(),
         "run_env_variables": sort_env(env),
     }
     return Resource(Kind.APP, config.app_name, spec, detail=config.trigger_image)

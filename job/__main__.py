@@ -284,6 +284,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         dry_run=args.dry_run,
         failed=run.conflicts,
         where=settings.where,
+        warn_days=settings.expiry_warn_days,
     )
     now = dt.datetime.now(dt.UTC)
     watch_expiry(result.outcomes, now, settings.expiry_warn_days)

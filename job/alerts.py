@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from job.outcome import Outcome, Result
 from job.status import Record
+from shared.expiry import days_left, expiring
 from shared.retry import RetryPolicy
 from shared.sdk import call_api
 
@@ -54,13 +55,6 @@ class Alert:
     @property
     def severity(self) -> str:
         return _SEVERITY[self.condition]
-
-
-def days_left(not_after: str | dt.datetime | None, now: dt.datetime) -> int | None:
-    if not_after is None:
-        return None
-    when = dt.datetime.fromisoformat(not_after) if isinstance(not_after, str) else not_after
-    return (when - now).days
 
 
 def alerts_for(
@@ -144,7 +138,7 @@ def _expiring(
     outcome: Outcome, now: dt.datetime, warn_days: int, facts: dict[str, Any]
 ) -> Alert | None:
     left = fewest_days_left(outcome, now)
-    if left is None or left >= warn_days:
+    if left is None or not expiring(left, warn_days):
         return None
     message = expiry_message(outcome, left)
     return Alert(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.events import Notification, secret_id_from_ref
+from shared.names import did_you_mean
 
 # Code Engine secret names: lowercase alphanumerics, '-' and '.', starting and ending alphanumeric.
 _TARGET = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -81,11 +82,13 @@ def duplicate_targets(mappings: Sequence[SecretMapping]) -> list[str]:
 def _mapping(item: Any) -> SecretMapping:
     if not isinstance(item, dict):
         raise ValueError('must be an object {"secret": ..., "target": ...}')
-    unknown = set(item) - {"secret", *TARGET_KEYS}
+    unknown = sorted(set(item) - MAPPING_KEYS, key=str)
     if unknown:
+        first = str(unknown[0])
         raise ValueError(
-            f"unknown keys {sorted(unknown)}; expected 'secret', 'target' and optionally "
-            "'project', 'region' and 'verify'"
+            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(first, MAPPING_KEYS)} (a mapping has 'secret', 'target' and "
+            "optionally 'project', 'region' and 'verify')"
         )
     secret = item.get("secret")
     if not isinstance(secret, str) or not secret.strip():
@@ -94,6 +97,7 @@ def _mapping(item: Any) -> SecretMapping:
 
 
 TARGET_KEYS = frozenset({"target", "project", "region", "verify"})
+MAPPING_KEYS = frozenset({"secret", *TARGET_KEYS})
 
 
 def parse_target(

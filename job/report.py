@@ -19,6 +19,7 @@ from job.outcome import Outcome
 from job.status import Record, merge, with_alerts_sent
 from job.status_store import StatusStore
 from shared.errors import CertsyncError
+from shared.expiry import expiring
 
 log = structlog.get_logger("certsync.job")
 
@@ -27,7 +28,7 @@ def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) 
     """A warning for every certificate (in Secrets Manager or as served) close to expiry."""
     for outcome in outcomes:
         left = fewest_days_left(outcome, now)
-        if left is not None and left < warn_days:
+        if left is not None and expiring(left, warn_days):
             log.warning(
                 "certificate_expiring",
                 target=outcome.mapping.target,

@@ -12,17 +12,14 @@ from dataclasses import dataclass
 
 import structlog
 
-from job.alerts import days_left
 from job.certs import SourceCertificate
 from job.mappings import SecretMapping
 from job.outcome import Outcome, Result
 from job.rollout import DomainCheck
 from job.sync import Syncer
+from shared.expiry import DEFAULT_WARN_DAYS, days_left, expiring
 
 log = structlog.get_logger("certsync.job")
-
-# A served certificate with fewer days left than this is logged as a warning.
-EXPIRY_WARN_DAYS = 21
 
 
 class FetchOnce:
@@ -71,18 +68,28 @@ def run_all(
     dry_run: bool = False,
     failed: Sequence[Outcome] = (),
     where: Callable[[SecretMapping], dict[str, str | None]] | None = None,
+    warn_days: int = DEFAULT_WARN_DAYS,
 ) -> RunResult:
     """Sync (or with `dry_run`, plan) each mapping; one log line each. `failed`: outcomes decided
     before any sync (a target with two sources), logged and counted the same way. `where`: the
-    `project` and `region` each line carries (the job's own, for a mapping that names neither)."""
+    `project` and `region` each line carries (the job's own, for a mapping that names neither).
+    `warn_days`: a domain serving a certificate with fewer days left is logged as a warning."""
     started = time.monotonic()
     place = where or (lambda m: {"project": m.project or None, "region": m.region or None})
-    done = [_log_outcome(o, dry_run, place(o.mapping)) for o in failed]
+    done = [_log_outcome(o, dry_run, place(o.mapping), warn_days) for o in failed]
     if not mappings:
         return RunResult(tuple(done), 0.0)
     with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
         futures = [
-            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, dry_run, place(m))
+            pool.submit(
+                contextvars.copy_context().run,
+                _sync_and_log,
+                syncer,
+                m,
+                dry_run,
+                place(m),
+                warn_days,
+            )
             for m in mappings
         ]
         outcomes = tuple(f.result() for f in futures)
@@ -90,7 +97,11 @@ def run_all(
 
 
 def _sync_and_log(
-    syncer: Syncer, mapping: SecretMapping, dry_run: bool, place: dict[str, str | None]
+    syncer: Syncer,
+    mapping: SecretMapping,
+    dry_run: bool,
+    place: dict[str, str | None],
+    warn_days: int,
 ) -> Outcome:
     with structlog.contextvars.bound_contextvars(
         secret_id=mapping.secret_id, target=mapping.target, **place
@@ -100,18 +111,20 @@ def _sync_and_log(
         except Exception as exc:  # a bug must not stop the other mappings
             outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
-        return _emit(outcome, dry_run)
+        return _emit(outcome, dry_run, warn_days)
 
 
-def _log_outcome(outcome: Outcome, dry_run: bool, place: dict[str, str | None]) -> Outcome:
+def _log_outcome(
+    outcome: Outcome, dry_run: bool, place: dict[str, str | None], warn_days: int
+) -> Outcome:
     mapping = outcome.mapping
     with structlog.contextvars.bound_contextvars(
         secret_id=mapping.secret_id, target=mapping.target, **place
     ):
-        return _emit(outcome, dry_run)
+        return _emit(outcome, dry_run, warn_days)
 
 
-def _emit(outcome: Outcome, dry_run: bool) -> Outcome:
+def _emit(outcome: Outcome, dry_run: bool, warn_days: int) -> Outcome:
     """The mapping's one line, and one per custom domain."""
     level = log.error if not outcome.ok else log.warning if outcome.rollback else log.info
     event = "mapping_planned" if dry_run else outcome.result.event
@@ -128,23 +141,21 @@ def _emit(outcome: Outcome, dry_run: bool) -> Outcome:
         **({"rollback": True} if outcome.rollback else {}),
     )
     for check in outcome.domains:
-        _log_domain(check, dry_run)
+        _log_domain(check, dry_run, warn_days)
     return outcome
 
 
-def _log_domain(check: DomainCheck, dry_run: bool) -> None:
+def _log_domain(check: DomainCheck, dry_run: bool, warn_days: int) -> None:
     """One line per custom domain: verified (with the seconds it took) or stale; in a dry run,
     what it serves now (`domain_checked`)."""
-    days_left = None
-    if check.served_not_after is not None:
-        days_left = (check.served_not_after - dt.datetime.now(dt.UTC)).days
+    left = days_left(check.served_not_after, dt.datetime.now(dt.UTC))
     fields = {"domain": check.domain, "serial": check.served_serial, "seconds": check.seconds}
     if dry_run:
         current = check.verified
         log.info("domain_checked", serves_certificate=current, reason=check.reason, **fields)
         return
     if not check.verified:
-        log.error("domain_stale", reason=check.reason, days_left=days_left, **fields)
+        log.error("domain_stale", reason=check.reason, days_left=left, **fields)
         return
-    expiring = days_left is not None and days_left < EXPIRY_WARN_DAYS
-    (log.warning if expiring else log.info)("domain_verified", days_left=days_left, **fields)
+    level = log.warning if expiring(left, warn_days) else log.info
+    level("domain_verified", days_left=left, **fields)

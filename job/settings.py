@@ -13,17 +13,53 @@ from cryptography import x509
 
 from job.mappings import SecretMapping, duplicate_targets, parse_mappings
 from job.served import ConnectTo, parse_connect_to
-from shared.clients import ServiceAuth, read_service_auth
+from shared import expiry
+from shared.clients import ServiceAuth, read_service_auth, service_auth_variables
 from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
 from shared.retry import RetryPolicy
-from shared.runs import Retention
-from shared.settings import EnvReader, code_engine_url
+from shared.runs import RETENTION_VARIABLES, Retention
+from shared.settings import CODE_ENGINE_URL_VARIABLES, EnvReader, code_engine_url
 
 _CONFIGMAP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # `https://api.<region>.codeengine.cloud.ibm.com/v2` (Code Engine's regional endpoints; the
 # private ones are `api.private.<region>...`).
 _REGIONAL_HOST = re.compile(r"^api\.(?:private\.)?([a-z]{2,}(?:-[a-z0-9]+)+)\.codeengine\.")
 _LABEL = re.compile(r"^[^,\s]{1,64}$")  # one label, as `match_all_labels` takes a comma list
+
+
+ALERT_VARIABLES = ("EVENT_NOTIFICATIONS_URL", "CERTSYNC_EN_INSTANCE_ID", "CERTSYNC_EN_SOURCE_ID")
+# Every variable the job reads, and only these (EnvReader refuses others): deploy checks
+# `env.job` in certsync.yaml against them, and the README's tables list each.
+VARIABLES = (
+    "CE_PROJECT_ID",
+    "CE_JOB",
+    "CE_JOBRUN",
+    *CODE_ENGINE_URL_VARIABLES,
+    *service_auth_variables("CODE_ENGINE"),
+    "SECRETS_MANAGER_URL",
+    *service_auth_variables("SECRETS_MANAGER"),
+    "CERTSYNC_MAPPINGS",
+    "CERTSYNC_MAPPINGS_FILE",
+    "CERTSYNC_DISCOVER",
+    "CERTSYNC_DISCOVERY_LABEL",
+    "CERTSYNC_CODE_ENGINE_URLS",
+    "CERTSYNC_SECRET_IDS",
+    "ibmendata",
+    "CERTSYNC_CONCURRENCY",
+    "CERTSYNC_HTTP_TIMEOUT",
+    "CERTSYNC_RETRY_ATTEMPTS",
+    "CERTSYNC_RETRY_SECONDS",
+    *RETENTION_VARIABLES,
+    "CERTSYNC_VERIFY",
+    "CERTSYNC_VERIFY_TIMEOUT",
+    "CERTSYNC_TRUST_ANCHORS_FILE",
+    "CERTSYNC_CONNECT_TO",
+    "CERTSYNC_STATUS_CONFIGMAP",
+    expiry.VARIABLE,
+    *ALERT_VARIABLES,
+    *service_auth_variables("EVENT_NOTIFICATIONS"),
+    "CERTSYNC_ALERT_ON_UPDATE",
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +95,7 @@ class Settings:
     trust_anchors: tuple[x509.Certificate, ...] = ()  # besides the public roots
     connect_to: tuple[ConnectTo, ...] = ()
     status_configmap: str = "certsync-status"  # where the status record lives
-    expiry_warn_days: int = 21  # fewer days left than this: a warning and an alert
+    expiry_warn_days: int = expiry.DEFAULT_WARN_DAYS  # fewer days left: a warning and an alert
     alerts: AlertSettings | None = None  # None: alerts are off (not configured)
     allow_rollback: bool = False  # --allow-rollback: a person asked for an older certificate
     region: str = ""  # the job's own region (CE_REGION, else CODE_ENGINE_URL's); "" if unknown
@@ -106,7 +142,7 @@ class Settings:
         cli_secret_ids: Sequence[str] = (),
         allow_rollback: bool = False,
     ) -> Settings:
-        env = EnvReader(environ)
+        env = EnvReader(environ, VARIABLES)
         discover = env.boolean("CERTSYNC_DISCOVER", False)
         ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
         raw_ids = list(cli_secret_ids) or _split(env.get("CERTSYNC_SECRET_IDS") or "")
@@ -134,7 +170,12 @@ class Settings:
             trust_anchors=_trust_anchors(env),
             connect_to=_connect_to(env),
             status_configmap=_status_configmap(env),
-            expiry_warn_days=env.integer("CERTSYNC_EXPIRY_WARN_DAYS", 21, minimum=1, maximum=365),
+            expiry_warn_days=env.integer(
+                expiry.VARIABLE,
+                expiry.DEFAULT_WARN_DAYS,
+                minimum=expiry.MIN_WARN_DAYS,
+                maximum=expiry.MAX_WARN_DAYS,
+            ),
             alerts=_alerts(env),
             allow_rollback=allow_rollback,
             region=_region(env),
@@ -278,9 +319,6 @@ def _connect_to(env: EnvReader) -> tuple[ConnectTo, ...]:
     except ValueError as exc:
         env.problem(f"CERTSYNC_CONNECT_TO: {exc}.")
         return ()
-
-
-ALERT_VARIABLES = ("EVENT_NOTIFICATIONS_URL", "CERTSYNC_EN_INSTANCE_ID", "CERTSYNC_EN_SOURCE_ID")
 
 
 def _alerts(env: EnvReader) -> AlertSettings | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from job.outcome import Outcome, Result
+from shared.expiry import days_left
 
 MAX_REASON = 300
 MAX_DOMAINS = 20
@@ -48,9 +49,7 @@ class TargetStatus:
     valid_until: str | None = None
 
     def days_left(self, now: dt.datetime) -> int | None:
-        if self.not_after is None:
-            return None
-        return (dt.datetime.fromisoformat(self.not_after) - now).days
+        return days_left(self.not_after, now)
 
 
 Record = dict[str, TargetStatus]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TextIO
 
+from job.settings import VARIABLES
 from job.status import Record
 from job.status_store import StatusStore
 from shared.clients import code_engine_client, read_service_auth
@@ -28,7 +29,7 @@ COLUMNS = ("TARGET", "SECRET", "SERIAL", "NOT AFTER", "DAYS", "OUTCOME", "CHANGE
 
 def show_status(environ: Mapping[str, str], *, as_json: bool, out: TextIO = sys.stdout) -> int:
     configure_logging(sys.stderr)  # stdout holds only the table or the one JSON document
-    env = EnvReader(environ)
+    env = EnvReader(environ, VARIABLES)
     project = env.require("CE_PROJECT_ID", "the Code Engine project that holds the record")
     url = code_engine_url(env)
     auth = read_service_auth(env, "CODE_ENGINE")

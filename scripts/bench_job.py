@@ -13,6 +13,9 @@ For each run of `python -m job` (a real process, as on Code Engine) against the 
   request log's `received_at` of the first request (same clock, `time.time()`);
 - CPU per mapping: the job process's own user+system time (RUSAGE_CHILDREN before and after it;
   it is the only child this process reaps).
+- peak memory of the first run: RUSAGE_CHILDREN's `ru_maxrss` right after it (the largest
+  resident set of any child reaped so far, and the first run is the first child), which is what
+  sizes the job's memory in Code Engine (README, "Cost").
 - the floor: as many calls, as many at a time, from a client that costs next to nothing
   (`scripts.loadgen`: asyncio over raw sockets, every request encoded before the clock starts),
   each reading one of the targets the first run wrote. That is the wall time the local cloud
@@ -68,6 +71,7 @@ class Run:
     exit_code: int
     summary: dict[str, Any]
     server_cpu: float = 0.0  # the emulator's (this process's) CPU seconds over the same run
+    peak_rss_mb: float = 0.0  # the largest resident set of the job processes so far (MB)
 
 
 def add_projects(cloud: LocalCloud, mappings: int, projects: int) -> list[tuple[str, str]]:
@@ -271,7 +275,10 @@ def _children_cpu() -> float:
 
 
 def _with_cpu(run: Run, cpu: float, server_cpu: float) -> Run:
-    return Run(run.wall, run.calls, run.first_call, cpu, run.exit_code, run.summary, server_cpu)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e6  # KiB on Linux
+    return Run(
+        run.wall, run.calls, run.first_call, cpu, run.exit_code, run.summary, server_cpu, peak
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  first run:  {first.wall:6.2f} s for {first.calls} calls; ideal {ideal:.2f} s "
         f"(x{first.wall / ideal:.2f}); CPU {first.cpu * 1000 / args.mappings:.2f} ms/mapping; "
         f"start to first API call {first.first_call * 1000:.0f} ms; emulator CPU "
-        f"{first.server_cpu * 1000 / max(first.calls, 1):.2f} ms/call"
+        f"{first.server_cpu * 1000 / max(first.calls, 1):.2f} ms/call; CPU {first.cpu:.2f} s, "
+        f"peak RSS {first.peak_rss_mb:.0f} MB"
     )
     print(
         f"  unchanged run (median of {len(unchanged)}): {second.wall:6.2f} s, {second.calls} calls "

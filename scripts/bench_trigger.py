@@ -131,6 +131,14 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The largest resident set a running process has had (`VmHWM`, /proc/<pid>/status), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6  # kB (KiB) in /proc
+    return 0.0
+
+
 def pin(pid: int, cpus: set[int] | None) -> None:
     if cpus:
         os.sched_setaffinity(pid, cpus)
@@ -253,6 +261,8 @@ class Bench:
             "ratios": ratios(rounds, args),
             "runs_submitted": self.runs,
             "rotations_sent": self.sent,
+            "trigger_peak_rss_mb": round(peak_rss_mb(self.trigger.process.pid), 1),
+            "trigger_cpu_seconds": round(process_cpu(self.trigger.process.pid), 2),
             "startup": startup(self.trigger_env, self.tmp, self.server_cpus),
         }
 
@@ -356,6 +366,10 @@ def table(report: dict[str, Any]) -> str:
         f"rotations; trigger start to first /healthz 200: {start['seconds_to_healthy']:.2f} s "
         f"(median of 5); Secrets Manager SDK imported: "
         f"{'yes' if start['secrets_manager_sdk_imported'] else 'no'}"
+    )
+    lines.append(
+        f"trigger process: peak RSS {report['trigger_peak_rss_mb']:.0f} MB, CPU "
+        f"{report['trigger_cpu_seconds']:.2f} s for the whole bench"
     )
     return "\n".join(lines)
 

@@ -53,6 +53,12 @@ class ServiceAuth:
     auth_url: str | None = None
 
 
+def service_auth_variables(prefix: str) -> tuple[str, ...]:
+    """The variables `read_service_auth` reads for `prefix`."""
+    names = ("AUTH_TYPE", "APIKEY", "IAM_PROFILE_NAME", "IAM_PROFILE_ID", "CR_TOKEN_FILENAME")
+    return tuple(f"{prefix}_{name}" for name in (*names, "AUTH_URL"))
+
+
 def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
     """Read `<prefix>_AUTH_TYPE` and friends, recording problems on `env`."""
     auth_type = (env.get(f"{prefix}_AUTH_TYPE") or "").lower()

@@ -30,6 +30,7 @@ from shared.settings import EnvReader
 FINISHED = frozenset({"completed", "failed"})
 MAX_FAILED_KEPT = 20
 PAGE_SIZE = 100
+RETENTION_VARIABLES = ("CERTSYNC_KEEP_RUNS", "CERTSYNC_KEEP_FAILED_DAYS")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -38,13 +38,21 @@ class SecretValue:
 
 
 class EnvReader:
-    """Typed access to an environment mapping that records problems instead of raising early."""
+    """Typed access to an environment mapping that records problems instead of raising early.
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    `known`: the entry point's list of the variables it reads (`job.settings.VARIABLES`,
+    `trigger.settings.VARIABLES`), which `deploy` checks `env.job`/`env.trigger` against and the
+    README's tables are tested against. Reading a name missing from it is a bug, raised at once.
+    """
+
+    def __init__(self, environ: Mapping[str, str], known: Collection[str] | None = None) -> None:
         self.environ = environ
+        self.known = known
         self.problems: list[str] = []
 
     def get(self, name: str, default: str | None = None) -> str | None:
+        if self.known is not None and name not in self.known:
+            raise LookupError(f"{name} is read but missing from the entry point's VARIABLES")
         value = self.environ.get(name)
         if value is None or value.strip() == "":
             return default
@@ -109,6 +117,9 @@ class EnvReader:
         """Raise ConfigError listing every problem found so far."""
         if self.problems:
             raise ConfigError(list(self.problems))
+
+
+CODE_ENGINE_URL_VARIABLES = ("CODE_ENGINE_URL", "CE_API_BASE_URL", "CE_REGION")
 
 
 def code_engine_url(env: EnvReader) -> str:

@@ -25,15 +25,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.clients import ServiceAuth, read_service_auth
+from shared.clients import ServiceAuth, read_service_auth, service_auth_variables
 from shared.crn import secrets_manager_instance
 from shared.retry import RetryPolicy
 from shared.run_names import is_valid_name
-from shared.runs import Retention
-from shared.settings import EnvReader, SecretValue, code_engine_url
+from shared.runs import RETENTION_VARIABLES, Retention
+from shared.settings import CODE_ENGINE_URL_VARIABLES, EnvReader, SecretValue, code_engine_url
 
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 256 * 1024
+# Every variable the trigger reads, and only these (EnvReader refuses others): deploy checks
+# `env.trigger` in certsync.yaml against them, and the README's tables list each.
+VARIABLES = (
+    "PORT",
+    "CE_PROJECT_ID",
+    *CODE_ENGINE_URL_VARIABLES,
+    *service_auth_variables("CODE_ENGINE"),
+    "CERTSYNC_JOB_NAME",
+    "CERTSYNC_WEBHOOK_TOKEN",
+    "CERTSYNC_ALLOW_UNAUTHENTICATED",
+    "CERTSYNC_ALLOWED_SOURCES",
+    *RETENTION_VARIABLES,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read every variable; raise ConfigError naming each problem at once."""
-        env = EnvReader(environ)
+        env = EnvReader(environ, VARIABLES)
         port = env.integer("PORT", 8080, minimum=1, maximum=65535)
         project_id = env.require("CE_PROJECT_ID", "the Code Engine project that holds the job")
         url = code_engine_url(env)

@@ -28,6 +28,7 @@ from localcloud.code_engine.job_settings import (
     image_and_run,
     one_of,
 )
+from localcloud.code_engine.resources import check_limits
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(AppSpec)}
 CREATE_FIELDS = SPEC_FIELDS | {"name"}
@@ -89,6 +90,7 @@ def patched(spec: AppSpec, settings: dict[str, Any]) -> AppSpec:
 
 
 def _checked(spec: AppSpec) -> AppSpec:
+    check_limits(spec.scale_cpu_limit, spec.scale_memory_limit, spec.scale_ephemeral_storage_limit)
     low, high = spec.scale_min_instances, spec.scale_max_instances
     if high and low > high:
         raise invalid(f"'scale_min_instances' {low} must not exceed 'scale_max_instances' {high}")

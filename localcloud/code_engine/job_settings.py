@@ -37,6 +37,7 @@ from localcloud.code_engine.checks import (
     str_list,
 )
 from localcloud.code_engine.model import Job, JobRun, JobSpec
+from localcloud.code_engine.resources import check_limits
 
 ENV_TYPES = {
     "literal",
@@ -214,6 +215,8 @@ def volume_mounts_of(value: Any) -> list[dict[str, str]]:
 
 
 def check_mode(spec: JobSpec) -> None:
+    """The settings that depend on each other: the mode's, and CPU with memory (resources.py)."""
+    check_limits(spec.scale_cpu_limit, spec.scale_memory_limit, spec.scale_ephemeral_storage_limit)
     if spec.run_mode == "daemon":
         for field in ("scale_max_execution_time", "scale_retry_limit"):
             if getattr(spec, field) is not None:

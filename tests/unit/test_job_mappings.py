@@ -33,7 +33,11 @@ def test_yaml_with_a_mappings_key():
         (["x"], r"CERTSYNC_MAPPINGS\[0\]: must be an object"),
         ([{"target": "tls-a"}], "'secret' is missing"),
         ([{"secret": ID1, "target": "TLS_A"}], "not a valid Code Engine secret name"),
-        ([{"secret": ID1, "target": "tls-a", "extra": 1}], "unknown keys"),
+        ([{"secret": ID1, "target": "tls-a", "extra": 1}], "unknown key 'extra'"),
+        (
+            [{"secret": ID1, "tagret": "tls-a"}],
+            r"unknown key 'tagret'; did you mean 'target'\?",
+        ),
         (
             [{"secret": "crn:v1:bluemix:public:kms:us-south:a/x:y::", "target": "t"}],
             "not a Secrets",
