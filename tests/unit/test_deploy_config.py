@@ -203,7 +203,10 @@ def test_trigger_min_instances_is_a_whole_number_up_to_the_apps_maximum(value: A
 
 
 def test_unknown_trigger_keys_are_named() -> None:
-    assert any("'trigger'" in p for p in problems(raw(trigger={"max_instances": 3})))
+    assert any(
+        "unknown key 'trigger.max_instances'" in p
+        for p in problems(raw(trigger={"max_instances": 3}))
+    )
 
 
 def test_mappings_json_is_what_the_job_reads() -> None:
