@@ -1,4 +1,4 @@
-"""`python -m deploy plan|apply|doctor|destroy --config certsync.yaml [--json]`.
+"""`python -m deploy plan|apply|doctor|destroy|inventory|adopt --config certsync.yaml [--json]`.
 
 Exit status: 0 done (doctor: no check failed); 1 something failed or conflicts (named on stderr,
 or in the JSON); 2 the config or the environment is invalid, before any API call.
@@ -22,6 +22,8 @@ from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
+from deploy.inventory_cli import RUNNERS as INVENTORY_RUNNERS
+from deploy.inventory_cli import adopt_options, inventory_options
 from deploy.model import Action
 from shared import __version__
 from shared.errors import CertsyncError, ConfigError
@@ -30,7 +32,7 @@ from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present (as Terraform has it)
-VERBS = ("plan", "apply", "doctor", "destroy")
+VERBS = ("plan", "apply", "doctor", "destroy", "inventory", "adopt")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -86,6 +88,8 @@ VERB_HELP = {
     "apply": "make the account match the config (shows the plan first)",
     "doctor": "check every piece and permission end to end",
     "destroy": "remove what certsync created, nothing else",
+    "inventory": "every TLS secret, domain and candidate certificate in the account; reads only",
+    "adopt": "turn the inventory's unambiguous findings into mappings (--write adds them)",
 }
 
 
@@ -102,6 +106,8 @@ VERB_OPTIONS = {
     "apply": _apply_options,
     "doctor": _doctor_options,
     "destroy": _destroy_options,
+    "inventory": inventory_options,
+    "adopt": adopt_options,
 }
 
 
@@ -114,6 +120,7 @@ def main(
     args = parse_args(sys.argv[1:] if argv is None else argv)
     environ = os.environ if environ is None else environ
     out, err = out or sys.stdout, err or sys.stderr
+    args.environ = environ  # inventory and adopt read the job's settings from it
     configure_logging(err)  # retries and warnings: stdout holds only the result
     refused = refuse_unattended(args, sys.stdin)
     if refused:
@@ -243,6 +250,7 @@ def _destroy(
 
 
 VERB_RUNNERS = {"plan": _plan, "apply": _apply, "doctor": _doctor, "destroy": _destroy}
+VERB_RUNNERS.update(INVENTORY_RUNNERS)
 
 
 def confirm(question: str) -> bool:

@@ -42,6 +42,7 @@ KNOWN_KEYS = {
     "build",
     "env",
     "alerts",
+    "watch_unmanaged",
 }
 
 
@@ -86,6 +87,9 @@ class Config:
     alerts: bool = True  # certsync's own alerts, published as an Event Notifications source
     job_env: dict[str, str] = field(default_factory=dict)
     trigger_env: dict[str, str] = field(default_factory=dict)
+    # `code_engine.urls`: region -> Code Engine API base (with `/v2`), for other regions' projects.
+    code_engine_urls: dict[str, str] = field(default_factory=dict)
+    watch_unmanaged: bool = False  # the job also watches TLS secrets no mapping manages
 
     # -- names of what certsync creates --------------------------------------------------
     @property
@@ -117,6 +121,13 @@ class Config:
     @property
     def ce_url(self) -> str:
         return self.code_engine_url or regions.code_engine_url(self.region)
+
+    def ce_url_for(self, region: str) -> str:
+        """A region's Code Engine API base: `code_engine.urls`, else `code_engine.url` for the
+        config's own region, else IBM's public regional endpoint."""
+        if region in self.code_engine_urls:
+            return self.code_engine_urls[region]
+        return self.ce_url if region == self.region else regions.code_engine_url(region)
 
     @property
     def mappings_json(self) -> str:
@@ -204,6 +215,8 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             alerts=reader.boolean("alerts", default=True),
             job_env=reader.env(env, "job"),
             trigger_env=reader.env(env, "trigger"),
+            code_engine_urls=reader.urls("code_engine.urls", ce.get("urls")),
+            watch_unmanaged=reader.boolean("watch_unmanaged", default=False),
         )
     )
 
@@ -268,6 +281,20 @@ class _Reader:
             self.problem(f"'{key}' has value {value!r}: expected an http(s) URL")
             return None
         return value.rstrip("/")
+
+    def urls(self, key: str, value: Any) -> dict[str, str]:
+        """region -> URL (`code_engine.urls`)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(f"'{key}' must map region names to API base URLs")
+            return {}
+        out = {}
+        for region, url in value.items():
+            checked = self.url(f"{key}.{region}", url)
+            if checked and isinstance(region, str):
+                out[region] = checked
+        return out
 
     def schedule(self) -> str | None:
         value = self.raw.get("schedule", "17 3 * * *")
