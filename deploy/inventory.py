@@ -29,7 +29,7 @@ from job.domains import dns_names, name_covers
 SAME, NEWER = "same_certificate", "newer_covering"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Place:
     """A Code Engine project: its region, id and name."""
 
@@ -258,9 +258,9 @@ def _finding(
     return SecretFinding(
         place=secret.place,
         name=secret.name,
-        subject=leaf.subject.rfc4514_string(),
+        subject=_name(leaf.subject),
         sans=tuple(dns_names(leaf)),
-        issuer=leaf.issuer.rfc4514_string(),
+        issuer=_name(leaf.issuer),
         serial=format(leaf.serial_number, "x"),
         not_after=not_after,
         days_left=left,
@@ -272,6 +272,12 @@ def _finding(
         candidates=candidates,
         uncovered=uncovered,
     )
+
+
+def _name(name: x509.Name) -> str:
+    """`CN=www.example.com, O=Example` with the values as written (no RFC 4514 escapes: what a
+    person reads; every output escapes for its own format)."""
+    return ", ".join(f"{a.rfc4514_attribute_name}={a.value!s}" for a in reversed(list(name)))
 
 
 def _later(first: dt.datetime | None, than: dt.datetime) -> bool:
