@@ -164,11 +164,13 @@ def managing(
     certificates: Sequence[SmCertificate],
     *,
     discovery_label: str | None,
+    own: Iterable[str] = (),
 ) -> Managing:
     """The targets of the config's `mappings` ("" project and region: `home`'s), and, with a
-    `discovery_label` (the job discovers), those the labelled certificates declare."""
+    `discovery_label` (the job discovers), those the labelled certificates declare. `own`:
+    certsync's own TLS secrets in the home project (the canary's), managed by certsync itself."""
     region, project = home
-    targets: dict[tuple[str, str, str], str] = {}
+    targets: dict[tuple[str, str, str], str] = {(region, project, name): "" for name in own}
     declared: list[tuple[str, dict[str, Any]]] = [
         (str(m.get("secret", "")).rsplit(":", 1)[-1], m) for m in mappings
     ]

@@ -126,7 +126,11 @@ def take_inventory(
     now = dt.datetime.now(dt.UTC)
     home = (config.region, session.facts.project_id.lower())
     managed = managing(
-        config.mappings, home, facts.certificates, discovery_label=settings.discovery_label
+        config.mappings,
+        home,
+        facts.certificates,
+        discovery_label=settings.discovery_label,
+        own=[f"{config.name}-canary"],  # `doctor --canary`'s TLS secret (deploy/canary.py)
     )
     roots = (*public_roots(), *settings.anchors)
     found = inventory(facts, managed, now, warn_days=settings.warn_days, roots=roots)

@@ -209,3 +209,13 @@ def test_adopt_write_appends_and_keeps_comments_order_and_layout(tmp_path: Path)
         "    target: tls-a\n  - secret: s1\n    target: tls-web\n"
         f"    project: {HOME.project}\n    region: us-south\ndelivery: webhook\n"
     )
+
+
+def test_certsyncs_own_secrets_are_managed() -> None:
+    chain = make_chain(days=5)
+    facts = Facts((HOME,), (secret(chain, "certsync-canary"),), (), ())
+    managed = managing([], (HOME.region, HOME.project), [], discovery_label=None,
+                       own=["certsync-canary"])  # fmt: skip
+    (f,) = inventory(facts, managed, NOW, warn_days=21).secrets
+    assert f.managed
+    assert adopt.proposals(inventory(facts, managed, NOW, warn_days=21)) == ([], [])
