@@ -1,4 +1,5 @@
-"""`python -m deploy plan|apply|doctor|status|destroy --config certsync.yaml [--json]`.
+"""`python -m deploy <verb> --config certsync.yaml [--json]`: plan, apply, doctor, status, destroy,
+inventory, adopt.
 
 Exit status: 0 done (doctor: no check failed); 1 something failed or conflicts (named on stderr,
 or in the JSON); 2 the config or the environment is invalid, before any API call.
@@ -23,6 +24,8 @@ from deploy.code_engine import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts
+from deploy.inventory_cli import RUNNERS as INVENTORY_RUNNERS
+from deploy.inventory_cli import adopt_options, inventory_options
 from deploy.leftovers import Leftovers, by_hand
 from deploy.model import Action, Change
 from deploy.references import ReferenceProblems
@@ -34,7 +37,7 @@ from shared.settings import EXIT_CONFIG
 
 EXIT_OK, EXIT_FAILED = 0, 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present (as Terraform has it)
-VERBS = ("plan", "apply", "doctor", "status", "destroy")
+VERBS = ("plan", "apply", "doctor", "status", "destroy", "inventory", "adopt")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -91,6 +94,8 @@ VERB_HELP = {
     "doctor": "check every piece and permission end to end",
     "status": "each target's last sync, its domains, and the job's last run; changes nothing",
     "destroy": "remove what certsync created, nothing else",
+    "inventory": "every TLS secret, domain and candidate certificate in the account; reads only",
+    "adopt": "turn the inventory's unambiguous findings into mappings (--write adds them)",
 }
 
 
@@ -107,6 +112,8 @@ VERB_OPTIONS = {
     "apply": _apply_options,
     "doctor": _doctor_options,
     "destroy": _destroy_options,
+    "inventory": inventory_options,
+    "adopt": adopt_options,
 }
 
 
@@ -119,6 +126,7 @@ def main(
     args = parse_args(sys.argv[1:] if argv is None else argv)
     environ = os.environ if environ is None else environ
     out, err = out or sys.stdout, err or sys.stderr
+    args.environ = environ  # inventory and adopt read the job's settings from it
     configure_logging(err)  # retries and warnings: stdout holds only the result
     refused = refuse_unattended(args, sys.stdin)
     if refused:
@@ -286,6 +294,7 @@ VERB_RUNNERS = {
     "status": _status,
     "destroy": _destroy,
 }
+VERB_RUNNERS.update(INVENTORY_RUNNERS)
 
 
 def confirm(question: str) -> bool:

@@ -88,10 +88,12 @@ def account(
 ) -> AccountClients:
     from ibm_platform_services import IamIdentityV1, IamPolicyManagementV1, ResourceControllerV2
 
-    auth = _auth(config, apikey)
-    identity = IamIdentityV1(authenticator=build_authenticator(auth))
-    policies = IamPolicyManagementV1(authenticator=build_authenticator(auth))
-    resource_controller = ResourceControllerV2(authenticator=build_authenticator(auth))
+    # One authenticator for every client: one IAM token, fetched once (tokens are not per
+    # service), instead of one token request in turn before each client's first call.
+    auth = build_authenticator(_auth(config, apikey))
+    identity = IamIdentityV1(authenticator=auth)
+    policies = IamPolicyManagementV1(authenticator=auth)
+    resource_controller = ResourceControllerV2(authenticator=auth)
     for client, url in (
         (identity, config.iam_url),
         (policies, config.iam_url),
@@ -112,8 +114,9 @@ def account(
 def build(config: Config, looked_up: AccountClients, facts: Facts) -> Clients:
     """`looked_up`'s clients, and Secrets Manager's and Event Notifications' at `facts`' URLs."""
     auth = _auth(config, looked_up.apikey)
+    token = looked_up.code_engine.get_authenticator()  # the same IAM token (`account`)
     return Clients(
         **{f.name: getattr(looked_up, f.name) for f in fields(looked_up)},
-        secrets_manager=secrets_manager_client(facts.sm_url, auth, timeout=TIMEOUT),
+        secrets_manager=secrets_manager_client(facts.sm_url, token, timeout=TIMEOUT),
         event_notifications=event_notifications_client(facts.en_url, auth, timeout=TIMEOUT),
     )

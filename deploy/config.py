@@ -61,6 +61,9 @@ class Config:
     expiry_warn_days: int = expiry.DEFAULT_WARN_DAYS
     job_size: Size = sizing.JOB  # `job.cpu`, `job.memory`
     trigger_size: Size = sizing.TRIGGER  # `trigger.cpu`, `trigger.memory`
+    # `code_engine.urls`: region -> Code Engine API base (with `/v2`), for other regions' projects.
+    code_engine_urls: dict[str, str] = field(default_factory=dict)
+    watch_unmanaged: bool = False  # the job also watches TLS secrets no mapping manages
 
     # -- names of what certsync creates --------------------------------------------------
     @property
@@ -92,6 +95,13 @@ class Config:
     @property
     def ce_url(self) -> str:
         return self.code_engine_url or regions.code_engine_url(self.region)
+
+    def ce_url_for(self, region: str) -> str:
+        """A region's Code Engine API base: `code_engine.urls`, else `code_engine.url` for the
+        config's own region, else IBM's public regional endpoint."""
+        if region in self.code_engine_urls:
+            return self.code_engine_urls[region]
+        return self.ce_url if region == self.region else regions.code_engine_url(region)
 
     @property
     def mappings_json(self) -> str:
@@ -182,5 +192,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             job_size=reader.size("job"),
             trigger_size=reader.size("trigger"),
             trigger_min_instances=reader.min_instances(),
+            code_engine_urls=reader.urls("code_engine.urls", ce.get("urls")),
+            watch_unmanaged=reader.boolean("watch_unmanaged", default=False),
         )
     )

@@ -212,6 +212,20 @@ class Reader:
             return expiry.DEFAULT_WARN_DAYS
         return value
 
+    def urls(self, key: str, value: Any) -> dict[str, str]:
+        """region -> URL (`code_engine.urls`)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(f"'{key}' must map region names to API base URLs")
+            return {}
+        out = {}
+        for region, url in value.items():
+            checked = self.url(f"{key}.{region}", url)
+            if checked and isinstance(region, str):
+                out[region] = checked
+        return out
+
     def min_instances(self) -> int:
         """`trigger.min_instances`: 0 (scale to zero, the default) to MAX_TRIGGER_INSTANCES."""
         value = self.section("trigger").get("min_instances", 0)

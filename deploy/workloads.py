@@ -4,6 +4,7 @@ profile (no API key anywhere) and find the services."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from deploy.config import Config
@@ -70,6 +71,15 @@ def _endpoint_env(config: Config) -> dict[str, str]:
     return {"CODE_ENGINE_URL": config.code_engine_url} if config.code_engine_url else {}
 
 
+def _watch_env(config: Config) -> dict[str, str]:
+    """`watch_unmanaged` and `code_engine.urls`, as the job reads them."""
+    env = {"CERTSYNC_WATCH_UNMANAGED": "true"} if config.watch_unmanaged else {}
+    if config.code_engine_urls:
+        urls = json.dumps(config.code_engine_urls, sort_keys=True, separators=(",", ":"))
+        env["CERTSYNC_CODE_ENGINE_URLS"] = urls
+    return env
+
+
 def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
     alerts = (
         {
@@ -88,6 +98,7 @@ def _job(config: Config, facts: Facts, alert_source: str | None) -> Resource:
         **_endpoint_env(config),
         **alerts,
         expiry.VARIABLE: str(config.expiry_warn_days),
+        **_watch_env(config),
         MARKER_KEY: config.name,
         **config.job_env,
     }

@@ -30,7 +30,7 @@ from job.discovery import Problem, combine
 from job.domain_mappings import DomainMappings
 from job.mappings import SecretMapping, SelectedBy, Selection, select
 from job.outcome import Outcome, Result
-from job.report import report, watch_expiry
+from job.report import report, watch_expiry, watch_unmanaged
 from job.rollout import Rollout
 from job.runner import FetchOnce, run_all
 from job.served import ServedCertificates
@@ -42,6 +42,7 @@ from job.status_store import StatusStore
 from job.survey import find_declared, take_snapshot
 from job.sync import Syncer
 from job.unchanged import Snapshot
+from job.unmanaged import UnmanagedSecret, find_unmanaged
 from shared import __version__
 from shared.clients import (
     Lazy,
@@ -288,6 +289,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     )
     now = dt.datetime.now(dt.UTC)
     watch_expiry(result.outcomes, now, settings.expiry_warn_days)
+    unmanaged = _unmanaged(settings, services, run, now)
     if not args.dry_run:
         report(
             result.outcomes,
@@ -297,6 +299,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             warn_days=settings.expiry_warn_days,
             on_update=settings.alerts.on_update if settings.alerts else False,
             first=first,
+            unmanaged=unmanaged,
         )
         if services.history is not None:
             prune_runs(services.history, settings.jobrun)
@@ -306,6 +309,20 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     counts["failed"] += len(run.malformed)
     finish("run_finished", exit_code=exit_code, seconds=result.seconds, **counts)
     return exit_code
+
+
+def _unmanaged(
+    settings: Settings, services: Services, run: Plan, now: dt.datetime
+) -> list[tuple[UnmanagedSecret, int]]:
+    """With CERTSYNC_WATCH_UNMANAGED, on a full run: the expiring TLS secrets nothing manages."""
+    if not settings.watch_unmanaged or run.selection.selected_by is not SelectedBy.ALL:
+        return []
+    managed = (*run.selection.mappings, *(o.mapping for o in run.conflicts))
+    found, problems = find_unmanaged(services.sites, managed)
+    for problem in problems:
+        log.warning("unmanaged_skipped", reason=problem)
+    log.info("unmanaged_listed", secrets=len(found))
+    return watch_unmanaged(found, now, settings.expiry_warn_days)
 
 
 def _syncer(

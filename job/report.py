@@ -18,6 +18,8 @@ from job.alerts import Alert, Notifier, alerts_for, due, expiry_message, fewest_
 from job.outcome import Outcome
 from job.status import Record, merge, with_alerts_sent
 from job.status_store import StatusStore
+from job.unmanaged import UnmanagedSecret, noted
+from job.unmanaged import alerts as unmanaged_alerts
 from shared.errors import CertsyncError
 from shared.expiry import expiring
 
@@ -40,6 +42,27 @@ def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) 
             )
 
 
+def watch_unmanaged(
+    found: Sequence[UnmanagedSecret], now: dt.datetime, warn_days: int
+) -> list[tuple[UnmanagedSecret, int]]:
+    """A warning for every TLS secret no mapping manages that is close to expiry."""
+    from job.unmanaged import REASON, expiring
+
+    close = expiring(found, now, warn_days)
+    for secret, left in close:
+        log.warning(
+            "certificate_expiring",
+            target=secret.name,
+            project=secret.project or None,
+            region=secret.region or None,
+            unmanaged=True,
+            days_left=left,
+            not_after=secret.not_after.isoformat(),
+            detail=f"{secret.certificate}: {REASON}",
+        )
+    return close
+
+
 def report(
     outcomes: Sequence[Outcome],
     now: dt.datetime,
@@ -49,9 +72,11 @@ def report(
     warn_days: int,
     on_update: bool = False,
     first: tuple[Record, str | None] | None = None,
+    unmanaged: Sequence[tuple[UnmanagedSecret, int]] = (),
 ) -> None:
     """Record the outcomes and send the alerts that are due; never raises. `first`: the record
-    as this run read it at its start (`StatusStore.update`)."""
+    as this run read it at its start (`StatusStore.update`). `unmanaged`: the expiring TLS
+    secrets no mapping manages (`job.unmanaged`), with their days left."""
     claimed: list[Alert] = []
 
     def change(record: Record) -> Record:
@@ -60,6 +85,8 @@ def report(
             for o in outcomes
             for a in alerts_for(o, now, warn_days=warn_days, on_update=on_update)
         ]
+        raised += unmanaged_alerts(unmanaged)
+        record = noted(record, unmanaged, now)
         claimed[:] = due(raised, record, now) if notifier is not None else []
         merged = merge(record, outcomes, now)
         return with_alerts_sent(merged, [(a.target, a.condition) for a in claimed], now)

@@ -102,6 +102,7 @@ class Settings:
     code_engine_urls: Mapping[str, str] = field(default_factory=dict)  # region -> API base
     discover: bool = False  # CERTSYNC_DISCOVER: also the targets secrets declare themselves
     discovery_label: str = "certsync"
+    watch_unmanaged: bool = False  # CERTSYNC_WATCH_UNMANAGED: also watch unmanaged TLS secrets
 
     def code_engine_url_for(self, region: str) -> str:
         """A region's Code Engine API base: CERTSYNC_CODE_ENGINE_URLS, else the regional
@@ -182,6 +183,7 @@ class Settings:
             code_engine_urls=_code_engine_urls(env),
             discover=discover,
             discovery_label=_discovery_label(env),
+            watch_unmanaged=env.boolean("CERTSYNC_WATCH_UNMANAGED", False),
         )
         settings = replace(settings, mappings=settings.localize(settings.mappings))
         for problem in duplicate_targets(settings.mappings):

@@ -9,7 +9,12 @@
   at 200 requests/s.
 
 Each module says how it separates the CPU of what is measured from the CPU of what measures.
-`BENCH_ARGS="--job --mappings 200"` or `--trigger ...` runs one of them with its own options.
+- `scripts.bench_inventory` (`--inventory`): `deploy inventory` of 10 projects, 100 TLS secrets
+  and 50 domains with 100 ms added to every API call and TLS handshake, against the time those
+  need 16 at a time.
+
+`BENCH_ARGS="--job --mappings 200"`, `--trigger ...` or `--inventory ...` runs one of them with its
+own options.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from scripts import bench_job, bench_trigger
+from scripts import bench_inventory, bench_job, bench_trigger
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,8 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench_job.main(args[1:])
     if args and args[0] == "--trigger":
         return bench_trigger.main(args[1:])
+    if args and args[0] == "--inventory":
+        return bench_inventory.main(args[1:])
     if args:
-        print("usage: python -m scripts.bench [--job|--trigger [options]]", file=sys.stderr)
+        print(
+            "usage: python -m scripts.bench [--job|--trigger|--inventory [options]]",
+            file=sys.stderr,
+        )
         return 2
     status = bench_job.main(["--mappings", "1000", "--projects", "10"])
     print()

@@ -7,10 +7,12 @@ Event Notifications wiring, the job and the trigger app, which the emulated Code
 processes). A first sync fills the TLS secret, the custom domain serves it, then a rotation is
 followed: notification delivered -> ack -> job run submitted -> completed -> Code Engine secret
 updated -> served over TLS. `python -m deploy doctor --canary` checks the installation and
-follows a canary rotation hop by hop, and
-`python -m job status` shows the record. The steps are numbered as they are shown. `--keep` leaves
-everything running, prints the config file and the environment that run `python -m deploy` against
-it by hand, and rotates again on Enter.
+follows a canary rotation hop by hop. Then a certificate uploaded by hand, expiring in days, is
+found by `python -m deploy inventory`, taken over by `deploy adopt --write` and `apply`, and its
+next renewal in Secrets Manager reaches Code Engine like the first one's. `python -m job status`
+shows the record. The steps are numbered as they are shown. `--keep` leaves everything running,
+prints the config file and the environment that run `python -m deploy` against it by hand, and
+rotates again on Enter.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from shared.errors import CertsyncError
 
 DOMAIN = "www.example.com"
 JOB, TARGET, SECRET_NAME = "certsync", "tls-www", "www-example-com"
+SHOP, SHOP_TARGET, SHOP_NAME = "shop.example.com", "tls-shop", "shop-example-com"
 T = TypeVar("T")
 
 
@@ -104,7 +107,9 @@ def certsync_yaml(cloud: LocalCloud, secret_id: str, anchors: Path, folder: Path
     config["env"] = {
         "job": {
             # The domain is reached through the local Code Engine router; its CA is the demo's.
-            "CERTSYNC_CONNECT_TO": f"{DOMAIN}:443:127.0.0.1:{cloud.router_port}",
+            "CERTSYNC_CONNECT_TO": ",".join(
+                f"{d}:443:127.0.0.1:{cloud.router_port}" for d in (DOMAIN, SHOP)
+            ),
             "CERTSYNC_TRUST_ANCHORS_FILE": str(anchors),
             "CERTSYNC_VERIFY_TIMEOUT": "30",
             "CERTSYNC_ALERT_ON_UPDATE": "true",
@@ -186,6 +191,71 @@ def doctor(config: Path, apikey: str, step: Steps) -> None:
     say(indent(done.stdout.rstrip()))
     if done.returncode != 0:
         raise SystemExit("demo: doctor found a problem")
+
+
+def uploaded_by_hand(cloud: LocalCloud, sm: SecretsManagerV2, ce: CodeEngineV2, ca: Chain) -> Chain:
+    """What certsync finds on many accounts: a TLS secret someone uploaded by hand, serving a
+    domain, expiring in days; its certificate was imported into Secrets Manager too."""
+    shop = make_chain(SHOP, days=6, ca=(ca.root, ca.intermediate))
+    data = {"tls_cert": shop.leaf_pem + shop.intermediate_pem, "tls_key": shop.key_pem}
+    ce.create_secret(cloud.identity.project_id, format="tls", name=SHOP_TARGET, data=data)
+    sm.create_secret(
+        ImportedCertificatePrototype(
+            secret_type="imported_cert",
+            name=SHOP_NAME,
+            certificate=shop.leaf_pem,
+            intermediate=shop.intermediate_pem,
+            private_key=shop.key_pem,
+        )
+    )
+    ce.create_domain_mapping(
+        cloud.identity.project_id,
+        ComponentRef(name="web", resource_type="app_v2"),
+        SHOP,
+        SHOP_TARGET,
+    )
+    say(f"By hand, long ago: Code Engine secret '{SHOP_TARGET}' for https://{SHOP} "
+        f"({describe(shop.leaf_pem)}), the same certificate imported as '{SHOP_NAME}'")  # fmt: skip
+    return shop
+
+
+def take_over(config: Path, apikey: str) -> None:
+    """inventory finds it, adopt writes its mapping, apply installs it."""
+    for verb, args in (("inventory", ()), ("adopt", ("--write",)), ("apply", ())):
+        shown = " ".join(("python -m deploy", verb, *args, "--config certsync.yaml"))
+        say(f"$ {shown}")
+        done = run_deploy(verb, config, apikey, *args)
+        if done.returncode not in ((0, 1) if verb == "inventory" else (0,)):
+            raise SystemExit(f"demo: deploy {verb} failed: {done.stderr.strip()}")
+        text = done.stdout.rstrip()
+        if verb == "inventory":
+            text += f"\n(exit status {done.returncode}: a served certificate expires unrenewed)"
+        elif verb == "apply":
+            text = text[text.index("Applied") :]
+        say(indent(text))
+
+
+def renewal_reaches_it(sm: SecretsManagerV2, cloud: LocalCloud, shop: Chain) -> None:
+    """The adopted secret's next renewal in Secrets Manager is synced like any other."""
+    listed = sm.list_secrets(search=SHOP_NAME).get_result()["secrets"]
+    secret_id = next(s["id"] for s in listed if s["name"] == SHOP_NAME)
+    new = renew(shop, days=90)
+    started = time.monotonic()
+    sm.create_secret_version(
+        secret_id,
+        ImportedCertificateVersionPrototype(
+            certificate=new.leaf_pem, intermediate=new.intermediate_pem, private_key=new.key_pem
+        ),
+    )
+    expected = describe(new.leaf_pem)
+
+    def synced() -> bool | None:
+        secret = cloud.code_engine.secret(SHOP_TARGET)
+        return True if secret and describe(secret["data"]["tls_cert"]) == expected else None
+
+    wait_for(f"'{SHOP_TARGET}' to hold the renewed certificate", synced)
+    say(f"Renewed '{SHOP_NAME}' in Secrets Manager: the next run wrote it to '{SHOP_TARGET}' in "
+        f"{time.monotonic() - started:.2f} s ({expected})")  # fmt: skip
 
 
 def indent(text: str, prefix: str = "   ") -> str:
@@ -393,6 +463,11 @@ def demo(folder: Path, *, keep: bool) -> None:
             chain = rotate_and_follow(sm, cloud, secret_id, chain, full_json=True)
             say()
             doctor(config, apikey, step)
+            say()
+            step("A certificate uploaded by hand, found by inventory and taken over by adopt")
+            shop = uploaded_by_hand(cloud, sm, ce, chain)
+            take_over(config, apikey)
+            renewal_reaches_it(sm, cloud, shop)
             say()
             show_status(cloud, apikey, step)
             say(f"\nDemo finished in {time.monotonic() - total:.1f} s.")

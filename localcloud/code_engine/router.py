@@ -16,6 +16,9 @@ Modes, set globally (`router.mode = ...`) or per domain (`router.set_mode(mode, 
 - `fail_on_update`: each create or update while this mode holds ends `failed`, with
   `status_details.reason` = `fail_reason`, and the router stops serving the domain.
 
+`handshake_latency` (seconds, 0 by default) holds each connection before its handshake, as a
+faraway edge would: for benchmarks, beside the API's `faults.latency_all`.
+
 Delays are real seconds (`time.monotonic`), not the project's clock: a client waits for them.
 Python's `ssl` loads certificates only from files: each chain and key is written to a private
 directory (0700, files 0600), loaded, and unlinked at once; the directory goes at `stop()`.
@@ -84,6 +87,7 @@ class Router:
         self._thread: threading.Thread | None = None
         self._dir: str | None = None
         self.propagation_seconds = 0.0
+        self.handshake_latency = 0.0  # seconds each connection waits before its handshake
         self.fail_reason = "IngressNotConfigured"  # a Knative reason; Code Engine's undocumented
         self.host = "127.0.0.1"
         self.port = 0
@@ -217,6 +221,8 @@ class _Connection(socketserver.BaseRequestHandler):
         assert isinstance(self.server, _Server)
         raw = self.request
         raw.settimeout(IO_TIMEOUT)
+        if self.server.router.handshake_latency:
+            time.sleep(self.server.router.handshake_latency)
         try:
             with self.server.router.server_context().wrap_socket(raw, server_side=True) as tls:
                 if _read_head(tls):

@@ -199,3 +199,34 @@ def test_two_concurrent_runs_both_end_up_in_the_status_record(cloud):
     assert results == {first: 0, second: 0}
     record = json.loads(status(env, "--json").stdout)
     assert sorted(record) == ["tls-a", "tls-b"]
+
+
+def test_watch_unmanaged_alerts_for_a_secret_no_mapping_manages(cloud, webhook):
+    chain = make_chain(days=60)
+    secret_id = seed_certificate(cloud, chain, "web-cert")
+    by_hand = make_chain("shop.example.com", days=5)
+    data = {"tls_cert": by_hand.leaf_pem + by_hand.intermediate_pem, "tls_key": by_hand.key_pem}
+    cloud.code_engine.put_secret("tls-by-hand", "tls", data)
+    env = alerting_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
+
+    off = run_job(env)  # off by default
+    assert off.returncode == 0, off.stderr
+    assert off.events("certificate_expiring") == []
+
+    watching = {**env, "CERTSYNC_WATCH_UNMANAGED": "true"}
+    first = run_job(watching)
+    assert first.returncode == 0, first.stderr
+    [warning] = first.events("certificate_expiring")
+    assert (warning["target"], warning["unmanaged"]) == ("tls-by-hand", True)
+    assert wait_until(lambda: len(webhook.received) == 1, 20)
+    [alert] = webhook.received
+    assert alert["type"] == "com.ibm.certsync.certificate.expiring"
+    assert alert["data"]["target"] == "tls-by-hand"
+    assert alert["data"]["unmanaged"] is True
+    assert "unmanaged TLS secret 'tls-by-hand'" in alert["ibmendefaultshort"]
+
+    second = run_job(watching)  # once a day
+    assert second.returncode == 0, second.stderr
+    assert second.events("alert_published") == []
+    assert cloud.event_notifications.wait_idle(10)
+    assert len(webhook.received) == 1

@@ -155,3 +155,10 @@ def test_the_router_stops_with_the_cloud() -> None:
         assert port > 0
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass
+
+
+def test_handshake_latency_holds_each_connection(cloud: LocalCloud, mapped: Chain) -> None:
+    cloud.code_engine.router.handshake_latency = 0.2
+    started = time.monotonic()
+    assert served_leaf(cloud, DOMAIN, mapped.root_pem) == mapped.leaf.cert
+    assert time.monotonic() - started >= 0.2
