@@ -59,6 +59,7 @@ VARIABLES = (
     *ALERT_VARIABLES,
     *service_auth_variables("EVENT_NOTIFICATIONS"),
     "CERTSYNC_ALERT_ON_UPDATE",
+    "CERTSYNC_WATCH_UNMANAGED",
 )
 
 

@@ -76,9 +76,11 @@ def test_an_unknown_key_without_a_close_one_lists_the_known_keys() -> None:
 
 def test_the_keys_other_parts_of_certsync_read_are_known() -> None:
     # code_engine.urls and watch_unmanaged (issue 19) are not unknown keys
+    urls = {"eu-de": "https://api.eu-de.codeengine.cloud.ibm.com/v2"}
     found = "\n".join(
-        problems(raw(code_engine={"project": "p", "urls": {"eu-de": "x"}}, watch_unmanaged=1, x=1))
+        problems(raw(code_engine={"project": "p", "urls": urls}, watch_unmanaged=True, x=1))
     )
+    assert "unknown key 'x'" in found
     assert "'code_engine.urls'" not in found
     assert "'watch_unmanaged'" not in found
 
