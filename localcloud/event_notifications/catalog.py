@@ -7,12 +7,14 @@ configuration here. The admin API's errors are `EnError`s (Event Notifications' 
 Documented: the Lite plan gives "10 topics, two filters per topic, five destinations" and "Ten
 subscriptions" (ibm-cloud-docs/event-notifications `getting-started.md`, "Decide on a pricing
 plan"); the Standard plan states no such limits. Topic names are unique in an instance (409).
+Deleting a topic or a destination deletes the subscriptions associated with it (`at-events.md`,
+the cascade table: "All subscriptions that are associated with the deleted destination are
+deleted", the same for a topic).
 
 Unknown, and the stricter choice made here:
 - Exceeding a Lite limit answers 400.
-- A topic or destination with subscriptions, and a source that a topic names, cannot be deleted
-  (409); the SDK's own integration test deletes subscriptions before topics and destinations.
-  Unregistering a service source (Secrets Manager) removes its rules from every topic instead.
+- A source that a topic names cannot be deleted (409). Unregistering a service source (Secrets
+  Manager) removes its rules from every topic instead.
 - A source's rules on a topic cannot be edited in place: a `replace_topic` that changes the rules
   of a source already on the topic is refused (400) (`en-cli.md`, topic-replace: "Sources already
   attached to the topic cannot be replaced or updated — they can only be deleted and re-added");
@@ -185,8 +187,8 @@ class Catalog:
     def delete_topic(self, topic_id: str) -> None:
         with self.lock:
             self.topic(topic_id)
-            if self.subscriptions_of(topic_id=topic_id):
-                raise conflict(f"Topic '{topic_id}' has subscriptions: delete them first")
+            for subscription in self.subscriptions_of(topic_id=topic_id):  # at-events.md cascade
+                del self.subscriptions[subscription.id]
             del self.topics[topic_id]
 
     def _check_topic(self, name: str, rules: tuple[Rule, ...], topic_id: str | None) -> None:
@@ -217,8 +219,8 @@ class Catalog:
     def delete_destination(self, destination_id: str) -> None:
         with self.lock:
             self.destination(destination_id)
-            if self.subscriptions_of(destination_id=destination_id):
-                raise conflict(f"Destination '{destination_id}' has subscriptions")
+            for subscription in self.subscriptions_of(destination_id=destination_id):
+                del self.subscriptions[subscription.id]  # at-events.md: the cascade
             del self.destinations[destination_id]
 
     # -- subscriptions -------------------------------------------------------------------------

@@ -117,15 +117,19 @@ def test_destinations_and_subscriptions(
     subscription = Subscription.from_dict(sub.get_result())
     assert (subscription.destination_type, subscription.topic_name) == ("webhook", "t")
     assert subscription.attributes == {"signing_enabled": False, "add_notification_payload": False}
-    assert api_error(lambda: sdk.delete_topic(instance, topic_id)).status_code == 409
     sdk.update_subscription(instance, subscription.id, name="s2")
     listed = SubscriptionList.from_dict(sdk.list_subscriptions(instance).get_result())
     assert [s.name for s in listed.subscriptions] == ["s2"]
     renamed = sdk.update_destination(instance, destination.id, name="hook-2").get_result()
     assert Destination.from_dict(renamed).subscription_names == ["s2"]
     DestinationList.from_dict(sdk.list_destinations(instance).get_result())
-    assert sdk.delete_subscription(instance, subscription.id).get_status_code() == 204
+    # Deleting the destination deletes its subscriptions (at-events.md, the cascade table).
     assert sdk.delete_destination(instance, destination.id).get_status_code() == 204
+    assert (
+        SubscriptionList.from_dict(sdk.list_subscriptions(instance).get_result()).subscriptions
+        == []
+    )
+    assert sdk.get_topic(instance, topic_id).get_status_code() == 200
 
 
 def test_unknown_instance_and_unsupported_destination(
