@@ -115,7 +115,7 @@ def chosen_regions(given: str | None, config: Config) -> list[str]:
 def take_inventory(
     session: Session, args: argparse.Namespace, *, probe: bool
 ) -> tuple[Inventory, InventorySettings, dt.datetime]:
-    from job.__main__ import public_roots  # the job's trust store (certifi's copy of Mozilla's)
+    from job.domains import public_roots  # the job's trust store (certifi's copy of Mozilla's)
 
     config = session.config
     settings = InventorySettings.from_env(args.environ, config)

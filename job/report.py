@@ -14,10 +14,11 @@ from dataclasses import replace
 
 import structlog
 
-from job.alerts import Alert, Notifier, alerts_for, due, expiry_message, fewest_days_left
+from job.alerts import Alert, alerts_for, due, expiry_message, fewest_days_left
+from job.code_engine import StatusStore
+from job.event_notifications import Notifier
 from job.outcome import Outcome
 from job.status import Record, merge, with_alerts_sent
-from job.status_store import StatusStore
 from job.unmanaged import UnmanagedSecret, noted
 from job.unmanaged import alerts as unmanaged_alerts
 from shared.errors import CertsyncError
@@ -89,7 +90,7 @@ def report(
         record = noted(record, unmanaged, now)
         claimed[:] = due(raised, record, now) if notifier is not None else []
         merged = merge(record, outcomes, now)
-        return with_alerts_sent(merged, [(a.target, a.condition) for a in claimed], now)
+        return with_alerts_sent(merged, [(a.target, a.condition.value) for a in claimed], now)
 
     try:
         store.update(change, first=first)
@@ -122,7 +123,7 @@ def _release(store: StatusStore, failed: list[Alert]) -> None:
         for alert in failed:
             status = updated.get(alert.target)
             if status is not None:
-                alerted = {k: v for k, v in status.alerted.items() if k != alert.condition}
+                alerted = {k: v for k, v in status.alerted.items() if k != alert.condition.value}
                 updated[alert.target] = replace(status, alerted=alerted)
         return updated
 

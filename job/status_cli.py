@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TextIO
 
+from job.code_engine import StatusStore
+from job.outcome import in_sync
 from job.settings import VARIABLES
 from job.status import Record
-from job.status_store import StatusStore
 from shared.clients import code_engine_client, read_service_auth
 from shared.errors import CertsyncError
 from shared.logging import configure_logging
@@ -90,6 +91,6 @@ def render_table(record: Record, now: dt.datetime) -> str:
     reasons = [
         f"  {t}: {s.reason}"
         for t, s in sorted(record.items())
-        if s.outcome not in ("created", "updated", "current")
+        if not in_sync(s.outcome)
     ]
     return "\n".join(lines + (["", "Not in sync:", *reasons] if reasons else []))

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 import structlog
 
+from job.code_engine import StatusStore
 from job.discovery import Discovered, discover
 from job.mappings import SecretMapping
+from job.secrets_manager import SecretSource
 from job.sites import Sites
-from job.sources import SecretSource
 from job.status import Record
-from job.status_store import StatusStore
 from job.unchanged import Snapshot
 from shared.errors import CertsyncError
 
