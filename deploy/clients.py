@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from deploy.config import Config
 from deploy.model import Facts
 from shared.clients import (
-    ServiceAuth,
     build_authenticator,
     code_engine_client,
     event_notifications_client,
@@ -26,7 +25,7 @@ from shared.clients import (
 from shared.errors import ConfigError
 from shared.retry import RetryPolicy
 from shared.sdk import Pager, call_api, call_pages
-from shared.settings import SecretValue
+from shared.settings import SecretValue, ServiceAuth
 
 if TYPE_CHECKING:
     from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2

@@ -28,7 +28,8 @@ from deploy.config import Config
 from deploy.engine import Session
 from deploy.inventory import Inventory, inventory, managing
 from deploy.inventory_read import read_facts
-from job.served import ConnectTo, ServedCertificates, parse_connect_to
+from job.served import ServedCertificates
+from job.variables import ConnectTo, parse_connect_to
 from shared.errors import ConfigError
 from shared.settings import EnvReader
 
