@@ -30,7 +30,7 @@ import requests
 from deploy import canary_cert
 from deploy.engine import Session
 from deploy.status import status_configmap
-from job.status_store import StatusStore
+from job.code_engine import StatusStore
 from shared.errors import CertsyncError, NotFoundError
 from shared.sdk import call_pages
 

@@ -10,23 +10,23 @@ Resource Controller), `build` adds the two instances' clients once their URLs ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from deploy.config import Config
 from deploy.model import Facts
 from shared.clients import (
-    ServiceAuth,
     build_authenticator,
     code_engine_client,
     event_notifications_client,
     secrets_manager_client,
 )
 from shared.errors import ConfigError
-from shared.retry import RetryPolicy
+from shared.retry import RetryPolicy, poll
 from shared.sdk import Pager, call_api, call_pages
-from shared.settings import SecretValue
+from shared.settings import SecretValue, ServiceAuth
 
 if TYPE_CHECKING:
     from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
@@ -120,3 +120,29 @@ def build(config: Config, looked_up: AccountClients, facts: Facts) -> Clients:
         secrets_manager=secrets_manager_client(facts.sm_url, token, timeout=TIMEOUT),
         event_notifications=event_notifications_client(facts.en_url, auth, timeout=TIMEOUT),
     )
+
+
+def wait_for_status(
+    get: Callable[[], dict[str, Any]],
+    *,
+    done: Callable[[dict[str, Any]], bool],
+    label: str,
+    timeout: float,
+    progress: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[str, Any], bool]:
+    """Read a resource until `done` says its status is final, under the one polling helper
+    (`shared.retry.poll`), reporting each new status; the last body read, and whether it was
+    final before `timeout` seconds passed."""
+    start, seen, last = time.monotonic(), [None], [dict[str, Any]()]
+
+    def check() -> dict[str, Any] | None:
+        body = last[0] = get()
+        status = body.get("status")
+        if status != seen[0]:
+            progress(f"{label}: {status} ({time.monotonic() - start:.0f} s)")
+            seen[0] = status
+        return body if done(body) else None
+
+    final = poll(check, timeout=timeout, initial_wait=0.2, max_wait=5.0, sleep=sleep)
+    return last[0], final is not None

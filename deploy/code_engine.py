@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from deploy.clients import Clients
+from deploy.clients import Clients, wait_for_status
 from deploy.config import Config
 from deploy.model import MARKER_KEY, Facts, Found, Kind, Resource
 from deploy.sizing import canonical
@@ -335,20 +335,12 @@ class CodeEngine:
         label: str,
         timeout: float,
     ) -> dict[str, Any]:
-        start = time.monotonic()
-        delay, last_status = 0.2, None
-        while True:
-            body = get()
-            status = body.get("status")
-            if status != last_status:
-                self.progress(f"{label}: {status} ({time.monotonic() - start:.0f} s)")
-                last_status = status
-            if done(body):
-                return body
-            if time.monotonic() - start > timeout:
-                raise BuildFailed(f"{label} still '{status}' after {timeout:.0f} s")
-            self.sleep(delay)
-            delay = min(delay * 1.5, 5.0)
+        body, final = wait_for_status(
+            get, done=done, label=label, timeout=timeout, progress=self.progress, sleep=self.sleep
+        )
+        if not final:
+            raise BuildFailed(f"{label} still '{body.get('status')}' after {timeout:.0f} s")
+        return body
 
 
 def _app_not_ready(name: str, app: dict[str, Any]) -> str:

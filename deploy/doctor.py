@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from deploy.canary import find_certificate
+from deploy.clients import wait_for_status
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from job.mappings import parse_mappings
@@ -190,15 +191,18 @@ class Doctor:
                 f"test Event Notifications destination '{name}'",
             )
             notification = str(body.get("notification_id") or "")
-            deadline = time.monotonic() + TEST_TIMEOUT
             # A webhook's test is asynchronous: its status is read until it is final.
-            while notification and body.get("status") not in {"success", "failure"}:
-                if time.monotonic() > deadline:
-                    break
-                self.sleep(0.2)
-                body = self.session.clients.call(
-                    lambda: en.get_notifications_status(instance_id=instance, id=notification),
-                    "get the test notification's status",
+            if notification and body.get("status") not in {"success", "failure"}:
+                body, _ = wait_for_status(
+                    lambda: self.session.clients.call(
+                        lambda: en.get_notifications_status(instance_id=instance, id=notification),
+                        "get the test notification's status",
+                    ),
+                    done=lambda b: b.get("status") in {"success", "failure"},
+                    label="the test notification",
+                    timeout=TEST_TIMEOUT,
+                    progress=lambda _: None,
+                    sleep=self.sleep,
                 )
         except CertsyncError as exc:
             return Check(Status.FAIL, what, str(exc), self.apply_hint)
@@ -244,18 +248,17 @@ class Doctor:
 
     def _wait_run(self, name: str) -> dict[str, Any]:
         ce, project = self.session.clients.code_engine, self.session.facts.project_id
-        start, last = time.monotonic(), None
-        while True:
-            body = self.session.clients.call(
+        body, _ = wait_for_status(
+            lambda: self.session.clients.call(
                 lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
-            )
-            status = body.get("status")
-            if status != last:
-                self.progress(f"job run '{name}': {status} ({time.monotonic() - start:.0f} s)")
-                last = status
-            if status in {"completed", "failed"} or time.monotonic() - start > PROBE_TIMEOUT:
-                return body
-            self.sleep(0.5)
+            ),
+            done=lambda b: b.get("status") in {"completed", "failed"},
+            label=f"job run '{name}'",
+            timeout=PROBE_TIMEOUT,
+            progress=self.progress,
+            sleep=self.sleep,
+        )
+        return body
 
     # -- the certificates ------------------------------------------------------------------
     def _references(self) -> dict[int, str]:

@@ -16,6 +16,7 @@ from deploy.instances import EVENT_NOTIFICATIONS, SECRETS_MANAGER, InstanceError
 from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Resource
 from deploy.plan import plan, teardown
 from deploy.references import ReferenceProblems, check
+from shared.crn import instance_crn
 from shared.errors import CertsyncError
 
 Progress = Callable[[str], None]
@@ -69,7 +70,7 @@ def lookup_facts(clients: AccountClients, config: Config) -> Facts:
         project_name=str(project.get("name") or config.project),
         project_crn=str(
             project.get("crn")
-            or f"crn:v1:bluemix:public:codeengine:{config.region}:a/{account}:{project['id']}::"
+            or instance_crn("codeengine", config.region, account, str(project["id"]))
         ),
         sm_crn=sm.crn,
         en_crn=en.crn,

@@ -28,7 +28,8 @@ from deploy.config import Config
 from deploy.engine import Session
 from deploy.inventory import Inventory, inventory, managing
 from deploy.inventory_read import read_facts
-from job.served import ConnectTo, ServedCertificates, parse_connect_to
+from job.served import ServedCertificates
+from job.variables import ConnectTo, parse_connect_to
 from shared.errors import ConfigError
 from shared.settings import EnvReader
 
@@ -115,7 +116,7 @@ def chosen_regions(given: str | None, config: Config) -> list[str]:
 def take_inventory(
     session: Session, args: argparse.Namespace, *, probe: bool
 ) -> tuple[Inventory, InventorySettings, dt.datetime]:
-    from job.__main__ import public_roots  # the job's trust store (certifi's copy of Mozilla's)
+    from job.domains import public_roots  # the job's trust store (certifi's copy of Mozilla's)
 
     config = session.config
     settings = InventorySettings.from_env(args.environ, config)

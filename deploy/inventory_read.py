@@ -18,13 +18,13 @@ from typing import Any, TypeVar
 from deploy.clients import TIMEOUT, Clients
 from deploy.config import Config
 from deploy.inventory import DomainFact, Facts, Place, SmCertificate, TlsSecret
+from job.secrets_manager import SecretSource
 from job.served import ServedCertificates
-from job.sources import SecretSource
 from shared.clients import code_engine_client
 from shared.errors import CertsyncError, NotFoundError
 
 WORKERS = 16
-PAGE = 100  # Code Engine's list calls: at most 100 a page (job/targets.py)
+PAGE = 100  # Code Engine's list calls: at most 100 a page (shared.sdk.PAGE_SIZE)
 T = TypeVar("T")
 
 

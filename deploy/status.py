@@ -1,7 +1,7 @@
 """`python -m deploy status`: the job's status record, each target's domains and the job's last run,
 read with the user's own key and the config (the project is found by its name, as every verb does).
 
-The table and the record are `python -m job status`'s own (job/status_cli.py, job/status_store.py).
+The table and the record are `python -m job status`'s own (job/status_cli.py, job/code_engine.py).
 Domains are the Code Engine domain mappings of the job's project whose TLS secret is the target;
 targets in other projects (a mapping's `project`) show their recorded domain checks only.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from deploy.clients import Clients
 from deploy.config import Config
+from job.code_engine import StatusStore
 from job.status import Record
 from job.status_cli import render_table
-from job.status_store import StatusStore
 
 STATUS_CONFIGMAP = "certsync-status"  # the job's default (job/settings.py)
 

@@ -1,48 +1,27 @@
-"""Alerts: one target, one condition, at most once a day, published to Event Notifications.
+"""Alerts: one target, one condition, at most once a day (pure).
 
 certsync is an Event Notifications *custom source*; users route its events to Slack, Teams,
 PagerDuty, webhooks or email with the subscriptions they already have. Each alert is a CloudEvent
-whose `type` names its condition (`ALERT_TYPES`, stable), about one target, with the facts in
-`data`. Which alerts are due is pure (`alerts_for`, `due`); `Notifier` is the adapter over the
-SDK's `send_notifications`. Publishing is best effort: a failure is logged by the caller and never
+whose `type` names its condition (`job.outcome.Condition`, stable), about one target, with the
+facts in `data`. Which alerts are due is decided here (`alerts_for`, `due`); publishing is
+`job.event_notifications.Notifier`, best effort: a failure is logged by the caller and never
 changes what was synced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from job.outcome import Outcome, Result
+from job.outcome import Condition, Outcome
 from job.status import Record
 from shared.expiry import days_left, expiring
-from shared.retry import RetryPolicy
-from shared.sdk import call_api
-
-SOURCE = "certsync"
-ALERT_TYPES = {
-    "mapping_failed": "com.ibm.certsync.mapping.failed",
-    "certificate_rejected": "com.ibm.certsync.certificate.rejected",
-    "write_refused": "com.ibm.certsync.write.refused",
-    "domain_stale": "com.ibm.certsync.domain.stale",
-    "certificate_expiring": "com.ibm.certsync.certificate.expiring",
-    "certificate_updated": "com.ibm.certsync.certificate.updated",
-}
-_SEVERITY = {
-    "mapping_failed": "HIGH",
-    "certificate_rejected": "HIGH",
-    "write_refused": "MEDIUM",
-    "domain_stale": "HIGH",
-    "certificate_expiring": "HIGH",
-    "certificate_updated": "LOW",
-}
 
 
 @dataclass(frozen=True)
 class Alert:
-    condition: str  # a key of ALERT_TYPES
+    condition: Condition
     target: str
     short: str
     long: str
@@ -50,11 +29,11 @@ class Alert:
 
     @property
     def type(self) -> str:
-        return ALERT_TYPES[self.condition]
+        return self.condition.type
 
     @property
     def severity(self) -> str:
-        return _SEVERITY[self.condition]
+        return self.condition.severity
 
 
 def alerts_for(
@@ -76,26 +55,21 @@ def alerts_for(
         names = ", ".join(c.domain for c in stale)
         alerts.append(
             Alert(
-                "domain_stale",
+                Condition.DOMAIN_STALE,
                 target,
                 f"certsync: {names} does not serve the current certificate of '{target}'",
                 f"Code Engine secret '{target}': {outcome.reason}",
                 {**facts, "domains": [c.domain for c in stale]},
             )
         )
-    elif outcome.result is Result.FAILED:
-        alerts.append(_simple("mapping_failed", target, "sync failed", outcome, facts))
-    if outcome.result is Result.REJECTED:
-        alerts.append(
-            _simple("certificate_rejected", target, "certificate rejected", outcome, facts)
-        )
-    if outcome.result is Result.REFUSED:
-        alerts.append(_simple("write_refused", target, "write refused", outcome, facts))
+    condition = outcome.result.alert
+    if condition is not None and not (stale and condition is Condition.MAPPING_FAILED):
+        alerts.append(_simple(condition, target, outcome, facts))
     expiring = _expiring(outcome, now, warn_days, facts)
     if expiring is not None:
         alerts.append(expiring)
-    if on_update and outcome.result in (Result.CREATED, Result.UPDATED):
-        alerts.append(_simple("certificate_updated", target, "certificate updated", outcome, facts))
+    if on_update and outcome.result.written:
+        alerts.append(_simple(Condition.CERTIFICATE_UPDATED, target, outcome, facts))
     return alerts
 
 
@@ -105,7 +79,7 @@ def due(alerts: list[Alert], record: Record, now: dt.datetime) -> list[Alert]:
     return [
         a
         for a in alerts
-        if a.target not in record or record[a.target].alerted.get(a.condition) != today
+        if a.target not in record or record[a.target].alerted.get(a.condition.value) != today
     ]
 
 
@@ -142,7 +116,7 @@ def _expiring(
         return None
     message = expiry_message(outcome, left)
     return Alert(
-        "certificate_expiring",
+        Condition.CERTIFICATE_EXPIRING,
         outcome.mapping.key,
         f"certsync: {message.split(';')[0]}",
         message,
@@ -150,46 +124,6 @@ def _expiring(
     )
 
 
-def _simple(
-    condition: str, target: str, what: str, outcome: Outcome, facts: dict[str, Any]
-) -> Alert:
-    return Alert(condition, target, f"certsync: {what} for '{target}'", outcome.reason, facts)
-
-
-class EventNotificationsApi(Protocol):
-    def send_notifications(self, instance_id: str, **kwargs: Any) -> Any: ...
-
-
-class Notifier:
-    """Publishes alerts as the custom source `source_id` of instance `instance_id`."""
-
-    def __init__(
-        self, api: EventNotificationsApi, instance_id: str, source_id: str, *, policy: RetryPolicy
-    ) -> None:
-        self._api = api
-        self._instance = instance_id
-        self._source = source_id
-        self._policy = policy
-
-    def publish(self, alert: Alert, now: dt.datetime) -> None:
-        # Imported here: only runs that send an alert pay for loading the SDK (~0.1 s).
-        from ibm_eventnotifications.event_notifications_v1 import NotificationCreate
-
-        body = NotificationCreate(
-            specversion="1.0",
-            id=str(uuid.uuid4()),
-            source=SOURCE,
-            type=alert.type,
-            ibmensourceid=self._source,
-            ibmendefaultshort=alert.short,
-            ibmendefaultlong=alert.long,
-            time=now,
-            ibmenseverity=alert.severity,
-            data=alert.data,
-            datacontenttype="application/json",
-        )
-        call_api(
-            lambda: self._api.send_notifications(self._instance, body=body),
-            what=f"publish alert {alert.type!r} for {alert.target!r}",
-            policy=self._policy,
-        )
+def _simple(condition: Condition, target: str, outcome: Outcome, facts: dict[str, Any]) -> Alert:
+    short = f"certsync: {condition.summary} for '{target}'"
+    return Alert(condition, target, short, outcome.reason, facts)

@@ -55,7 +55,7 @@ class SourceCertificate:
     intermediate: str | None = None  # imported_cert, public_cert
     issuing_ca: str | None = None  # private_cert
     ca_chain: tuple[str, ...] = ()  # private_cert
-    version: str | None = None  # `job.sources.version_of` its metadata: what changes on rotation
+    version: str | None = None  # `job.unchanged.version_of` its metadata: what changes on rotation
 
 
 @dataclass(frozen=True)

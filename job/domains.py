@@ -11,9 +11,13 @@ against the public roots (`certifi`) plus any extra trust anchors. No I/O; `now`
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
+import certifi
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from job.certs import CertificateRejected, TlsBundle, describe
@@ -73,3 +77,11 @@ def check_trusted(
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def public_roots() -> tuple[x509.Certificate, ...]:
+    """The maintained public root store (certifi's copy of Mozilla's)."""
+    with warnings.catch_warnings():
+        # One of Mozilla's roots has a negative serial number, which cryptography warns about.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes()))

@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import structlog
 
-from job.alerts import Alert, Notifier, alerts_for, due, expiry_message, fewest_days_left
+from job import unmanaged
+from job.alerts import Alert, alerts_for, due, expiry_message, fewest_days_left
+from job.code_engine import StatusStore
+from job.event_notifications import Notifier
 from job.outcome import Outcome
 from job.status import Record, merge, with_alerts_sent
-from job.status_store import StatusStore
-from job.unmanaged import UnmanagedSecret, noted
-from job.unmanaged import alerts as unmanaged_alerts
 from shared.errors import CertsyncError
 from shared.expiry import expiring
 
@@ -43,12 +43,10 @@ def watch_expiry(outcomes: Sequence[Outcome], now: dt.datetime, warn_days: int) 
 
 
 def watch_unmanaged(
-    found: Sequence[UnmanagedSecret], now: dt.datetime, warn_days: int
-) -> list[tuple[UnmanagedSecret, int]]:
+    found: Sequence[unmanaged.UnmanagedSecret], now: dt.datetime, warn_days: int
+) -> list[tuple[unmanaged.UnmanagedSecret, int]]:
     """A warning for every TLS secret no mapping manages that is close to expiry."""
-    from job.unmanaged import REASON, expiring
-
-    close = expiring(found, now, warn_days)
+    close = unmanaged.expiring(found, now, warn_days)
     for secret, left in close:
         log.warning(
             "certificate_expiring",
@@ -58,7 +56,7 @@ def watch_unmanaged(
             unmanaged=True,
             days_left=left,
             not_after=secret.not_after.isoformat(),
-            detail=f"{secret.certificate}: {REASON}",
+            detail=f"{secret.certificate}: {unmanaged.REASON}",
         )
     return close
 
@@ -72,10 +70,10 @@ def report(
     warn_days: int,
     on_update: bool = False,
     first: tuple[Record, str | None] | None = None,
-    unmanaged: Sequence[tuple[UnmanagedSecret, int]] = (),
+    expiring_unmanaged: Sequence[tuple[unmanaged.UnmanagedSecret, int]] = (),
 ) -> None:
     """Record the outcomes and send the alerts that are due; never raises. `first`: the record
-    as this run read it at its start (`StatusStore.update`). `unmanaged`: the expiring TLS
+    as this run read it at its start (`StatusStore.update`). `expiring_unmanaged`: the expiring TLS
     secrets no mapping manages (`job.unmanaged`), with their days left."""
     claimed: list[Alert] = []
 
@@ -85,11 +83,11 @@ def report(
             for o in outcomes
             for a in alerts_for(o, now, warn_days=warn_days, on_update=on_update)
         ]
-        raised += unmanaged_alerts(unmanaged)
-        record = noted(record, unmanaged, now)
+        raised += unmanaged.alerts(expiring_unmanaged)
+        record = unmanaged.noted(record, expiring_unmanaged, now)
         claimed[:] = due(raised, record, now) if notifier is not None else []
         merged = merge(record, outcomes, now)
-        return with_alerts_sent(merged, [(a.target, a.condition) for a in claimed], now)
+        return with_alerts_sent(merged, [(a.target, a.condition.value) for a in claimed], now)
 
     try:
         store.update(change, first=first)
@@ -122,7 +120,7 @@ def _release(store: StatusStore, failed: list[Alert]) -> None:
         for alert in failed:
             status = updated.get(alert.target)
             if status is not None:
-                alerted = {k: v for k, v in status.alerted.items() if k != alert.condition}
+                alerted = {k: v for k, v in status.alerted.items() if k != alert.condition.value}
                 updated[alert.target] = replace(status, alerted=alerted)
         return updated
 

@@ -10,30 +10,19 @@ One deadline (`timeout`) covers all of a target's domains. Results are values; t
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from cryptography import x509
 
-from job.domain_mappings import DomainMapping, DomainMappings
+from job.code_engine import DomainMapping, DomainMappings
+from job.outcome import DomainCheck
 from job.served import ServedCertificates
 from shared.errors import CertsyncError
 from shared.retry import poll
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DomainCheck:
-    domain: str
-    verified: bool
-    seconds: float
-    served_serial: str | None  # what the domain served last (None: nothing could be read)
-    served_not_after: dt.datetime | None
-    reason: str | None = None  # why it is not verified
 
 
 class Rollout:

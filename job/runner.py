@@ -14,8 +14,7 @@ import structlog
 
 from job.certs import SourceCertificate
 from job.mappings import SecretMapping
-from job.outcome import Outcome, Result
-from job.rollout import DomainCheck
+from job.outcome import DomainCheck, Outcome, Result
 from job.sync import Syncer
 from shared.expiry import DEFAULT_WARN_DAYS, days_left, expiring
 

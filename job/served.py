@@ -9,55 +9,16 @@ as usual, port 443.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cryptography import x509
 
+from job.variables import ConnectTo
 from shared.errors import RetryableError
 
 HTTPS_PORT = 443
-_ENTRY = re.compile(
-    r"^(?P<host>[^:\[\]]*):(?P<port>\d*):(?P<to_host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]*):(?P<to_port>\d*)$"
-)
-
-
-@dataclass(frozen=True)
-class ConnectTo:
-    host: str  # "" matches any
-    port: int | None  # None matches any
-    to_host: str  # "" keeps the original host
-    to_port: int | None  # None keeps the original port
-
-    def matches(self, host: str, port: int) -> bool:
-        return self.host in ("", host) and self.port in (None, port)
-
-
-def parse_connect_to(text: str) -> tuple[ConnectTo, ...]:
-    """Entries from `CERTSYNC_CONNECT_TO`; ValueError names the entry that is malformed."""
-    entries = []
-    for raw in (part.strip() for part in text.split(",")):
-        if not raw:
-            continue
-        match = _ENTRY.match(raw)
-        ports = [match.group(k) for k in ("port", "to_port")] if match else []
-        if match is None or any(p and not 0 < int(p) < 65536 for p in ports):
-            raise ValueError(
-                f"entry {raw!r} is not HOST:PORT:CONNECT_TO_HOST:CONNECT_TO_PORT "
-                "(as curl's --connect-to)"
-            )
-        entries.append(
-            ConnectTo(
-                host=match["host"].lower(),
-                port=int(match["port"]) if match["port"] else None,
-                to_host=match["to_host"].strip("[]"),
-                to_port=int(match["to_port"]) if match["to_port"] else None,
-            )
-        )
-    return tuple(entries)
 
 
 def address_for(domain: str, connect_to: Sequence[ConnectTo]) -> tuple[str, int]:

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from job.mappings import SecretMapping, duplicate_targets, parse_mappings
-from job.served import ConnectTo, parse_connect_to
+from job.mappings import SecretMapping, duplicate_targets
+from job.variables import (
+    ALERT_VARIABLES,
+    AlertSettings,
+    ConnectTo,
+    read_alerts,
+    read_code_engine_urls,
+    read_connect_to,
+    read_discovery_label,
+    read_mappings,
+    read_notification,
+    read_region,
+    read_secret_ids,
+    read_secrets_manager_url,
+    read_status_configmap,
+    read_trust_anchors,
+    split_list,
+)
 from shared import expiry
-from shared.clients import ServiceAuth, read_service_auth, service_auth_variables
-from shared.events import MalformedEvent, Notification, parse_notification, secret_id_from_ref
+from shared.events import Notification
 from shared.retry import RetryPolicy
 from shared.runs import RETENTION_VARIABLES, Retention
-from shared.settings import CODE_ENGINE_URL_VARIABLES, EnvReader, code_engine_url
+from shared.settings import (
+    CODE_ENGINE_URL_VARIABLES,
+    EnvReader,
+    ServiceAuth,
+    code_engine_url,
+    read_service_auth,
+    service_auth_variables,
+)
 
-_CONFIGMAP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-# `https://api.<region>.codeengine.cloud.ibm.com/v2` (Code Engine's regional endpoints; the
-# private ones are `api.private.<region>...`).
-_REGIONAL_HOST = re.compile(r"^api\.(?:private\.)?([a-z]{2,}(?:-[a-z0-9]+)+)\.codeengine\.")
-_LABEL = re.compile(r"^[^,\s]{1,64}$")  # one label, as `match_all_labels` takes a comma list
-
-
-ALERT_VARIABLES = ("EVENT_NOTIFICATIONS_URL", "CERTSYNC_EN_INSTANCE_ID", "CERTSYNC_EN_SOURCE_ID")
 # Every variable the job reads, and only these (EnvReader refuses others): deploy checks
 # `env.job` in certsync.yaml against them, and the README's tables list each.
 VARIABLES = (
@@ -61,17 +71,6 @@ VARIABLES = (
     "CERTSYNC_ALERT_ON_UPDATE",
     "CERTSYNC_WATCH_UNMANAGED",
 )
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    """Event Notifications, where certsync publishes its alerts as a custom source."""
-
-    url: str
-    auth: ServiceAuth
-    instance_id: str
-    source_id: str
-    on_update: bool = False  # CERTSYNC_ALERT_ON_UPDATE: also announce every certificate written
 
 
 @dataclass(frozen=True)
@@ -147,18 +146,18 @@ class Settings:
         env = EnvReader(environ, VARIABLES)
         discover = env.boolean("CERTSYNC_DISCOVER", False)
         ids_from = "--secret" if cli_secret_ids else "CERTSYNC_SECRET_IDS"
-        raw_ids = list(cli_secret_ids) or _split(env.get("CERTSYNC_SECRET_IDS") or "")
+        raw_ids = list(cli_secret_ids) or split_list(env.get("CERTSYNC_SECRET_IDS") or "")
         settings = cls(
             project_id=env.require("CE_PROJECT_ID", "the Code Engine project (injected on CE)"),
             code_engine_url=code_engine_url(env),
-            secrets_manager_url=_secrets_manager_url(env),
+            secrets_manager_url=read_secrets_manager_url(env),
             secrets_manager_auth=read_service_auth(env, "SECRETS_MANAGER"),
             code_engine_auth=read_service_auth(env, "CODE_ENGINE"),
-            mappings=_mappings(env, required=not discover),
+            mappings=read_mappings(env, required=not discover),
             concurrency=env.integer("CERTSYNC_CONCURRENCY", 8, minimum=1, maximum=64),
-            secret_ids=_secret_ids(env, raw_ids, ids_from),
+            secret_ids=read_secret_ids(env, raw_ids, ids_from),
             secret_ids_from=ids_from,
-            notification=_notification(env),
+            notification=read_notification(env),
             jobrun=env.get("CE_JOBRUN"),
             job_name=env.get("CE_JOB"),
             retention=Retention.from_env(env),
@@ -169,21 +168,21 @@ class Settings:
             ),
             verify=env.boolean("CERTSYNC_VERIFY", True),
             verify_timeout=env.number("CERTSYNC_VERIFY_TIMEOUT", 600.0, minimum=1.0),
-            trust_anchors=_trust_anchors(env),
-            connect_to=_connect_to(env),
-            status_configmap=_status_configmap(env),
+            trust_anchors=read_trust_anchors(env),
+            connect_to=read_connect_to(env),
+            status_configmap=read_status_configmap(env),
             expiry_warn_days=env.integer(
                 expiry.VARIABLE,
                 expiry.DEFAULT_WARN_DAYS,
                 minimum=expiry.MIN_WARN_DAYS,
                 maximum=expiry.MAX_WARN_DAYS,
             ),
-            alerts=_alerts(env),
+            alerts=read_alerts(env),
             allow_rollback=allow_rollback,
-            region=_region(env),
-            code_engine_urls=_code_engine_urls(env),
+            region=read_region(env),
+            code_engine_urls=read_code_engine_urls(env),
             discover=discover,
-            discovery_label=_discovery_label(env),
+            discovery_label=read_discovery_label(env),
             watch_unmanaged=env.boolean("CERTSYNC_WATCH_UNMANAGED", False),
         )
         settings = replace(settings, mappings=settings.localize(settings.mappings))
@@ -196,159 +195,3 @@ class Settings:
             )
         env.check()
         return settings
-
-
-def _region(env: EnvReader) -> str:
-    """CE_REGION (Code Engine injects it), else the region in CODE_ENGINE_URL's host."""
-    region = env.get("CE_REGION")
-    if region:
-        return region
-    url = env.get("CODE_ENGINE_URL") or env.get("CE_API_BASE_URL") or ""
-    found = _REGIONAL_HOST.match(urlsplit(url).hostname or "")
-    return found.group(1) if found else ""
-
-
-def _code_engine_urls(env: EnvReader) -> dict[str, str]:
-    raw = env.get("CERTSYNC_CODE_ENGINE_URLS")
-    if raw is None:
-        return {}
-    try:
-        urls = json.loads(raw)
-    except ValueError:
-        urls = None
-    if not isinstance(urls, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v.startswith(("https://", "http://"))
-        for k, v in urls.items()
-    ):
-        env.problem(
-            f"CERTSYNC_CODE_ENGINE_URLS has value {raw!r}. Not a JSON object of region -> "
-            'API base URL (e.g. {"eu-de": "https://api.eu-de.codeengine.cloud.ibm.com/v2"}).'
-        )
-        return {}
-    return {region: url.rstrip("/") for region, url in urls.items()}
-
-
-def _discovery_label(env: EnvReader) -> str:
-    label = env.get("CERTSYNC_DISCOVERY_LABEL", "certsync") or "certsync"
-    if not _LABEL.match(label):
-        env.problem(
-            f"CERTSYNC_DISCOVERY_LABEL has value {label!r}. Not a single label (no commas or "
-            "spaces, at most 64 characters)."
-        )
-    return label
-
-
-def _secrets_manager_url(env: EnvReader) -> str:
-    """The instance endpoint; a trailing `/api` (as in Event Notifications' and the console's
-    `..._api_public_url`) is dropped, because the SDK adds `/api/v2/...` itself."""
-    url = env.require("SECRETS_MANAGER_URL", "the Secrets Manager instance endpoint").rstrip("/")
-    return url.removesuffix("/api")
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _secret_ids(env: EnvReader, raw: list[str], source: str) -> tuple[str, ...]:
-    ids: list[str] = []
-    for ref in raw:
-        try:
-            ids.append(secret_id_from_ref(ref))
-        except ValueError as exc:
-            env.problem(f"{source}: {exc}")
-    return tuple(ids)
-
-
-def _mappings(env: EnvReader, *, required: bool = True) -> tuple[SecretMapping, ...]:
-    inline, path = env.get("CERTSYNC_MAPPINGS"), env.get("CERTSYNC_MAPPINGS_FILE")
-    if inline and path:
-        env.problem("CERTSYNC_MAPPINGS and CERTSYNC_MAPPINGS_FILE are both set; use one.")
-        return ()
-    try:
-        if inline:
-            return parse_mappings(inline, source="CERTSYNC_MAPPINGS")
-        if path:
-            text = Path(path).read_text(encoding="utf-8")
-            yaml_ok = Path(path).suffix.lower() in (".yaml", ".yml")
-            return parse_mappings(text, source="CERTSYNC_MAPPINGS_FILE", yaml_ok=yaml_ok)
-    except OSError as exc:
-        env.problem(f"CERTSYNC_MAPPINGS_FILE has value {path!r}. Cannot read it: {exc.strerror}.")
-        return ()
-    except ValueError as exc:
-        env.problem(str(exc))
-        return ()
-    if required:
-        env.problem(
-            "CERTSYNC_MAPPINGS is not set (nor CERTSYNC_MAPPINGS_FILE, nor CERTSYNC_DISCOVER=true):"
-            " nothing to sync."
-        )
-    return ()
-
-
-def _notification(env: EnvReader) -> Notification | None:
-    raw = env.get("ibmendata")
-    if raw is None:
-        return None
-    try:
-        return parse_notification(raw)
-    except MalformedEvent as exc:
-        env.problem(f"ibmendata is not an Event Notifications notification: {exc}")
-        return None
-
-
-def _trust_anchors(env: EnvReader) -> tuple[x509.Certificate, ...]:
-    path = env.get("CERTSYNC_TRUST_ANCHORS_FILE")
-    if path is None:
-        return ()
-    try:
-        pem = Path(path).read_bytes()
-    except OSError as exc:
-        env.problem(
-            f"CERTSYNC_TRUST_ANCHORS_FILE has value {path!r}. Cannot read it: {exc.strerror}."
-        )
-        return ()
-    try:
-        return tuple(x509.load_pem_x509_certificates(pem))
-    except ValueError:
-        env.problem(
-            f"CERTSYNC_TRUST_ANCHORS_FILE has value {path!r}. It holds no valid PEM certificates."
-        )
-        return ()
-
-
-def _connect_to(env: EnvReader) -> tuple[ConnectTo, ...]:
-    try:
-        return parse_connect_to(env.get("CERTSYNC_CONNECT_TO") or "")
-    except ValueError as exc:
-        env.problem(f"CERTSYNC_CONNECT_TO: {exc}.")
-        return ()
-
-
-def _alerts(env: EnvReader) -> AlertSettings | None:
-    """Alert settings when any is given (each missing one is then a problem); else None."""
-    given = {name: env.get(name) for name in ALERT_VARIABLES}
-    if not any(given.values()):
-        return None
-    for name, value in given.items():
-        if value is None:
-            env.problem(
-                f"{name} is not set, and alerts are configured "
-                f"(set all of {', '.join(ALERT_VARIABLES)})."
-            )
-    return AlertSettings(
-        url=(given["EVENT_NOTIFICATIONS_URL"] or "").rstrip("/"),
-        auth=read_service_auth(env, "EVENT_NOTIFICATIONS"),
-        instance_id=given["CERTSYNC_EN_INSTANCE_ID"] or "",
-        source_id=given["CERTSYNC_EN_SOURCE_ID"] or "",
-        on_update=env.boolean("CERTSYNC_ALERT_ON_UPDATE", False),
-    )
-
-
-def _status_configmap(env: EnvReader) -> str:
-    name = env.get("CERTSYNC_STATUS_CONFIGMAP", "certsync-status") or "certsync-status"
-    if not _CONFIGMAP_NAME.match(name):
-        env.problem(
-            f"CERTSYNC_STATUS_CONFIGMAP has value {name!r}. Not a valid Code Engine config map "
-            "name (lowercase letters, digits, '-' and '.', at most 253 characters)."
-        )
-    return name

@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from job.domain_mappings import DomainMappings
+from job.code_engine import DomainMappings, TargetStore
 from job.mappings import SecretMapping
 from job.rollout import Rollout
 from job.sync import Site
-from job.targets import TargetStore
 from shared.retry import RetryPolicy
 
 
@@ -64,7 +63,7 @@ class Sites:
                 rollout = None
                 if self._rollout is not None:
                     rollout = self._rollout(DomainMappings(api, project_id, policy=self._policy))
-                store = TargetStore(api, project_id, self._policy)
+                store = TargetStore(api, project_id, policy=self._policy)
                 found = self._sites[key] = (store, Site(store, rollout))
             return found
 

@@ -15,14 +15,15 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TextIO
 
+from job.code_engine import StatusStore
+from job.outcome import in_sync
 from job.settings import VARIABLES
 from job.status import Record
-from job.status_store import StatusStore
-from shared.clients import code_engine_client, read_service_auth
+from shared.clients import code_engine_client
 from shared.errors import CertsyncError
 from shared.logging import configure_logging
 from shared.retry import RetryPolicy
-from shared.settings import EnvReader, code_engine_url, config_invalid
+from shared.settings import EnvReader, code_engine_url, config_invalid, read_service_auth
 
 COLUMNS = ("TARGET", "SECRET", "SERIAL", "NOT AFTER", "DAYS", "OUTCOME", "CHANGED", "DOMAINS")
 
@@ -87,9 +88,5 @@ def render_table(record: Record, now: dt.datetime) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    reasons = [
-        f"  {t}: {s.reason}"
-        for t, s in sorted(record.items())
-        if s.outcome not in ("created", "updated", "current")
-    ]
+    reasons = [f"  {t}: {s.reason}" for t, s in sorted(record.items()) if not in_sync(s.outcome)]
     return "\n".join(lines + (["", "Not in sync:", *reasons] if reasons else []))

@@ -20,9 +20,9 @@ from cryptography import x509
 from job.certs import CertificateRejected, SourceCertificate, TlsBundle, build_bundle
 from job.domains import check_names, check_trusted
 from job.mappings import SecretMapping
-from job.outcome import Outcome, Result
+from job.outcome import DomainCheck, Outcome, Result
 from job.plan import Action, CurrentTarget, Plan, plan
-from job.rollout import DomainCheck, Rollout
+from job.rollout import Rollout
 from shared.errors import CertsyncError, ConflictError
 
 log = structlog.get_logger("certsync.job")
@@ -50,24 +50,22 @@ class Syncer:
     def __init__(
         self,
         fetch: Callable[[str], SourceCertificate],
-        targets: Targets,
+        sites: Callable[[SecretMapping], Site],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         *,
         allow_rollback: bool = False,
-        rollout: Rollout | None = None,
         roots: tuple[x509.Certificate, ...] = (),
         check_current: bool = False,
         dry_run: bool = False,
-        sites: Callable[[SecretMapping], Site] | None = None,
         unchanged: Callable[[SecretMapping], Outcome | None] | None = None,
     ) -> None:
-        """`rollout` None: served certificates are not checked (CERTSYNC_VERIFY=off). `roots`:
-        the trust anchors for domains. `check_current`: a full run also checks what the domains
-        of a target that needs no write serve. `sites`: where each mapping's target lives, when
-        not all in `targets` (several projects or regions). `unchanged`: the outcome of a target
-        known to be current without reading it (`job.unchanged`), or None."""
+        """`sites`: where each mapping's target lives (its project's secrets, and its custom
+        domains: a site's `rollout` None is CERTSYNC_VERIFY=off). `roots`: the trust anchors for
+        domains. `check_current`: a full run also checks what the domains of a target that needs
+        no write serve. `unchanged`: the outcome of a target known to be current without
+        reading it (`job.unchanged`), or None."""
         self._fetch = fetch
-        self._sites = sites or (lambda _: Site(targets, rollout))
+        self._sites = sites
         self._clock = clock
         self._allow_rollback = allow_rollback
         self._roots = roots

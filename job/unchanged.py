@@ -21,15 +21,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from job.mappings import SecretMapping
-from job.outcome import Outcome, Result
-from job.sources import version_of
+from job.outcome import Outcome, Result, in_sync
 from job.status import Record
 
-IN_SYNC = frozenset(r.value for r in Result if r.ok)
+# The list metadata that changes whenever what `get_secret` returns can change: every rotation
+# (a new leaf, or a new intermediate under the same leaf) adds a version (`versions_total`) and
+# moves `updated_at`; the serial and expiry name the leaf. (SecretMetadata in the SDK's models.)
+VERSION_FIELDS = ("versions_total", "updated_at", "serial_number", "expiration_date")
 REASON = (
     "unchanged since the last run: the secret in Secrets Manager has the same version and the "
     "Code Engine secret the same entity tag"
 )
+
+
+def version_of(metadata: Mapping[str, Any]) -> str | None:
+    """A fingerprint of a secret's state from its metadata (a list item or the secret itself);
+    None when a field is missing, so nothing is ever skipped on a guess."""
+    values = [metadata.get(f) for f in VERSION_FIELDS]
+    if any(v is None or v == "" for v in values):
+        return None
+    return "/".join(str(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class Snapshot:
             return None
         version = version_of(meta)
         if (
-            status.outcome not in IN_SYNC
+            not in_sync(status.outcome)
             or status.secret_id != mapping.secret_id
             or version is None
             or status.source_version != version

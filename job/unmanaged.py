@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from job.alerts import Alert
 from job.certs import CertificateRejected, describe, parse_certificates
 from job.mappings import SecretMapping
+from job.outcome import Condition
 from job.sites import Sites
 from job.status import Record, TargetStatus
 from shared.errors import CertsyncError
+from shared.expiry import days_left
+from shared.expiry import expiring as is_expiring
 
 OUTCOME = "unmanaged"  # the status record's outcome for such a secret
 REASON = "no certsync mapping manages this TLS secret: nothing renews it"
@@ -81,8 +84,8 @@ def expiring(
     """The unmanaged secrets within the warning window, with their days left."""
     out = []
     for secret in found:
-        left = (secret.not_after - now).days
-        if left < warn_days:
+        left = days_left(secret.not_after, now)
+        if left is not None and is_expiring(left, warn_days):
             out.append((secret, left))
     return out
 
@@ -107,7 +110,7 @@ def _alert(secret: UnmanagedSecret, left: int) -> Alert:
         "certificate": secret.certificate,
         **{k: v for k, v in (("project", secret.project), ("region", secret.region)) if v},
     }
-    return Alert("certificate_expiring", secret.key, short, long, data)
+    return Alert(Condition.CERTIFICATE_EXPIRING, secret.key, short, long, data)
 
 
 def noted(record: Record, found: Iterable[tuple[UnmanagedSecret, int]], now: dt.datetime) -> Record:

@@ -42,7 +42,8 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     SecretsManagerV2,
 )
 
-from job.served import ServedCertificates, parse_connect_to
+from job.served import ServedCertificates
+from job.variables import parse_connect_to
 from localcloud import LocalCloud
 from localcloud.account import Identity
 from localcloud.pki import Chain, make_chain, renew

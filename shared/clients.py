@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ibm_cloud_sdk_core import BaseService, base_service
@@ -31,65 +30,17 @@ from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
 
 from shared.session import DirectSession
-from shared.settings import EnvReader, SecretValue
+from shared.settings import ServiceAuth, read_service_auth, service_auth_variables
 from shared.transport import sdk_ssl_context
 
 if TYPE_CHECKING:  # imported where used: each SDK costs ~0.1 s, and not every process needs it
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
     from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
+__all__ = ["ServiceAuth", "read_service_auth", "service_auth_variables"]  # now in shared.settings
+
 # The Code Engine API version certsync is written against (the SDK accepts 2021-03-31..2026-09-04).
 CODE_ENGINE_API_VERSION = "2026-09-04"
-
-
-@dataclass(frozen=True)
-class ServiceAuth:
-    prefix: str
-    auth_type: str  # "iam" or "container"
-    apikey: SecretValue | None = None
-    profile_name: str | None = None
-    profile_id: str | None = None
-    cr_token_filename: str | None = None
-    auth_url: str | None = None
-
-
-def service_auth_variables(prefix: str) -> tuple[str, ...]:
-    """The variables `read_service_auth` reads for `prefix`."""
-    names = ("AUTH_TYPE", "APIKEY", "IAM_PROFILE_NAME", "IAM_PROFILE_ID", "CR_TOKEN_FILENAME")
-    return tuple(f"{prefix}_{name}" for name in (*names, "AUTH_URL"))
-
-
-def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
-    """Read `<prefix>_AUTH_TYPE` and friends, recording problems on `env`."""
-    auth_type = (env.get(f"{prefix}_AUTH_TYPE") or "").lower()
-    apikey = env.secret(f"{prefix}_APIKEY")
-    if not auth_type:
-        if apikey is None:
-            env.problem(
-                f"{prefix}_AUTH_TYPE is not set: use 'container' with {prefix}_IAM_PROFILE_NAME "
-                f"(a trusted profile, recommended) or 'iam' with {prefix}_APIKEY."
-            )
-            return ServiceAuth(prefix, "")
-        auth_type = "iam"
-    auth = ServiceAuth(
-        prefix=prefix,
-        auth_type=auth_type,
-        apikey=apikey,
-        profile_name=env.get(f"{prefix}_IAM_PROFILE_NAME"),
-        profile_id=env.get(f"{prefix}_IAM_PROFILE_ID"),
-        cr_token_filename=env.get(f"{prefix}_CR_TOKEN_FILENAME"),
-        auth_url=env.get(f"{prefix}_AUTH_URL"),
-    )
-    if auth_type == "iam" and apikey is None:
-        env.problem(f"{prefix}_APIKEY is not set, and {prefix}_AUTH_TYPE is 'iam'.")
-    elif auth_type == "container" and not (auth.profile_name or auth.profile_id):
-        env.problem(
-            f"{prefix}_IAM_PROFILE_NAME (or {prefix}_IAM_PROFILE_ID) is not set, "
-            f"and {prefix}_AUTH_TYPE is 'container'."
-        )
-    elif auth_type not in ("iam", "container"):
-        env.problem(f"{prefix}_AUTH_TYPE has value {auth_type!r}. Supported: 'container', 'iam'.")
-    return auth
 
 
 class RetryablePacing(TokenManager):  # type: ignore[misc]  # the SDK core has no type hints

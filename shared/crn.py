@@ -52,3 +52,9 @@ def secrets_manager_instance(text: str) -> str | None:
     if crn is None or crn.service_name != SECRETS_MANAGER or not crn.service_instance:
         return None
     return crn.instance
+
+
+def instance_crn(service_name: str, location: str, account_id: str, instance: str) -> str:
+    """The CRN of a service instance in IBM Cloud's public cloud: `crn:v1:bluemix:public:
+    <service-name>:<location>:a/<account>:<instance>::`."""
+    return f"crn:v1:bluemix:public:{service_name}:{location}:a/{account_id}:{instance}::"

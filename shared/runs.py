@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.errors import NotFoundError
 from shared.retry import RetryPolicy
-from shared.sdk import call_api
+from shared.sdk import PAGE_SIZE, call_api, call_pages
 from shared.settings import EnvReader
 
 FINISHED = frozenset({"completed", "failed"})
 MAX_FAILED_KEPT = 20
-PAGE_SIZE = 100
 RETENTION_VARIABLES = ("CERTSYNC_KEEP_RUNS", "CERTSYNC_KEEP_FAILED_DAYS")
 
 
@@ -138,23 +136,13 @@ class RunHistory:
         return Pruned(tuple(doomed), finished - len(doomed))
 
     def list(self) -> list[RunInfo]:
-        runs: list[RunInfo] = []
-        start: str | None = None
-        while True:
-            page = self._call(
-                f"list job runs of job {self._job!r}",
-                functools.partial(
-                    self._api.list_job_runs,
-                    self._project,
-                    job_name=self._job,
-                    limit=PAGE_SIZE,
-                    start=start,
-                ),
-            )
-            runs += [RunInfo.from_body(r) for r in page.get("job_runs") or []]
-            start = (page.get("next") or {}).get("start")
-            if not start:
-                return runs
+        from ibm_code_engine_sdk.code_engine_v2 import JobRunsPager
+
+        pager = JobRunsPager(
+            client=self._api, project_id=self._project, job_name=self._job, limit=PAGE_SIZE
+        )
+        listed = call_pages(pager, what=f"list job runs of job {self._job!r}", policy=self._policy)
+        return [RunInfo.from_body(r) for r in listed]
 
     def _delete(self, name: str) -> None:
         # A run already gone was deleted by Code Engine, a person, or another run's pruning.

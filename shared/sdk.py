@@ -13,6 +13,13 @@ from shared.retry import RetryPolicy, call_with_retry
 
 T = TypeVar("T")
 
+# One page size policy: every list asks for the most a page can hold. Secrets Manager documents
+# 1,000 (SecretsManagerV2.list_secrets: "Maximum limit allowed is 1000 secrets"); Code Engine
+# documents no maximum (CodeEngineV2 list_*: "Optional maximum number of ... per page"), so 100,
+# the most the emulator allows (the stricter guess); Event Notifications and IAM lists take 100.
+PAGE_SIZE = 100
+SECRETS_MANAGER_PAGE_SIZE = 1000
+
 
 class Pager(Protocol):
     """What the SDKs' generated pagers (`SourcesPager`, `PoliciesPager`, ...) offer."""

@@ -151,3 +151,53 @@ def config_invalid(
         structlog.get_logger("certsync").error("config_invalid", problems=problems)
     print(f"{program}: bad configuration:", *problems, sep="\n  - ", file=err)
     return EXIT_CONFIG
+
+
+@dataclass(frozen=True)
+class ServiceAuth:
+    prefix: str
+    auth_type: str  # "iam" or "container"
+    apikey: SecretValue | None = None
+    profile_name: str | None = None
+    profile_id: str | None = None
+    cr_token_filename: str | None = None
+    auth_url: str | None = None
+
+
+def service_auth_variables(prefix: str) -> tuple[str, ...]:
+    """The variables `read_service_auth` reads for `prefix`."""
+    names = ("AUTH_TYPE", "APIKEY", "IAM_PROFILE_NAME", "IAM_PROFILE_ID", "CR_TOKEN_FILENAME")
+    return tuple(f"{prefix}_{name}" for name in (*names, "AUTH_URL"))
+
+
+def read_service_auth(env: EnvReader, prefix: str) -> ServiceAuth:
+    """Read `<prefix>_AUTH_TYPE` and friends, recording problems on `env`."""
+    auth_type = (env.get(f"{prefix}_AUTH_TYPE") or "").lower()
+    apikey = env.secret(f"{prefix}_APIKEY")
+    if not auth_type:
+        if apikey is None:
+            env.problem(
+                f"{prefix}_AUTH_TYPE is not set: use 'container' with {prefix}_IAM_PROFILE_NAME "
+                f"(a trusted profile, recommended) or 'iam' with {prefix}_APIKEY."
+            )
+            return ServiceAuth(prefix, "")
+        auth_type = "iam"
+    auth = ServiceAuth(
+        prefix=prefix,
+        auth_type=auth_type,
+        apikey=apikey,
+        profile_name=env.get(f"{prefix}_IAM_PROFILE_NAME"),
+        profile_id=env.get(f"{prefix}_IAM_PROFILE_ID"),
+        cr_token_filename=env.get(f"{prefix}_CR_TOKEN_FILENAME"),
+        auth_url=env.get(f"{prefix}_AUTH_URL"),
+    )
+    if auth_type == "iam" and apikey is None:
+        env.problem(f"{prefix}_APIKEY is not set, and {prefix}_AUTH_TYPE is 'iam'.")
+    elif auth_type == "container" and not (auth.profile_name or auth.profile_id):
+        env.problem(
+            f"{prefix}_IAM_PROFILE_NAME (or {prefix}_IAM_PROFILE_ID) is not set, "
+            f"and {prefix}_AUTH_TYPE is 'container'."
+        )
+    elif auth_type not in ("iam", "container"):
+        env.problem(f"{prefix}_AUTH_TYPE has value {auth_type!r}. Supported: 'container', 'iam'.")
+    return auth

@@ -25,12 +25,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.clients import ServiceAuth, read_service_auth, service_auth_variables
 from shared.crn import secrets_manager_instance
 from shared.retry import RetryPolicy
 from shared.run_names import is_valid_name
 from shared.runs import RETENTION_VARIABLES, Retention
-from shared.settings import CODE_ENGINE_URL_VARIABLES, EnvReader, SecretValue, code_engine_url
+from shared.settings import (
+    CODE_ENGINE_URL_VARIABLES,
+    EnvReader,
+    SecretValue,
+    ServiceAuth,
+    code_engine_url,
+    read_service_auth,
+    service_auth_variables,
+)
 
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 256 * 1024

@@ -1,9 +1,8 @@
 import datetime as dt
 
-from job.alerts import ALERT_TYPES, alerts_for, due
+from job.alerts import alerts_for, due
 from job.mappings import SecretMapping
-from job.outcome import Outcome, Result
-from job.rollout import DomainCheck
+from job.outcome import Condition, DomainCheck, Outcome, Result
 from job.status import merge, with_alerts_sent
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -23,7 +22,7 @@ def outcome(result: Result = Result.CURRENT, days: int = 60, **changes) -> Outco
 
 
 def conditions(o: Outcome, **options) -> list[str]:
-    return [a.condition for a in alerts_for(o, NOW, warn_days=21, **options)]
+    return [a.condition.value for a in alerts_for(o, NOW, warn_days=21, **options)]
 
 
 def test_a_healthy_current_target_raises_nothing():
@@ -33,12 +32,21 @@ def test_a_healthy_current_target_raises_nothing():
 def test_each_condition_has_its_own_alert_about_one_target():
     assert conditions(outcome(Result.FAILED)) == ["mapping_failed"]
     assert conditions(outcome(Result.REJECTED)) == ["certificate_rejected"]
-    assert conditions(outcome(Result.REFUSED)) == ["write_refused"]
+    assert conditions(outcome(Result.REFUSED)) == ["target_refused"]
     assert conditions(outcome(Result.UPDATED)) == []
     assert conditions(outcome(Result.UPDATED), on_update=True) == ["certificate_updated"]
     stale = DomainCheck("www.example.com", False, 600, "99", None, "still serves serial 99")
     assert conditions(outcome(Result.FAILED, domains=(stale,))) == ["domain_stale"]
-    assert set(ALERT_TYPES.values()) >= {"com.ibm.certsync.mapping.failed"}
+    assert {c.type for c in Condition} == {
+        "com.ibm.certsync.mapping.failed",
+        "com.ibm.certsync.certificate.rejected",
+        "com.ibm.certsync.write.refused",  # the condition `target_refused`, as README documents
+        "com.ibm.certsync.domain.stale",
+        "com.ibm.certsync.certificate.expiring",
+        "com.ibm.certsync.certificate.updated",
+    }
+    [refused] = alerts_for(outcome(Result.REFUSED), NOW, warn_days=21)
+    assert (refused.type, refused.severity) == ("com.ibm.certsync.write.refused", "MEDIUM")
 
 
 def test_expiry_below_the_threshold_alerts_whatever_else_happened():

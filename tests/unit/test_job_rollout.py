@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from job.domain_mappings import DomainMapping
+from job.code_engine import DomainMapping
 from job.rollout import Rollout
 from shared.errors import PermanentError, RetryableError
 from tests.builders import FakeClock

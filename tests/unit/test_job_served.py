@@ -1,6 +1,7 @@
 import pytest
 
-from job.served import ConnectTo, address_for, parse_connect_to
+from job.served import address_for
+from job.variables import ConnectTo, parse_connect_to
 
 
 def test_connect_to_entries_in_curls_form():

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from job.served import ConnectTo
 from job.settings import Settings
+from job.variables import ConnectTo
 from localcloud.pki import make_chain
 from shared.errors import ConfigError
 

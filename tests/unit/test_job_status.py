@@ -3,8 +3,7 @@ import datetime as dt
 import json
 
 from job.mappings import SecretMapping
-from job.outcome import Outcome, Result
-from job.rollout import DomainCheck
+from job.outcome import DomainCheck, Outcome, Result
 from job.status import MAX_REASON, from_data, merge, to_data, with_alerts_sent
 from job.status_cli import render_table
 

@@ -7,7 +7,7 @@ from job.mappings import SecretMapping
 from job.outcome import Result
 from job.plan import CurrentTarget
 from job.runner import FetchOnce, run_all
-from job.sync import Syncer
+from job.sync import Site, Syncer
 from shared.errors import ConflictError, NotFoundError
 from tests.builders import SECRET_ID, source_certificate
 from tests.pki import make_chain, renew
@@ -49,7 +49,7 @@ def syncer(source, targets):
             raise source
         return source
 
-    return Syncer(fetch, targets)
+    return Syncer(fetch, lambda _: Site(targets))
 
 
 def test_first_sync_creates_then_nothing_to_do():
@@ -114,7 +114,7 @@ def test_fetch_once_reads_each_secret_once_across_mappings():
         return source_certificate(chain)
 
     mappings = [SecretMapping("id-1", f"tls-{i}") for i in range(5)]
-    result = run_all(mappings, Syncer(FetchOnce(fetch), Targets()), concurrency=4)
+    result = run_all(mappings, Syncer(FetchOnce(fetch), lambda _: Site(Targets())), concurrency=4)
     assert calls == ["id-1"]
     assert [o.result for o in result.outcomes] == [Result.CREATED] * 5
     assert result.exit_code == 0
@@ -144,7 +144,7 @@ def test_one_failure_makes_exit_code_one_but_others_finish():
             raise NotFoundError("gone")
         return source_certificate(chain, secret_id=secret_id)
 
-    result = run_all([bad, good], Syncer(fetch, Targets()), concurrency=2)
+    result = run_all([bad, good], Syncer(fetch, lambda _: Site(Targets())), concurrency=2)
     assert [o.result for o in result.outcomes] == [Result.FAILED, Result.CREATED]
     assert result.exit_code == 1
     assert result.counts()["failed"] == 1
@@ -154,7 +154,9 @@ def test_clock_is_a_parameter():
     chain, targets = make_chain(days=10), Targets()
     later = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=20)  # noqa: E731
     assert (
-        Syncer(lambda _: source_certificate(chain), targets, clock=later).sync(MAPPING).result
+        Syncer(lambda _: source_certificate(chain), lambda _: Site(targets), clock=later)
+        .sync(MAPPING)
+        .result
         is Result.REJECTED
     )
 

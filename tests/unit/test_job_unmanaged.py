@@ -40,7 +40,7 @@ def test_alerts_are_claimed_once_a_day_in_the_record() -> None:
     assert record["tls-soon"].outcome == OUTCOME
     raised = alerts(close)
     sent = with_alerts_sent(
-        record, [(a.target, a.condition) for a in due(raised, record, NOW)], NOW
+        record, [(a.target, a.condition.value) for a in due(raised, record, NOW)], NOW
     )
     again = noted(sent, close, NOW + dt.timedelta(hours=3))
     assert due(alerts(close), again, NOW + dt.timedelta(hours=3)) == []

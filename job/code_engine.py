@@ -1,0 +1,227 @@
+"""Code Engine adapter: a project's TLS secrets, its custom domains (domain mappings) and the
+status record's config map, translated into our own types.
+
+A domain-mapping refresh is a merge-patch of the mapping's own `tls_secret` with `If-Match`: Code
+Engine's docs say to edit the TLS secret on renewal, yet their CLI walkthrough also runs
+`domainmapping update`, and Knative (knative/serving#14142) has been seen serving a replaced
+secret's old certificate until the mapping changed. Nobody has settled which is true today, so
+certsync does both; with `If-Match` the refresh can never undo someone else's change.
+
+The status record's config map is read and replaced with `If-Match` (or created): `update`
+re-reads on 409/412, so concurrent runs never lose each other's entries.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ibm_code_engine_sdk.code_engine_v2 import (
+    DomainMappingsPager,
+    SecretDataTLSSecretData,
+    SecretsPager,
+)
+
+from job.certs import TlsBundle
+from job.plan import CurrentTarget
+from job.status import Record, from_data, to_data
+from shared.errors import ConflictError, NotFoundError
+from shared.retry import RetryPolicy
+from shared.sdk import PAGE_SIZE, Pager, call_api, call_pages
+
+MAX_CONFLICTS = 5  # config-map writes in a row that met another run's write
+
+
+class _Adapter:
+    """One project's calls (on a CodeEngineV2, or anything with its methods), each under the
+    retry policy."""
+
+    def __init__(self, api: Any, project_id: str, *, policy: RetryPolicy) -> None:
+        self._api = api
+        self._project = project_id
+        self._policy = policy
+
+    def _call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
+        return call_api(request, what=what, policy=self._policy)
+
+    def _pages(self, pager: Pager, what: str) -> list[dict[str, Any]]:
+        return call_pages(pager, what=what, policy=self._policy)
+
+
+class TargetStore(_Adapter):
+    """Read, create and replace a project's TLS secrets."""
+
+    def get(self, name: str) -> CurrentTarget | None:
+        """The secret as it is now, or None when it does not exist."""
+        try:
+            body = self._call(
+                f"get Code Engine secret {name!r}",
+                lambda: self._api.get_secret(project_id=self._project, name=name),
+            )
+        except NotFoundError:
+            return None
+        data = body.get("data") or {}
+        return CurrentTarget(
+            name=name,
+            entity_tag=str(body.get("entity_tag") or ""),
+            format=str(body.get("format") or ""),
+            tls_cert=data.get("tls_cert"),
+            tls_key=data.get("tls_key"),
+        )
+
+    def create(self, name: str, bundle: TlsBundle) -> str:
+        """Create the TLS secret; returns its entity tag."""
+        body = self._call(
+            f"create Code Engine secret {name!r}",
+            lambda: self._api.create_secret(
+                project_id=self._project, format="tls", name=name, data=_data(bundle)
+            ),
+        )
+        return str(body.get("entity_tag") or "")
+
+    def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str:
+        """Replace the TLS secret if it still carries `if_match` (else ConflictError); returns
+        its new entity tag."""
+        body = self._call(
+            f"replace Code Engine secret {name!r}",
+            lambda: self._api.replace_secret(
+                project_id=self._project,
+                name=name,
+                if_match=if_match,
+                format="tls",
+                data=_data(bundle),
+            ),
+        )
+        return str(body.get("entity_tag") or "")
+
+    def list_tags(self) -> dict[str, str]:
+        """name -> entity tag of every TLS secret in the project, so whether a target changed is
+        known without reading it."""
+        pager = SecretsPager(
+            client=self._api, project_id=self._project, format="tls", limit=PAGE_SIZE
+        )
+        return {
+            str(item["name"]): str(item["entity_tag"])
+            for item in self._pages(pager, "list Code Engine secrets")
+            if isinstance(item, dict) and item.get("name") and item.get("entity_tag")
+        }
+
+
+def _data(bundle: TlsBundle) -> SecretDataTLSSecretData:
+    return SecretDataTLSSecretData(tls_cert=bundle.cert_pem, tls_key=bundle.key_pem)
+
+
+@dataclass(frozen=True)
+class DomainMapping:
+    name: str  # the domain itself, e.g. www.example.com
+    tls_secret: str
+    entity_tag: str
+    status: str  # ready, deploying, failed
+    reason: str | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> DomainMapping:
+        details = body.get("status_details") or {}
+        return cls(
+            name=str(body.get("name") or ""),
+            tls_secret=str(body.get("tls_secret") or ""),
+            entity_tag=str(body.get("entity_tag") or ""),
+            status=str(body.get("status") or ""),
+            reason=details.get("reason"),
+        )
+
+
+class DomainMappings(_Adapter):
+    """The custom domains serving a project's TLS secrets (listed once per run), and refreshes."""
+
+    def __init__(self, api: Any, project_id: str, *, policy: RetryPolicy) -> None:
+        super().__init__(api, project_id, policy=policy)
+        self._lock = threading.Lock()
+        self._listed: dict[str, tuple[DomainMapping, ...]] | None = None
+
+    def for_secret(self, tls_secret: str) -> tuple[DomainMapping, ...]:
+        """The domain mappings that serve `tls_secret` (the project's list is read once)."""
+        with self._lock:
+            if self._listed is None:
+                pager = DomainMappingsPager(
+                    client=self._api, project_id=self._project, limit=PAGE_SIZE
+                )
+                found: dict[str, list[DomainMapping]] = {}
+                for body in self._pages(pager, "list domain mappings"):
+                    mapping = DomainMapping.from_body(body)
+                    found.setdefault(mapping.tls_secret, []).append(mapping)
+                self._listed = {secret: tuple(ms) for secret, ms in found.items()}
+            return self._listed.get(tls_secret, ())
+
+    def get(self, name: str) -> DomainMapping:
+        body = self._call(
+            f"get domain mapping {name!r}",
+            functools.partial(self._api.get_domain_mapping, self._project, name),
+        )
+        return DomainMapping.from_body(body)
+
+    def refresh(self, mapping: DomainMapping) -> DomainMapping:
+        """Patch the mapping with its own TLS secret, if it is still the version read."""
+        body = self._call(
+            f"refresh domain mapping {mapping.name!r}",
+            functools.partial(
+                self._api.update_domain_mapping,
+                self._project,
+                mapping.name,
+                mapping.entity_tag,
+                {"tls_secret": mapping.tls_secret},
+            ),
+        )
+        return DomainMapping.from_body(body)
+
+
+class StatusStore(_Adapter):
+    """The status record's home: one config map of the job's project."""
+
+    def __init__(self, api: Any, project_id: str, name: str, *, policy: RetryPolicy) -> None:
+        super().__init__(api, project_id, policy=policy)
+        self.name = name
+
+    def read(self) -> tuple[Record, str | None]:
+        """The record and the config map's entity tag (None: the map does not exist yet)."""
+        try:
+            body = self._map_call(
+                "get", functools.partial(self._api.get_config_map, self._project, self.name)
+            )
+        except NotFoundError:
+            return {}, None
+        return from_data(body.get("data")), str(body.get("entity_tag") or "")
+
+    def update(
+        self, change: Callable[[Record], Record], *, first: tuple[Record, str | None] | None = None
+    ) -> Record:
+        """Apply `change` to the stored record and store the result; conflicts re-read. `first`:
+        the record and tag this run already read, tried before reading again (a stale one costs
+        a 412 and a re-read, never a lost entry)."""
+        for attempt in range(MAX_CONFLICTS):
+            record, tag = first if first is not None and attempt == 0 else self.read()
+            updated = change(record)
+            try:
+                self._write(to_data(updated), tag)
+            except ConflictError:
+                continue
+            return updated
+        raise ConflictError(
+            f"config map {self.name!r} kept changing while being written "
+            f"({MAX_CONFLICTS} conflicts in a row)",
+            status=412,
+        )
+
+    def _write(self, data: dict[str, str], tag: str | None) -> None:
+        if tag is None:
+            create = self._api.create_config_map
+            self._map_call("create", lambda: create(self._project, self.name, data=data))
+        else:
+            replace = self._api.replace_config_map
+            self._map_call("replace", lambda: replace(self._project, self.name, tag, data=data))
+
+    def _map_call(self, verb: str, request: Callable[[], Any]) -> dict[str, Any]:
+        return self._call(f"{verb} Code Engine config map {self.name!r}", request)
