@@ -1,7 +1,7 @@
 """What the account should hold for a config: a pure function of the config and the facts.
 
 Roles are IAM display names, resolved to CRNs by IAM when a policy is written (`roles.py`): the
-service roles certsync needs and nothing more (README, "Install: running it on Code Engine"): Secrets
+service roles certsync needs and nothing more (README, "Install"): Secrets
 Manager `SecretsReader` (read certificates and their private keys) and Code Engine `Writer` (read
 and write the project's secrets, submit job runs) for the trusted profile; `Event Source Manager`
 for Secrets Manager on Event Notifications (docs `secrets-manager` event-notifications, "Creating
