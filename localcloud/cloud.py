@@ -52,7 +52,7 @@ class LocalCloud:
         )
         self.code_engine = code_engine.CodeEngine(self)
         self.event_notifications = event_notifications.EventNotifications(
-            self, code_engine=lambda: self.code_engine, authorized=self._authorized
+            self, job_runs=lambda: self.code_engine.job_runs, authorized=self._authorized
         )
         self.secrets_manager_notifications = sm_notifications.Notifications(
             self, events=lambda: self.event_notifications, authorized=self._authorized

@@ -49,13 +49,13 @@ def seed(
     for space in spaces:
         space.domain_mappings.trust_root(root.cert)
         space.domain_mappings.ready_seconds = 0.0
-        space.seed_app("web")
+        space.apps.seed("web")
     connect_to = []
     for n in range(secrets):
         space = spaces[n % len(spaces)]
         chain = make_chain(f"site-{n}.example.com", days=10 + n, ca=(root, intermediate))
         data = {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem}
-        space.put_secret(f"tls-{n}", "tls", data)
+        space.secrets.put(f"tls-{n}", "tls", data)
         if n % 2 == 0:  # half of them are in Secrets Manager too
             cloud.secrets_manager.seed_certificate(
                 "imported_cert", f"cert-{n}", chain.leaf_pem, chain.key_pem,

@@ -89,7 +89,7 @@ def add_projects(cloud: LocalCloud, mappings: int, projects: int) -> list[tuple[
     per_project = -(-mappings // projects)
     for project, _ in places:
         space = ce.project_space(project)
-        space.max_secrets = max(space.max_secrets, per_project)
+        space.secrets.max_secrets = max(space.secrets.max_secrets, per_project)
     return places
 
 

@@ -104,7 +104,7 @@ def job_variables(env: Mapping[str, str], exclude: Collection[str] = ()) -> list
 
 def served_serial(cloud: LocalCloud, target: str) -> int | None:
     """The leaf serial number Code Engine secret `target` holds, or None if there is none."""
-    secret = cloud.code_engine.secret(target)
+    secret = cloud.code_engine.secrets.find(target)
     if secret is None:
         return None
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number

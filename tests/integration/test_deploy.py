@@ -150,7 +150,7 @@ def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
         for d in en.list_destinations(instance_id=instance).get_result()["destinations"]
         if d["name"] == "certsync-trigger"
     ]
-    url = f"{account.cloud.code_engine.get_app('certsync-trigger')['endpoint']}/events"
+    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
     en.update_destination(
         instance_id=instance,
         id=ours["id"],
@@ -234,7 +234,7 @@ def test_destroy_leaves_the_users_own_resources(account: Account) -> None:
     applied(account)
     # A first sync writes the target: it is the user's TLS secret, which destroy must keep.
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    assert cloud.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
+    assert cloud.code_engine.job_runs.wait(run["name"], timeout=60)["status"] == "completed"
     assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
     done = account.deploy("destroy", "--json", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -281,7 +281,7 @@ def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> N
         image_from_dockerfile(ROOT / f"Dockerfile.{component}", cwd=ROOT)
         for component in ("job", "trigger")
     )
-    cloud.code_engine.register_build_source(
+    cloud.code_engine.builds.register_source(
         source, {"Dockerfile.job": job, "Dockerfile.trigger": trigger}
     )
     code_engine_sdk(cloud, account.apikey).create_secret(
@@ -379,7 +379,7 @@ def test_doctors_dry_run_and_a_resync_by_argument_run_the_job_with_them(account:
     run = ce.create_job_run(
         project, job_name="certsync", run_arguments=["--secret", account.secret_id]
     ).get_result()
-    assert account.cloud.code_engine.wait_for_job_run(run["name"], 60)["status"] == "completed"
+    assert account.cloud.code_engine.job_runs.wait(run["name"], 60)["status"] == "completed"
     assert served_serial(account.cloud, "tls-www") == account.chain.leaf.cert.serial_number
 
 
@@ -396,9 +396,9 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
     assert (app["image_secret"], app["status"]) == ("certsync-registry", "ready")
     assert checks_of(account)["registry secret 'certsync-registry'"]["status"] == "ok"
 
-    cloud.code_engine.delete_secret("certsync-registry")
+    cloud.code_engine.secrets.delete("certsync-registry")
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    failed = cloud.code_engine.wait_for_job_run(run["name"], 60)
+    failed = cloud.code_engine.job_runs.wait(run["name"], 60)
     assert failed["status"] == "failed"
     assert failed["status_details"]["indices_details"]["0"]["last_failure_reason"] == (
         "ImagePullBackOff"
@@ -409,7 +409,7 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
         "missing: job runs and the app cannot pull",
     )
     assert "ibmcloud ce registry create --name certsync-registry --server icr.io" in missing["fix"]
-    cloud.code_engine.put_secret("certsync-registry", "generic", {"server": "icr.io"})
+    cloud.code_engine.secrets.put("certsync-registry", "generic", {"server": "icr.io"})
     wrong = checks_of(account)["registry secret 'certsync-registry'"]
     assert (wrong["status"], wrong["detail"]) == ("fail", "has format 'generic', not 'registry'")
 

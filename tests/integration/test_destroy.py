@@ -37,7 +37,7 @@ def test_destroy_removes_what_the_runs_made_and_names_what_it_leaves(account: Ac
     applied(account)
     ce = code_engine_sdk(local, account.apikey)
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    assert local.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
+    assert local.code_engine.job_runs.wait(run["name"], timeout=60)["status"] == "completed"
     canary = account.deploy("doctor", "--canary", "--canary-timeout", "60")
     assert canary.returncode == 0, canary.stdout + canary.stderr
     sm = secrets_manager_sdk(local, account.apikey)

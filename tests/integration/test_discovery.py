@@ -48,7 +48,7 @@ def test_declared_targets_are_synced_and_a_malformed_declaration_is_isolated(clo
     result = run_job(discovering(cloud))
     assert result.returncode == 1, result.stderr
     assert result.outcomes() == {"tls-a": "created", "tls-b": "created"}
-    assert cloud.code_engine.secret("tls-c") is None
+    assert cloud.code_engine.secrets.find("tls-c") is None
     (failed,) = [line for line in result.events("mapping_failed") if "target" not in line]
     assert failed["secret_id"] == bad
     assert "certsync_targets[0]" in failed["reason"]
@@ -70,7 +70,7 @@ def test_a_target_claimed_by_two_secrets_is_a_conflict_not_a_guess(cloud):
     (line,) = [x for x in result.events("mapping_failed") if x.get("target") == "tls-shared"]
     assert first in line["reason"]
     assert second in line["reason"]
-    assert cloud.code_engine.secret("tls-shared") is None
+    assert cloud.code_engine.secrets.find("tls-shared") is None
 
 
 def test_discovery_works_with_explicit_mappings_and_its_own_label(cloud):

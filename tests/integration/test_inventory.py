@@ -57,14 +57,14 @@ class Estate:
         eu = home.project_space(self.eu)
         for space in (home, eu):
             space.domain_mappings.trust_root(first.root.cert)
-            space.seed_app("web")
+            space.apps.seed("web")
         self.domains: dict[str, int] = {}
         # managed at home; its domain stays on the first certificate after a replace
         www = renew(first, days=80)
         www_id = seed_certificate(cloud, www, "www-cert")
         home.router.set_mode(STALE, domain="www.example.com")
         self.put(home, "tls-www", first, domain="www.example.com")
-        home.put_secret("tls-www", "tls", tls(www))
+        home.secrets.put("tls-www", "tls", tls(www))
         self.www_old, self.www = first, www
         # by hand at home, 5 days left: the same certificate is in Secrets Manager
         shop = self.chain("shop.example.com", days=5)
@@ -101,7 +101,7 @@ class Estate:
         return make_chain(domain, days=days, ca=self.ca)
 
     def put(self, space: ProjectSpace, name: str, chain: Chain, domain: str = "") -> None:
-        space.put_secret(name, "tls", tls(chain))
+        space.secrets.put(name, "tls", tls(chain))
         if domain:
             component = {"name": "web", "resource_type": "app_v2"}
             space.domain_mappings.create({"name": domain, "component": component,

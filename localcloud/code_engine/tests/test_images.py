@@ -24,9 +24,9 @@ ICR_CREDENTIALS = {"server": "us.icr.io", "username": "iamapikey", "password": "
 
 def argv_of_run(cloud: LocalCloud, ce: CodeEngineV2, pid: str, **run: Any) -> list[str]:
     created = ce.create_job_run(project_id=pid, job_name="argv", **run).get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
-    assert final["status"] == "completed", cloud.code_engine.job_run_logs(created["name"])
-    printed: list[str] = json.loads(cloud.code_engine.job_run_logs(created["name"]))
+    final = cloud.code_engine.job_runs.wait(created["name"])
+    assert final["status"] == "completed", cloud.code_engine.job_runs.logs(created["name"])
+    printed: list[str] = json.loads(cloud.code_engine.job_runs.logs(created["name"]))
     return printed
 
 
@@ -85,11 +85,11 @@ def test_arguments_replace_an_image_cmd_that_names_the_program(
     created = ce.create_job_run(
         project_id=pid, job_name="cmd-only", run_arguments=["--dry-run"], scale_retry_limit=0
     ).get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
+    final = cloud.code_engine.job_runs.wait(created["name"])
     assert final["status"] == "failed"
     details = final["status_details"]["indices_details"]["0"]
     assert details["last_failure_reason"] == "ContainerExitedCode128"
-    assert 'exec: "--dry-run"' in cloud.code_engine.job_run_logs(created["name"])
+    assert 'exec: "--dry-run"' in cloud.code_engine.job_runs.logs(created["name"])
 
 
 def test_a_private_image_without_a_registry_secret_fails_to_pull(
@@ -98,11 +98,11 @@ def test_a_private_image_without_a_registry_secret_fails_to_pull(
     cloud.code_engine.register_image(PRIVATE, [sys.executable, "-c", PRINT_ARGV])
     ce.create_job(project_id=pid, name="private", image_reference=PRIVATE)  # accepted
     created = ce.create_job_run(project_id=pid, job_name="private").get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
+    final = cloud.code_engine.job_runs.wait(created["name"])
     assert final["status"] == "failed"
     details = final["status_details"]["indices_details"]["0"]
     assert details["last_failure_reason"] == "ImagePullBackOff"
-    assert f'Failed to pull image "{PRIVATE}"' in cloud.code_engine.job_run_logs(created["name"])
+    assert f'Failed to pull image "{PRIVATE}"' in cloud.code_engine.job_runs.logs(created["name"])
 
 
 @pytest.mark.parametrize(
@@ -118,10 +118,10 @@ def test_a_private_image_needs_a_registry_secret_for_its_host(
 ) -> None:
     cloud.code_engine.register_image(PRIVATE, [sys.executable, "-c", PRINT_ARGV])
     if fmt is not None:
-        cloud.code_engine.put_secret(secret, fmt, data)
+        cloud.code_engine.secrets.put(secret, fmt, data)
     ce.create_job(project_id=pid, name="private", image_reference=PRIVATE, image_secret=secret)
     created = ce.create_job_run(project_id=pid, job_name="private").get_result()
-    assert cloud.code_engine.wait_for_job_run(created["name"])["status"] == "failed"
+    assert cloud.code_engine.job_runs.wait(created["name"])["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_a_pull_succeeds_with_the_secret_or_from_a_public_registry(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str, image: str
 ) -> None:
     cloud.code_engine.register_image(image, [sys.executable, "-c", PRINT_ARGV])
-    cloud.code_engine.put_secret("icr", "registry", ICR_CREDENTIALS)
+    cloud.code_engine.secrets.put("icr", "registry", ICR_CREDENTIALS)
     ce.create_job(project_id=pid, name="argv", image_reference=image, image_secret="icr")
     assert argv_of_run(cloud, ce, pid) == []
 
@@ -152,6 +152,6 @@ def test_a_private_app_image_without_a_pull_secret_never_gets_ready(
     revision = ce.get_app_revision(project_id=pid, app_name="web", name="web-00001").get_result()
     assert revision["status_details"]["reason"] == "fetch_image_failed_missing_pull_credentials"
 
-    cloud.code_engine.put_secret("icr", "registry", ICR_CREDENTIALS)
+    cloud.code_engine.secrets.put("icr", "registry", ICR_CREDENTIALS)
     ce.update_app(project_id=pid, name="web", if_match="*", app={"image_secret": "icr"})
     assert settled_app(ce, pid, "web")["status"] == "ready"
