@@ -4,7 +4,8 @@ versions and rotation; the operations behind the HTTP API and the in-process API
 Public and private certificates cannot be imported on the real service (they are ordered via ACME
 or issued by a private CA configuration), so the API refuses to create or rotate them; tests and
 the demo seed and rotate them in-process (`seed_certificate`, `rotate`) or through the control
-plane (`routes.py`). Every certificate rotation publishes `secret_rotated` to Event Notifications.
+plane (`control_routes.py`). Every certificate rotation publishes `secret_rotated` to Event
+Notifications; the registration with it is `notifications`.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from localcloud.secrets_manager.model import (
     secret_full,
     timestamp,
 )
+from localcloud.secrets_manager.notifications import Authorizer, Notifications, SourceRegistry
 from localcloud.secrets_manager.store import SERVICE_ACTOR, Store
 
 SEED_ACTOR = "IBMid-fakecloud-operator"
 
 
-class EventSink(Protocol):
-    """Where Secrets Manager publishes its events: Event Notifications, for which it is a source."""
+class EventSink(SourceRegistry, Protocol):
+    """Where Secrets Manager publishes its events: Event Notifications, for which it is a source
+    once registered (`notifications`)."""
 
     def publish_secret_event(
         self, *, event_sub_type: str, secret_type: str, secrets: list[dict[str, Any]]
@@ -63,10 +66,12 @@ def _type_extra(secret_type: str) -> dict[str, Any]:
 
 
 class SecretsManager:
-    def __init__(self, site: Site, events: Callable[[], EventSink]) -> None:
-        """`events` is looked up at each rotation: a test may replace the sink."""
+    def __init__(self, site: Site, events: Callable[[], EventSink], authorized: Authorizer) -> None:
+        """`events` is looked up at each rotation: a test may replace the sink. `authorized` is
+        IAM's check, which the registration with Event Notifications needs."""
         self.store = Store(site.identity)
         self._events = events
+        self.notifications = Notifications(site, events, authorized)
 
     # -- in-process API for tests and the demo ---------------------------------------------
     def seed_certificate(  # noqa: PLR0917  (signature agreed with the other helpers)
