@@ -86,7 +86,7 @@ def test_rotation_reaches_code_engine_through_the_trigger(cloud, deployed, trigg
     new = rotate(cloud, secret_id, chain)
 
     assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
-    (run,) = cloud.code_engine.job_runs.values()
+    (run,) = cloud.code_engine.job_runs.list()
     finished = cloud.code_engine.job_runs.wait(run["name"])
     assert finished["status"] == "completed"
     logs = cloud.code_engine.job_runs.logs(run["name"])
@@ -107,7 +107,7 @@ def test_a_code_engine_job_destination_starts_the_job_directly(cloud, deployed):
     new = rotate(cloud, secret_id, chain)
 
     assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
-    (run,) = cloud.code_engine.job_runs.values()
+    (run,) = cloud.code_engine.job_runs.list()
     assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
 
 
@@ -126,6 +126,6 @@ def test_a_rotation_of_an_unmapped_secret_runs_the_job_and_changes_nothing(
     rotate(cloud, other_id, other)
 
     assert wait_until(lambda: len(cloud.code_engine.job_runs.list()) == 1, 30)
-    (run,) = cloud.code_engine.job_runs.values()
+    (run,) = cloud.code_engine.job_runs.list()
     assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
     assert cloud.code_engine.secrets.find("tls-web") == before
