@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from cryptography import x509
 from starlette.types import ASGIApp
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from scripts import processes
 from scripts.processes import (
     APIKEY,
@@ -121,14 +121,17 @@ def seed_certificate(
     cloud: LocalCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
 ) -> str:
     """Put `chain` into the fake Secrets Manager as `secret_type`; returns the secret id."""
-    extra: dict[str, Any] = (
-        {"issuing_ca": chain.intermediate_pem, "ca_chain": [chain.intermediate_pem, chain.root_pem]}
+    parts = (
+        CertificateParts(
+            chain.leaf_pem,
+            chain.key_pem,
+            issuing_ca=chain.intermediate_pem,
+            ca_chain=[chain.intermediate_pem, chain.root_pem],
+        )
         if secret_type == "private_cert"
-        else {"intermediate": chain.intermediate_pem}
+        else CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
     )
-    secret = cloud.secrets_manager.seed_certificate(
-        secret_type, name, chain.leaf_pem, chain.key_pem, **extra
-    )
+    secret = cloud.secrets_manager.seed_certificate(secret_type, name, parts)
     return str(secret["id"])
 
 

@@ -52,7 +52,7 @@ from localcloud.code_engine.checks import (
 from localcloud.code_engine.model import ConfigMap
 from localcloud.code_engine.scope import Scope
 from localcloud.http import BadRequest
-from localcloud.pki import issue
+from localcloud.pki import Profile, issue
 
 MAX_CONFIG_MAPS = 100
 MAX_SIZE = 1024 * 1024  # bytes of keys and values together
@@ -74,7 +74,7 @@ class ConfigMaps:
         self._maps: dict[str, ConfigMap] = {}
         self.max_config_maps = MAX_CONFIG_MAPS
         self._system = {
-            name: {key: issue(f"{name} CA", ca=True, days=3650).cert_pem}
+            name: {key: issue(f"{name} CA", profile=Profile(ca=True, days=3650)).cert_pem}
             for name, key in SYSTEM.items()
         }
         for name in self._system:

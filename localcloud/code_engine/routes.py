@@ -131,19 +131,17 @@ class _Api:
     def _list(self, request: Request, key: str, items: list[dict[str, Any]], href: str,
               filters: dict[str, str]) -> Response:  # fmt: skip
         """A page of `items` under `key`; `href` is the collection's (`Project.href`)."""
-        limit, after = page_params(request)
+        window = page_params(request)
         return json_response(
-            paginate(items, key=key, limit=limit, after=after, base_href=href, filters=filters)
+            paginate(items, key=key, window=window, base_href=href, filters=filters)
         )
 
     # -- projects ---------------------------------------------------------------------------
     async def list_projects(self, request: Request, region: str) -> Response:
         projects = [space.project().to_dict() for space in self.ce.projects_in(region)]
-        limit, after = page_params(request)
         href = f"{self.ce.api_url_for(region)}/projects"
-        return json_response(
-            paginate(projects, key="projects", limit=limit, after=after, base_href=href)
-        )
+        window = page_params(request)
+        return json_response(paginate(projects, key="projects", window=window, base_href=href))
 
     async def get_project(self, request: Request, ce: ProjectSpace) -> Response:
         return json_response(ce.project().to_dict())

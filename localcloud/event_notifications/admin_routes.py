@@ -96,10 +96,7 @@ class _Admin:
         return checked
 
     def _list(self, request: Request, key: str, items: list[Any], render: Any) -> Response:
-        url = str(request.url.replace(query=""))
-        body = page(
-            url, request.query_params, key=key, items=items, name=lambda i: i.name, render=render
-        )
+        body = page(request, key=key, items=items, name=lambda i: i.name, render=render)
         return json_response(body)
 
     # -- sources -------------------------------------------------------------------------------

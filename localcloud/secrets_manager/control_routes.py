@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from localcloud.http import CONTROL_PREFIX, json_response, read_json_object
 from localcloud.secrets_manager import validate
+from localcloud.secrets_manager.model import CertificateParts, Details
 from localcloud.secrets_manager.service import SecretsManager
 
 CONTROL = f"{CONTROL_PREFIX}secrets_manager"
@@ -41,32 +42,22 @@ class _Control:
     async def seed(self, request: Request) -> Response:
         body: dict[str, Any] = await read_json_object(request)
         validate.reject_unknown(body, _SEED_FIELDS)
+        details = Details(
+            str(body.get("group") or "default"),
+            body.get("labels"),
+            body.get("description"),
+            validate.metadata_object(body.get("custom_metadata"), "custom_metadata"),
+        )
         created = self.sm.seed_certificate(
             str(body.get("secret_type")),
             body.get("name"),  # type: ignore[arg-type]  # validated by validate.name
-            body.get("certificate"),  # type: ignore[arg-type]
-            body.get("private_key"),
-            body.get("intermediate"),
-            body.get("issuing_ca"),
-            body.get("ca_chain"),
-            str(body.get("group") or "default"),
-            labels=body.get("labels"),
-            description=body.get("description"),
-            custom_metadata=validate.metadata_object(
-                body.get("custom_metadata"), "custom_metadata"
-            ),
+            CertificateParts.from_body(body),
+            details,
         )
         return json_response(created, 201)
 
     async def rotate(self, request: Request) -> Response:
         body = await read_json_object(request)
         validate.reject_unknown(body, _ROTATE_FIELDS)
-        rotated = self.sm.rotate(
-            request.path_params["id"],
-            body.get("certificate"),  # type: ignore[arg-type]  # validated by cert_payload
-            body.get("private_key"),
-            body.get("intermediate"),
-            body.get("issuing_ca"),
-            body.get("ca_chain"),
-        )
+        rotated = self.sm.rotate(request.path_params["id"], CertificateParts.from_body(body))
         return json_response(rotated, 201)

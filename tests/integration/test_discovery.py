@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts, Details
 from tests.pki import Chain, make_chain
 from tests.support import job_env, run_job
 
@@ -24,11 +25,8 @@ def declare(
     secret = cloud.secrets_manager.seed_certificate(
         "imported_cert",
         name,
-        chain.leaf_pem,
-        chain.key_pem,
-        intermediate=chain.intermediate_pem,
-        labels=list(labels),
-        custom_metadata={"certsync_targets": targets},
+        CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem),
+        Details(labels=list(labels), custom_metadata={"certsync_targets": targets}),
     )
     return str(secret["id"])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
     APIKEY,
@@ -69,9 +70,8 @@ def trigger(cloud: LocalCloud, deployed: tuple[str, Chain], tmp_path: Path) -> I
 
 def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> Chain:
     new = renew(chain, days=90)
-    cloud.secrets_manager.rotate(
-        secret_id, new.leaf_pem, new.key_pem, intermediate=new.intermediate_pem
-    )
+    parts = CertificateParts(new.leaf_pem, new.key_pem, new.intermediate_pem)
+    cloud.secrets_manager.rotate(secret_id, parts)
     return new
 
 

@@ -17,7 +17,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.code_engine.project_space import ProjectSpace
 from localcloud.code_engine.router import STALE
-from localcloud.pki import Chain, issue, make_chain, renew
+from localcloud.pki import Chain, Profile, issue, make_chain, renew
 from scripts.deploy_local import admin_key, local_config, register_images, write_config
 from scripts.processes import ROOT, base_env
 from tests.support import assert_no_secret_material, seed_certificate, wait_until
@@ -84,7 +84,9 @@ class Estate:
         for name in ("blog-a", "blog-b"):
             seed_certificate(cloud, renew(blog, days=90), name)
         # by hand in eu-de, nothing in Secrets Manager; a subject that is markup
-        leaf = issue(HOSTILE, issuer=self.ca[1], days=200, sans=("old.example.com",))
+        leaf = issue(
+            HOSTILE, issuer=self.ca[1], sans=("old.example.com",), profile=Profile(days=200)
+        )
         self.put(eu, "tls-old", Chain(self.ca[0], self.ca[1], leaf))
         self.anchors = tmp_path / "root.pem"
         self.anchors.write_text(first.root_pem)

@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 
 from localcloud import Fault, LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from tests import builders
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
@@ -28,9 +29,8 @@ SECRETS_PATH = r"/v2/projects/[^/]+/secrets"
 
 
 def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> None:
-    cloud.secrets_manager.rotate(
-        secret_id, chain.leaf_pem, chain.key_pem, intermediate=chain.intermediate_pem
-    )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+    cloud.secrets_manager.rotate(secret_id, parts)
 
 
 def served(cloud: LocalCloud, target: str) -> list[x509.Certificate]:

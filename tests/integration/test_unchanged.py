@@ -12,7 +12,8 @@ import pytest
 from cryptography import x509
 
 from localcloud import LocalCloud
-from tests.pki import cert_pem, issue, make_chain
+from localcloud.secrets_manager.model import CertificateParts
+from tests.pki import Profile, cert_pem, issue, make_chain
 from tests.support import job_env, run_job, seed_certificate
 
 pytestmark = pytest.mark.integration
@@ -81,10 +82,11 @@ def test_a_new_intermediate_under_the_same_leaf_is_read_and_written(cloud):
     # The CA re-issues its intermediate (same name and key, new validity and serial): the leaf
     # and its serial stay, only the chain changes.
     name = chain.intermediate.cert.subject.rfc4514_string().removeprefix("CN=")
-    reissued = issue(name, issuer=chain.root, ca=True, key=chain.intermediate.key, days=900)
-    cloud.secrets_manager.rotate(
-        secret_id, chain.leaf_pem, chain.key_pem, intermediate=cert_pem(reissued.cert)
+    reissued = issue(
+        name, issuer=chain.root, key=chain.intermediate.key, profile=Profile(ca=True, days=900)
     )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, cert_pem(reissued.cert))
+    cloud.secrets_manager.rotate(secret_id, parts)
     cloud.requests.clear()
     result = run_job(env)
     assert result.returncode == 0, result.stderr

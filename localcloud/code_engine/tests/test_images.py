@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -38,42 +39,48 @@ def argv_job(cloud: LocalCloud) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Row:
+    """A row of the docs' table: the job's settings, the run's, and the command line run."""
+
+    job: dict[str, Any]
+    run: dict[str, Any]
+    argv: list[str]
+
+
 # The table of docs `cmd-args.md` (image Entrypoint `/myapp`, Command `--debug`), as job runs.
 @pytest.mark.parametrize(
-    ("job", "run", "argv"),
+    "row",
     [
-        pytest.param({}, {}, ["entry", "--debug"], id="image-entrypoint-and-cmd"),
-        pytest.param({"run_arguments": ["-d"]}, {}, ["entry", "-d"], id="args-replace-cmd"),
-        pytest.param({}, {"run_arguments": ["-d"]}, ["entry", "-d"], id="run-args-replace-cmd"),
+        pytest.param(Row({}, {}, ["entry", "--debug"]), id="image-entrypoint-and-cmd"),
+        pytest.param(Row({"run_arguments": ["-d"]}, {}, ["entry", "-d"]), id="args-replace-cmd"),
         pytest.param(
-            {"run_arguments": ["-j"]}, {"run_arguments": ["-r"]}, ["entry", "-r"], id="run-over-job"
+            Row({}, {"run_arguments": ["-d"]}, ["entry", "-d"]), id="run-args-replace-cmd"
         ),
         pytest.param(
-            {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
-            {},
-            ["cmd2"],
+            Row({"run_arguments": ["-j"]}, {"run_arguments": ["-r"]}, ["entry", "-r"]),
+            id="run-over-job",
+        ),
+        pytest.param(
+            Row({"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]}, {}, ["cmd2"]),
             id="command-ignores-image-cmd",
         ),
         pytest.param(
-            {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
-            {"run_arguments": ["-d"]},
-            ["cmd2", "-d"],
+            Row(
+                {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
+                {"run_arguments": ["-d"]},
+                ["cmd2", "-d"],
+            ),
             id="command-and-args",
         ),
     ],
 )
+@pytest.mark.usefixtures("argv_job")
 def test_a_run_builds_its_command_line_as_kubernetes_does(
-    cloud: LocalCloud,
-    ce: CodeEngineV2,
-    pid: str,
-    argv_job: None,
-    *,
-    job: dict[str, Any],
-    run: dict[str, Any],
-    argv: list[str],
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, row: Row
 ) -> None:
-    ce.create_job(project_id=pid, name="argv", image_reference=ARGV_IMAGE, **job)
-    assert argv_of_run(cloud, ce, pid, **run) == argv
+    ce.create_job(project_id=pid, name="argv", image_reference=ARGV_IMAGE, **row.job)
+    assert argv_of_run(cloud, ce, pid, **row.run) == row.argv
 
 
 def test_arguments_replace_an_image_cmd_that_names_the_program(
@@ -106,19 +113,20 @@ def test_a_private_image_without_a_registry_secret_fails_to_pull(
 
 
 @pytest.mark.parametrize(
-    ("secret", "fmt", "data"),
+    ("secret", "stored"),
     [
-        pytest.param("missing", None, None, id="no-such-secret"),
-        pytest.param("plain", "generic", {"server": "us.icr.io"}, id="not-a-registry-secret"),
-        pytest.param("other", "registry", {**ICR_CREDENTIALS, "server": "de.icr.io"}, id="host"),
+        pytest.param("missing", None, id="no-such-secret"),
+        pytest.param("plain", ("generic", {"server": "us.icr.io"}), id="not-a-registry-secret"),
+        pytest.param("other", ("registry", {**ICR_CREDENTIALS, "server": "de.icr.io"}), id="host"),
     ],
 )
 def test_a_private_image_needs_a_registry_secret_for_its_host(
-    cloud: LocalCloud, ce: CodeEngineV2, pid: str, *, secret: str, fmt: str | None, data: Any
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, secret: str, stored: tuple[str, Any] | None
 ) -> None:
+    """`stored`: the format and data of the secret the job names (None: there is none)."""
     cloud.code_engine.register_image(PRIVATE, [sys.executable, "-c", PRINT_ARGV])
-    if fmt is not None:
-        cloud.code_engine.secrets.put(secret, fmt, data)
+    if stored is not None:
+        cloud.code_engine.secrets.put(secret, *stored)
     ce.create_job(project_id=pid, name="private", image_reference=PRIVATE, image_secret=secret)
     created = ce.create_job_run(project_id=pid, job_name="private").get_result()
     assert cloud.code_engine.job_runs.wait(created["name"])["status"] == "failed"
