@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         cloud.code_engine.register_image(ref, shlex.split(command), cwd=args.cwd)
     for app in args.app:
         try:
-            cloud.code_engine.seed_app(app)
+            cloud.code_engine.apps.seed(app)
         except BadRequest as exc:
             parser.error(f"--app {app!r}: {exc.message}")
     for path in args.trust_root:

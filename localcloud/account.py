@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from localcloud.iam.service import Iam
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,15 @@ class Identity:
         return self.sm_instance_crn.removesuffix("::") + f":secret:{secret_id}"
 
 
+class TokenIssuer(Protocol):
+    """IAM as the services see it: the issuer of compute-resource tokens (`Iam` is one; this
+    module imports no service, so every service, IAM too, may import it)."""
+
+    def compute_resource_token(self, crn: str, component_type: str, component_name: str) -> str:
+        """A token for the Code Engine `job` or `application` `component_name` of project `crn`."""
+        ...
+
+
 class Site(Protocol):
     """The cloud as a service sees it: the account, and the base URL every service answers on
     (known once the server has started, so read it when needed)."""
@@ -63,6 +69,6 @@ class Site(Protocol):
     def url(self) -> str: ...
 
     @property
-    def iam(self) -> Iam:
+    def iam(self) -> TokenIssuer:
         """IAM, which issues the compute-resource tokens of Code Engine components."""
         ...

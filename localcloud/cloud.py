@@ -7,10 +7,11 @@ Event Notifications `/event-notifications/v1/instances/{id}/...`, the Resource C
 `/v2/resource_instances/{id}`; Code Engine's other regions
 `/codeengine/<region>/v2/...` (`code_engine_url_for`).
 Code Engine's router (custom domains over TLS) listens on its own port, `router_port`.
-Each service package gives its routes (`routes(service)`); the emulator's own control plane
-(seeding, event wiring) lives under `/_localcloud/`. Services that call each other (Secrets
-Manager publishes to Event Notifications, whose job destination submits Code Engine job runs) are
-wired here, looked up at each call so that a test may replace one.
+Each service package gives its routes (`routes(service)`, laid out as `localcloud/__init__.py`
+says); the emulator's own control plane (seeding, event wiring) lives under `/_localcloud/`.
+Services that call each other (Secrets Manager publishes to Event Notifications, whose job
+destination submits Code Engine job runs) are wired here, looked up at each call so that a test
+may replace one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from localcloud.faults import Faults, RequestLog
 from localcloud.http import EXCEPTION_HANDLERS
 from localcloud.middleware import CloudMiddleware
 from localcloud.routing import SegmentRouter
-from localcloud.secrets_manager import notifications as sm_notifications
 
 
 class LocalCloud:
@@ -48,14 +48,11 @@ class LocalCloud:
         self.iam.policies.propagation_seconds = authorization_delay
         self.resource_controller = resource_controller.ResourceController(self)
         self.secrets_manager = secrets_manager.SecretsManager(
-            self, events=lambda: self.event_notifications
+            self, events=lambda: self.event_notifications, authorized=self._authorized
         )
         self.code_engine = code_engine.CodeEngine(self)
         self.event_notifications = event_notifications.EventNotifications(
-            self, code_engine=lambda: self.code_engine, authorized=self._authorized
-        )
-        self.secrets_manager_notifications = sm_notifications.Notifications(
-            self, events=lambda: self.event_notifications, authorized=self._authorized
+            self, job_runs=lambda: self.code_engine.job_runs, authorized=self._authorized
         )
         self._server: _Server | None = None
         self._thread: Thread | None = None
@@ -120,7 +117,6 @@ class LocalCloud:
         routes = [
             *iam.routes(self.iam),
             *secrets_manager.routes(self.secrets_manager),
-            *sm_notifications.routes(self.secrets_manager_notifications),
             *code_engine.routes(self.code_engine),
             *event_notifications.routes(self.event_notifications),
             *resource_controller.routes(self.resource_controller),

@@ -50,21 +50,34 @@ class Issued:
         return key_pem(self.key)
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What kind of certificate, and for how long: a CA or a leaf, valid from `not_before`
+    (default: an hour ago) for `days`, or until `not_after`."""
+
+    ca: bool = False
+    days: int = 90
+    not_before: dt.datetime | None = None
+    not_after: dt.datetime | None = None
+
+
+LEAF = Profile()
+CA = Profile(ca=True)
+
+
 def issue(
     common_name: str,
     *,
     issuer: Issued | None = None,
-    ca: bool = False,
-    not_before: dt.datetime | None = None,
-    not_after: dt.datetime | None = None,
-    days: int = 90,
     key: PrivateKey | None = None,
     sans: tuple[str, ...] = (),
+    profile: Profile = LEAF,
 ) -> Issued:
     """Issue a certificate; self-signed when `issuer` is None."""
+    ca = profile.ca
     key = key or new_key()
-    start = not_before or (_now() - dt.timedelta(hours=1))
-    end = not_after or (start + dt.timedelta(days=days))
+    start = profile.not_before or (_now() - dt.timedelta(hours=1))
+    end = profile.not_after or (start + dt.timedelta(days=profile.days))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     issuer_name = issuer.cert.subject if issuer else subject
     signing_key = issuer.key if issuer else key
@@ -142,11 +155,13 @@ def make_chain(
 ) -> Chain:
     """A leaf for `domain` under a fresh (or given) root and intermediate."""
     if ca is None:
-        root = issue("certsync test root CA", ca=True, days=3650)
-        intermediate = issue("certsync test intermediate CA", issuer=root, ca=True, days=1825)
+        root = issue("certsync test root CA", profile=Profile(ca=True, days=3650))
+        intermediate = issue(
+            "certsync test intermediate CA", issuer=root, profile=Profile(ca=True, days=1825)
+        )
     else:
         root, intermediate = ca
-    leaf = issue(domain, issuer=intermediate, days=days, not_before=not_before, not_after=not_after)
+    leaf = issue(domain, issuer=intermediate, profile=Profile(False, days, not_before, not_after))
     return Chain(root, intermediate, leaf)
 
 

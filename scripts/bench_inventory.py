@@ -27,7 +27,8 @@ from pathlib import Path
 
 from localcloud import LocalCloud
 from localcloud.code_engine.project_space import ProjectSpace
-from localcloud.pki import issue, make_chain
+from localcloud.pki import Profile, issue, make_chain
+from localcloud.secrets_manager.model import CertificateParts
 from scripts.bench_job import REGIONS
 from scripts.deploy_local import admin_key, local_config, write_config
 from scripts.processes import ROOT, base_env
@@ -40,8 +41,8 @@ def seed(
 ) -> tuple[list[ProjectSpace], list[str], str]:
     """The projects, secrets and domains; returns the projects, the CERTSYNC_CONNECT_TO
     entries and the root CA's PEM."""
-    root = issue("bench root", ca=True, days=3650)
-    intermediate = issue("bench intermediate", issuer=root, ca=True, days=1800)
+    root = issue("bench root", profile=Profile(ca=True, days=3650))
+    intermediate = issue("bench intermediate", issuer=root, profile=Profile(ca=True, days=1800))
     ce = cloud.code_engine
     spaces: list[ProjectSpace] = [ce]
     for n in range(1, projects):
@@ -49,18 +50,16 @@ def seed(
     for space in spaces:
         space.domain_mappings.trust_root(root.cert)
         space.domain_mappings.ready_seconds = 0.0
-        space.seed_app("web")
+        space.apps.seed("web")
     connect_to = []
     for n in range(secrets):
         space = spaces[n % len(spaces)]
         chain = make_chain(f"site-{n}.example.com", days=10 + n, ca=(root, intermediate))
         data = {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem}
-        space.put_secret(f"tls-{n}", "tls", data)
+        space.secrets.put(f"tls-{n}", "tls", data)
         if n % 2 == 0:  # half of them are in Secrets Manager too
-            cloud.secrets_manager.seed_certificate(
-                "imported_cert", f"cert-{n}", chain.leaf_pem, chain.key_pem,
-                intermediate=chain.intermediate_pem,
-            )  # fmt: skip
+            parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+            cloud.secrets_manager.seed_certificate("imported_cert", f"cert-{n}", parts)
         if n < domains:
             domain = f"site-{n}.example.com"
             component = {"name": "web", "resource_type": "app_v2"}

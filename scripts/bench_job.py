@@ -48,7 +48,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from localcloud import LocalCloud
-from localcloud.pki import issue, make_chain
+from localcloud.pki import Profile, issue, make_chain
+from localcloud.secrets_manager.model import CertificateParts
 from scripts import loadgen
 from scripts.processes import APIKEY, ROOT, job_env
 from shared.clients import CODE_ENGINE_API_VERSION, ServiceAuth, build_authenticator
@@ -89,26 +90,21 @@ def add_projects(cloud: LocalCloud, mappings: int, projects: int) -> list[tuple[
     per_project = -(-mappings // projects)
     for project, _ in places:
         space = ce.project_space(project)
-        space.max_secrets = max(space.max_secrets, per_project)
+        space.secrets.max_secrets = max(space.secrets.max_secrets, per_project)
     return places
 
 
 def seed(cloud: LocalCloud, mappings: int, projects: int) -> list[dict[str, str]]:
     """`mappings` certificates (one CA), each mapped to its own target, spread round-robin over
     `projects` projects (`"project"` and `"region"` in each mapping but those of the job's own)."""
-    root = issue("bench root", ca=True, days=3650)
-    intermediate = issue("bench intermediate", issuer=root, ca=True, days=1800)
+    root = issue("bench root", profile=Profile(ca=True, days=3650))
+    intermediate = issue("bench intermediate", issuer=root, profile=Profile(ca=True, days=1800))
     places = add_projects(cloud, mappings, projects)
     pairs = []
     for n in range(mappings):
         chain = make_chain(f"site-{n}.example.com", ca=(root, intermediate))
-        secret = cloud.secrets_manager.seed_certificate(
-            "imported_cert",
-            f"bench-{n}",
-            chain.leaf_pem,
-            chain.key_pem,
-            intermediate=chain.intermediate_pem,
-        )
+        parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+        secret = cloud.secrets_manager.seed_certificate("imported_cert", f"bench-{n}", parts)
         pair = {"secret": str(secret["id"]), "target": f"tls-{n}"}
         project, region = places[n % len(places)]
         if project != cloud.identity.project_id:

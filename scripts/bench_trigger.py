@@ -57,10 +57,10 @@ def _serve_cloud(conn: Connection, cpus: set[int] | None) -> None:
 
     with LocalCloud() as cloud:
         cloud.iam.add_apikey(APIKEY)
-        cloud.code_engine.create_job({"name": JOB, "image_reference": IMAGE})
+        cloud.code_engine.jobs.create({"name": JOB, "image_reference": IMAGE})
         # Every rotation keeps its run, so the project's job-run quota (100; enforced and tested
         # in test_limits) is lifted: this benchmark measures acknowledgements under load.
-        cloud.code_engine.max_job_runs = 1_000_000
+        cloud.code_engine.job_runs.max_job_runs = 1_000_000
         conn.send(
             {
                 "code_engine_url": cloud.code_engine_url,
@@ -71,10 +71,10 @@ def _serve_cloud(conn: Connection, cpus: set[int] | None) -> None:
         )
         while (command := conn.recv()) != "stop":
             if command == "runs":
-                conn.send(len(cloud.code_engine.list_job_runs()))
+                conn.send(len(cloud.code_engine.job_runs.list()))
             elif command == "reset":  # the emulator's cost per call grows with the runs it holds
-                for run in cloud.code_engine.list_job_runs():
-                    cloud.code_engine.delete_job_run(run["name"])
+                for run in cloud.code_engine.job_runs.list():
+                    cloud.code_engine.job_runs.delete(run["name"])
                 conn.send(0)
             elif command == "cpu":
                 conn.send(time.process_time())

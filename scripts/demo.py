@@ -139,7 +139,7 @@ def first_sync(cloud: LocalCloud, ce: CodeEngineV2, step: Steps) -> None:
     """A first run of every mapping, as `ibmcloud ce jobrun submit --job certsync`."""
     began = time.monotonic()
     run = ce.create_job_run(cloud.identity.project_id, job_name=JOB).get_result()
-    finished = cloud.code_engine.wait_for_job_run(run["name"], timeout=120)
+    finished = cloud.code_engine.job_runs.wait(run["name"], timeout=120)
     step(
         f"First sync (ibmcloud ce jobrun submit --job {JOB}): job run {run['name']} "
         f"{finished['status']} in {time.monotonic() - began:.2f} s, as trusted profile "
@@ -149,7 +149,7 @@ def first_sync(cloud: LocalCloud, ce: CodeEngineV2, step: Steps) -> None:
 
 def map_domain(cloud: LocalCloud, ce: CodeEngineV2, step: Steps) -> None:
     """The user's app serves the certificate on its custom domain."""
-    cloud.code_engine.seed_app("web")
+    cloud.code_engine.apps.seed("web")
     ce.create_domain_mapping(
         cloud.identity.project_id,
         ComponentRef(name="web", resource_type="app_v2"),
@@ -251,7 +251,7 @@ def renewal_reaches_it(sm: SecretsManagerV2, cloud: LocalCloud, shop: Chain) -> 
     expected = describe(new.leaf_pem)
 
     def synced() -> bool | None:
-        secret = cloud.code_engine.secret(SHOP_TARGET)
+        secret = cloud.code_engine.secrets.find(SHOP_TARGET)
         return True if secret and describe(secret["data"]["tls_cert"]) == expected else None
 
     wait_for(f"'{SHOP_TARGET}' to hold the renewed certificate", synced)
@@ -324,14 +324,14 @@ def on_the_wire(cloud: LocalCloud) -> str | None:
 
 
 def served(cloud: LocalCloud) -> str:
-    secret = cloud.code_engine.secret(TARGET)
+    secret = cloud.code_engine.secrets.find(TARGET)
     assert secret is not None
     return str(secret["data"]["tls_cert"])
 
 
 def job_said(cloud: LocalCloud, run: str, event: str) -> str | None:
     """The job's own JSON log line for `event`, as the run printed it."""
-    for line in cloud.code_engine.job_run_logs(run).splitlines():
+    for line in cloud.code_engine.job_runs.logs(run).splitlines():
         if line.startswith("{") and json.loads(line).get("event") == event:
             return line
     return None
@@ -358,7 +358,7 @@ def rotate_and_follow(
     sm: SecretsManagerV2, cloud: LocalCloud, secret_id: str, chain: Chain, *, full_json: bool
 ) -> Chain:
     before, before_wire = served(cloud), on_the_wire(cloud)
-    known = set(cloud.code_engine.job_runs)
+    known = {run["name"] for run in cloud.code_engine.job_runs.list()}
     already = len(delivered_so_far(cloud))
     new = renew(chain, days=90)
     started = time.monotonic()
@@ -383,9 +383,14 @@ def rotate_and_follow(
         f"{stamp()}  Event Notifications delivered the notification: HTTP {delivery.status}, "
         f"acknowledged in {delivery.latency * 1000:.0f} ms"
     )
-    name = wait_for("a job run", lambda: next(iter(set(cloud.code_engine.job_runs) - known), None))
+    name = wait_for(
+        "a job run",
+        lambda: next(
+            iter({run["name"] for run in cloud.code_engine.job_runs.list()} - known), None
+        ),
+    )
     say(f"{stamp()}  the trigger submitted job run {name}")
-    run = cloud.code_engine.wait_for_job_run(name, timeout=120)
+    run = cloud.code_engine.job_runs.wait(name, timeout=120)
     say(f"{stamp()}  job run {name} {run['status']}")
     after, after_wire = served(cloud), on_the_wire(cloud)
     say(f"{stamp()}  Code Engine secret '{TARGET}' holds the new certificate; {DOMAIN} serves it")

@@ -30,7 +30,7 @@ def register_images(cloud: LocalCloud) -> None:
     cloud.code_engine.register_dockerfile(JOB_IMAGE, ROOT / "Dockerfile.job", cwd=ROOT)
     cloud.code_engine.register_dockerfile(TRIGGER_IMAGE, ROOT / "Dockerfile.trigger", cwd=ROOT)
     credentials = {"server": "icr.io", "username": "iamapikey", "password": secrets.token_hex(16)}
-    cloud.code_engine.put_secret(REGISTRY_SECRET, "registry", credentials)
+    cloud.code_engine.secrets.put(REGISTRY_SECRET, "registry", credentials)
 
 
 def local_config(

@@ -18,6 +18,7 @@ from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 from starlette.applications import Starlette
 
+from deploy.model import Facts
 from job.certs import SourceCertificate
 from shared.clients import CODE_ENGINE_API_VERSION
 from tests.pki import Chain, make_chain
@@ -244,6 +245,18 @@ class FakeClock:
 
 DEPLOY_SM = "00000000-0000-4000-8000-000000000001"
 DEPLOY_EN = "00000000-0000-4000-8000-000000000002"
+# What `deploy` learns of an account before planning: the project in us-south, Secrets Manager
+# in us-south and Event Notifications in eu-de, each at its own regional endpoint.
+DEPLOY_FACTS = Facts(
+    account_id="acct",
+    project_id="proj-id",
+    project_name="my-project",
+    project_crn="crn:v1:bluemix:public:codeengine:us-south:a/acct:proj-id::",
+    sm_crn=f"crn:v1:bluemix:public:secrets-manager:us-south:a/acct:{DEPLOY_SM}::",
+    en_crn=f"crn:v1:bluemix:public:event-notifications:eu-de:a/acct:{DEPLOY_EN}::",
+    sm_url=f"https://{DEPLOY_SM}.us-south.secrets-manager.appdomain.cloud",
+    en_url="https://eu-de.event-notifications.cloud.ibm.com/event-notifications",
+)
 
 
 def deploy_config(**changes: Any) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """The test PKI: it lives in `localcloud.pki` (the demo and the bench use it too)."""
 
 from localcloud.pki import (
+    CA,
     Chain,
     Issued,
     PrivateKey,
+    Profile,
     cert_pem,
     issue,
     key_pem,
@@ -13,9 +15,11 @@ from localcloud.pki import (
 )
 
 __all__ = [
+    "CA",
     "Chain",
     "Issued",
     "PrivateKey",
+    "Profile",
     "cert_pem",
     "issue",
     "key_pem",

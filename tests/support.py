@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from cryptography import x509
 from starlette.types import ASGIApp
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from scripts import processes
 from scripts.processes import (
     APIKEY,
@@ -104,7 +104,7 @@ def job_variables(env: Mapping[str, str], exclude: Collection[str] = ()) -> list
 
 def served_serial(cloud: LocalCloud, target: str) -> int | None:
     """The leaf serial number Code Engine secret `target` holds, or None if there is none."""
-    secret = cloud.code_engine.secret(target)
+    secret = cloud.code_engine.secrets.find(target)
     if secret is None:
         return None
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())[0].serial_number
@@ -121,14 +121,17 @@ def seed_certificate(
     cloud: LocalCloud, chain: Chain, name: str, secret_type: str = "imported_cert"
 ) -> str:
     """Put `chain` into the fake Secrets Manager as `secret_type`; returns the secret id."""
-    extra: dict[str, Any] = (
-        {"issuing_ca": chain.intermediate_pem, "ca_chain": [chain.intermediate_pem, chain.root_pem]}
+    parts = (
+        CertificateParts(
+            chain.leaf_pem,
+            chain.key_pem,
+            issuing_ca=chain.intermediate_pem,
+            ca_chain=[chain.intermediate_pem, chain.root_pem],
+        )
         if secret_type == "private_cert"
-        else {"intermediate": chain.intermediate_pem}
+        else CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
     )
-    secret = cloud.secrets_manager.seed_certificate(
-        secret_type, name, chain.leaf_pem, chain.key_pem, **extra
-    )
+    secret = cloud.secrets_manager.seed_certificate(secret_type, name, parts)
     return str(secret["id"])
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import builtins  # `list` in annotations: the class has a `list` method
 import contextlib
-import datetime as dt
+import functools
 import os
 import shutil
 import signal
@@ -46,12 +46,11 @@ from typing import Any
 from localcloud.code_engine import app_settings
 from localcloud.code_engine.app_model import App, AppSpec, Revision, injected
 from localcloud.code_engine.checks import JOB_NAME, check_if_match, check_name, conflict, not_found
-from localcloud.code_engine.clock import EntityTags
-from localcloud.code_engine.cr_tokens import TokenFiles, with_token_file
-from localcloud.code_engine.model import Project
-from localcloud.code_engine.plan import ConfigMapLookup, SecretLookup, process, resolve_env
+from localcloud.code_engine.cr_tokens import with_token_file
+from localcloud.code_engine.plan import process, resolve_env
 from localcloud.code_engine.pulls import pull_failure
-from localcloud.code_engine.runner import JOIN_TIMEOUT, START_ERROR, Image, base_env, exec_error
+from localcloud.code_engine.runner import JOIN_TIMEOUT, START_ERROR, base_env, exec_error
+from localcloud.code_engine.scope import Runtime, Scope
 
 SEEDED_IMAGE = "icr.io/codeengine/helloworld"  # what a seeded app shows; it runs nothing
 POLL_SECONDS = 0.02
@@ -61,29 +60,16 @@ ExitReason = Callable[[int], str]
 class Apps:
     """Callers hold no lock; every method takes the project's."""
 
-    def __init__(
-        self,
-        lock: threading.RLock,
-        *,
-        project: Callable[[], Project],
-        now: Callable[[], dt.datetime],
-        tags: EntityTags,
-        images: Mapping[str, Image],
-        lookups: tuple[SecretLookup, ConfigMapLookup],
-        tokens: TokenFiles,
-        issue_token: Callable[[str], str],
-        deleted: Callable[[str], None],
-    ) -> None:
-        """`issue_token(app)`: a compute-resource token for the app; `deleted(app)`: what else
-        goes with an app (its domain mappings)."""
-        self._lock = lock
-        self._project = project
-        self._now = now
-        self._tags = tags
-        self._images = images
-        self._lookups = lookups
-        self._tokens = tokens
-        self._issue_token = issue_token
+    def __init__(self, scope: Scope, runtime: Runtime, *, deleted: Callable[[str], None]) -> None:
+        """`deleted(app)`: what else goes with an app (its domain mappings)."""
+        self._lock = scope.lock
+        self._project = scope.project
+        self._now = scope.now
+        self._tags = scope.tags
+        self._images = runtime.images
+        self._lookups = runtime.lookups
+        self._tokens = runtime.tokens
+        self._issue_token = functools.partial(runtime.issue_token, "application")
         self._deleted = deleted
         self._apps: dict[str, App] = {}
         self._logs: dict[str, list[Path]] = {}  # app name -> its revisions' log files

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import datetime as dt
 import hashlib
 import threading
 from collections.abc import Callable, Collection, Mapping, MutableMapping
@@ -45,11 +44,11 @@ from localcloud.code_engine.checks import (
     invalid,
     not_found,
 )
-from localcloud.code_engine.clock import EntityTags
 from localcloud.code_engine.job_settings import SERVICE_ACCOUNTS, one_of
-from localcloud.code_engine.model import Project, Secret
+from localcloud.code_engine.model import Secret
 from localcloud.code_engine.pulls import REGISTRY_FORMAT
 from localcloud.code_engine.runner import JOIN_TIMEOUT, Image
+from localcloud.code_engine.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -65,18 +64,16 @@ class Builds:
 
     def __init__(
         self,
-        lock: threading.RLock,
+        scope: Scope,
         *,
-        project: Callable[[], Project],
-        now: Callable[[], dt.datetime],
-        tags: EntityTags,
         secret: Callable[[str], Secret | None],
         images: MutableMapping[str, Image],
     ) -> None:
-        self._lock = lock
-        self._project = project
-        self._now = now
-        self._tags = tags
+        """`secret(name)`: the project's stored secret (a build's output secret)."""
+        self._lock = scope.lock
+        self._project = scope.project
+        self._now = scope.now
+        self._tags = scope.tags
         self._secret = secret
         self._images = images
         self._sources: dict[str, Source] = {}
@@ -87,7 +84,11 @@ class Builds:
         self.build_seconds = 0.3  # how long a build run takes, half pending, half running
 
     def register_source(
-        self, source_url: str, images: Mapping[str, Image], *, revisions: Collection[str] | None
+        self,
+        source_url: str,
+        images: Mapping[str, Image],
+        *,
+        revisions: Collection[str] | None = None,
     ) -> None:
         with self._lock:
             known = None if revisions is None else frozenset(revisions)

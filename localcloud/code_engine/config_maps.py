@@ -36,10 +36,8 @@ Unknown, so the stricter choice is made:
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from localcloud.code_engine.checks import (
@@ -51,10 +49,10 @@ from localcloud.code_engine.checks import (
     not_found,
     reject_unknown,
 )
-from localcloud.code_engine.clock import EntityTags
-from localcloud.code_engine.model import ConfigMap, Project
+from localcloud.code_engine.model import ConfigMap
+from localcloud.code_engine.scope import Scope
 from localcloud.http import BadRequest
-from localcloud.pki import issue
+from localcloud.pki import Profile, issue
 
 MAX_CONFIG_MAPS = 100
 MAX_SIZE = 1024 * 1024  # bytes of keys and values together
@@ -68,22 +66,15 @@ SYSTEM = {"istio-ca-root-cert": "root-cert.pem", "kube-root-ca.crt": "ca.crt"}  
 class ConfigMaps:
     """Callers hold no lock; every method takes the project's."""
 
-    def __init__(
-        self,
-        lock: threading.RLock,
-        *,
-        project: Callable[[], Project],
-        now: Callable[[], dt.datetime],
-        tags: EntityTags,
-    ) -> None:
-        self._lock = lock
-        self._project = project
-        self._now = now
-        self._tags = tags
+    def __init__(self, scope: Scope) -> None:
+        self._lock = scope.lock
+        self._project = scope.project
+        self._now = scope.now
+        self._tags = scope.tags
         self._maps: dict[str, ConfigMap] = {}
         self.max_config_maps = MAX_CONFIG_MAPS
         self._system = {
-            name: {key: issue(f"{name} CA", ca=True, days=3650).cert_pem}
+            name: {key: issue(f"{name} CA", profile=Profile(ca=True, days=3650)).cert_pem}
             for name, key in SYSTEM.items()
         }
         for name in self._system:
@@ -129,7 +120,7 @@ class ConfigMaps:
             return [found.to_dict(project) for found in self._maps.values()]
 
     # -- what the rest of the project asks ----------------------------------------------------
-    def find(self, name: str) -> ConfigMap | None:
+    def stored(self, name: str) -> ConfigMap | None:
         """The stored config map, or None (job runs resolve env references with it)."""
         with self._lock:
             return self._maps.get(name)

@@ -32,8 +32,6 @@ Unknown, so the stricter choice is made:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,9 +46,9 @@ from localcloud.code_engine.checks import (
     not_found,
     reject_unknown,
 )
-from localcloud.code_engine.clock import EntityTags
-from localcloud.code_engine.model import DomainMapping, Project, Secret
+from localcloud.code_engine.model import DomainMapping, Secret
 from localcloud.code_engine.router import FAIL, Material, Route, Router
+from localcloud.code_engine.scope import Scope
 from localcloud.http import BadRequest
 
 MAX_DOMAIN_MAPPINGS = 80
@@ -72,19 +70,16 @@ class DomainMappings:
 
     def __init__(
         self,
-        lock: threading.RLock,
+        scope: Scope,
         *,
-        project: Callable[[], Project],
-        now: Callable[[], dt.datetime],
-        tags: EntityTags,
         secret: Callable[[str], Secret | None],
         app_exists: Callable[[str], bool],
         router: Router,
     ) -> None:
-        self._lock = lock
-        self._project = project
-        self._now = now
-        self._tags = tags
+        self._lock = scope.lock
+        self._project = scope.project
+        self._now = scope.now
+        self._tags = scope.tags
         self._secret = secret
         self._app_exists = app_exists
         self._router = router

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,8 +22,16 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
 
-def page_params(request: Request) -> tuple[int, str | None]:
-    """(limit, start-after-name) from the query string."""
+@dataclass(frozen=True)
+class Window:
+    """Which page a list call asks for: at most `limit` items, those named after `after`."""
+
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+
+
+def page_params(request: Request) -> Window:
+    """The page the query string asks for (`limit`, `start`)."""
     raw_limit = request.query_params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit is not None:
@@ -33,7 +42,7 @@ def page_params(request: Request) -> tuple[int, str | None]:
         if not 1 <= limit <= MAX_LIMIT:
             raise invalid(f"Invalid 'limit' {limit}: must be between 1 and {MAX_LIMIT}")
     start = request.query_params.get("start")
-    return limit, (None if start is None else _decode_token(start))
+    return Window(limit, None if start is None else _decode_token(start))
 
 
 def _encode_token(after: str) -> str:
@@ -57,12 +66,12 @@ def paginate(
     items: Sequence[Mapping[str, Any]],
     *,
     key: str,
-    limit: int,
-    after: str | None,
+    window: Window,
     base_href: str,
     filters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`{key: [...], limit, first: {href}, next?: {href, start}}` over name-sorted items."""
+    limit, after = window.limit, window.after
     ordered = sorted(items, key=lambda item: str(item["name"]))
     if after is not None:
         ordered = [item for item in ordered if str(item["name"]) > after]

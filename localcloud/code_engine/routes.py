@@ -131,19 +131,17 @@ class _Api:
     def _list(self, request: Request, key: str, items: list[dict[str, Any]], href: str,
               filters: dict[str, str]) -> Response:  # fmt: skip
         """A page of `items` under `key`; `href` is the collection's (`Project.href`)."""
-        limit, after = page_params(request)
+        window = page_params(request)
         return json_response(
-            paginate(items, key=key, limit=limit, after=after, base_href=href, filters=filters)
+            paginate(items, key=key, window=window, base_href=href, filters=filters)
         )
 
     # -- projects ---------------------------------------------------------------------------
     async def list_projects(self, request: Request, region: str) -> Response:
         projects = [space.project().to_dict() for space in self.ce.projects_in(region)]
-        limit, after = page_params(request)
         href = f"{self.ce.api_url_for(region)}/projects"
-        return json_response(
-            paginate(projects, key="projects", limit=limit, after=after, base_href=href)
-        )
+        window = page_params(request)
+        return json_response(paginate(projects, key="projects", window=window, base_href=href))
 
     async def get_project(self, request: Request, ce: ProjectSpace) -> Response:
         return json_response(ce.project().to_dict())
@@ -151,22 +149,22 @@ class _Api:
     # -- secrets ----------------------------------------------------------------------------
     async def secrets(self, request: Request, ce: ProjectSpace) -> Response:
         if request.method == "POST":
-            return _tagged(ce.create_secret(await read_json_object(request)), 201)
+            return _tagged(ce.secrets.create(await read_json_object(request)), 201)
         fmt = request.query_params.get("format")
         filters = {} if fmt is None else {"format": check_format_filter(fmt)}
         return self._list(
-            request, "secrets", ce.list_secrets(fmt), ce.project().href("secrets"), filters
+            request, "secrets", ce.secrets.list(fmt), ce.project().href("secrets"), filters
         )
 
     async def secret(self, request: Request, ce: ProjectSpace) -> Response:
-        name = request.path_params["name"]
+        name, secrets = request.path_params["name"], ce.secrets
         if request.method == "DELETE":
-            ce.delete_secret(name)
+            secrets.delete(name)
             return _accepted()
         if request.method == "PUT":
             body = await read_json_object(request)
-            return _tagged(ce.replace_secret(name, request.headers.get("if-match"), body))
-        return _tagged(ce.get_secret(name))
+            return _tagged(secrets.replace(name, request.headers.get("if-match"), body))
+        return _tagged(secrets.get(name))
 
     # -- config maps ------------------------------------------------------------------------
     async def config_maps(self, request: Request, ce: ProjectSpace) -> Response:
@@ -189,51 +187,51 @@ class _Api:
     async def jobs(self, request: Request, ce: ProjectSpace) -> Response:
         if request.method == "POST":
             body, size = await _read(request)
-            return _tagged(ce.create_job(body, size=size), 201)
-        return self._list(request, "jobs", ce.list_jobs(), ce.project().href("jobs"), {})
+            return _tagged(ce.jobs.create(body, size=size), 201)
+        return self._list(request, "jobs", ce.jobs.list(), ce.project().href("jobs"), {})
 
     async def job(self, request: Request, ce: ProjectSpace) -> Response:
-        name = request.path_params["name"]
+        name, jobs = request.path_params["name"], ce.jobs
         if request.method == "DELETE":
-            ce.delete_job(name)
+            jobs.delete(name)
             return _accepted()
         if request.method == "PATCH":
             patch, size = await _read(request, MERGE_PATCH)
-            return _tagged(ce.update_job(name, request.headers.get("if-match"), patch, size=size))
-        return _tagged(ce.get_job(name))
+            return _tagged(jobs.update(name, request.headers.get("if-match"), patch, size=size))
+        return _tagged(jobs.get(name))
 
     # -- job runs ---------------------------------------------------------------------------
     async def job_runs(self, request: Request, ce: ProjectSpace) -> Response:
         if request.method == "POST":
             body, size = await _read(request)
-            return json_response(ce.create_job_run(body, size=size), 202)
+            return json_response(ce.job_runs.create(body, size=size), 202)
         job_name = request.query_params.get("job_name")
         filters = {} if job_name is None else {"job_name": job_name}
-        items = ce.list_job_runs(job_name)
+        items = ce.job_runs.list(job_name)
         return self._list(request, "job_runs", items, ce.project().href("job_runs"), filters)
 
     async def job_run(self, request: Request, ce: ProjectSpace) -> Response:
         name = request.path_params["name"]
         if request.method == "DELETE":
-            ce.delete_job_run(name)
+            ce.job_runs.delete(name)
             return _accepted()
-        return json_response(ce.get_job_run(name))
+        return json_response(ce.job_runs.get(name))
 
     # -- apps -------------------------------------------------------------------------------
     async def apps(self, request: Request, ce: ProjectSpace) -> Response:
         if request.method == "POST":
-            return _tagged(ce.create_app(await read_json_object(request)), 201)
-        return self._list(request, "apps", ce.list_apps(), ce.project().href("apps"), {})
+            return _tagged(ce.apps.create(await read_json_object(request)), 201)
+        return self._list(request, "apps", ce.apps.list(), ce.project().href("apps"), {})
 
     async def app(self, request: Request, ce: ProjectSpace) -> Response:
-        name = request.path_params["name"]
+        name, apps = request.path_params["name"], ce.apps
         if request.method == "DELETE":
-            ce.delete_app(name)
+            apps.delete(name)
             return _accepted()
         if request.method == "PATCH":
             patch = await read_json_object(request, MERGE_PATCH)
-            return _tagged(ce.update_app(name, request.headers.get("if-match"), patch))
-        return _tagged(ce.get_app(name))
+            return _tagged(apps.update(name, request.headers.get("if-match"), patch))
+        return _tagged(apps.get(name))
 
     async def revisions(self, request: Request, ce: ProjectSpace) -> Response:
         app = request.path_params["app"]

@@ -95,7 +95,7 @@ def check_tls(cert_pem: str, key_pem: str) -> None:
         raise invalid(problem)
 
 
-# Pure in its two strings, and create validates twice (the API's check, then `put_secret`'s):
+# Pure in its two strings, and create validates twice (the API's check, then `Secrets.put`'s):
 # parsing a key costs more than the rest of the request, so recent answers are kept.
 @functools.lru_cache(maxsize=256)
 def _tls_problem(cert_pem: str, key_pem: str) -> str | None:

@@ -1,6 +1,6 @@
 """Code Engine v2 across projects and regions: the default project, and those added beside it.
 
-`CodeEngine` is the default project's space (`ProjectSpace`: `cloud.code_engine.put_secret(...)`
+`CodeEngine` is the default project's space (`ProjectSpace`: `cloud.code_engine.secrets.put(...)`
 and the rest act on it, id `Identity.project_id`, named `certsync`, in `Identity.region`) and
 holds the others: `add_project(name, region=...)` makes one, with its own secrets, config maps,
 jobs, job runs, apps, builds, domain mappings, quotas and router; `project_space(id)` finds one.

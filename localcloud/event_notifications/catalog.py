@@ -1,8 +1,8 @@
 """What an Event Notifications instance is configured with: sources, topics, destinations and
 subscriptions, the rules that keep them consistent, and the plan's limits.
 
-Both the in-process API (service.py, the control plane) and the admin API (admin.py) keep their
-configuration here. The admin API's errors are `EnError`s (Event Notifications' envelope).
+Both the in-process API (service.py, the control plane) and the admin API (admin_routes.py) keep
+their configuration here. The admin API's errors are `EnError`s (Event Notifications' envelope).
 
 Documented: the Lite plan gives "10 topics, two filters per topic, five destinations" and "Ten
 subscriptions" (ibm-cloud-docs/event-notifications `getting-started.md`, "Decide on a pricing
@@ -18,8 +18,8 @@ Unknown, and the stricter choice made here:
 - A source's rules on a topic cannot be edited in place: a `replace_topic` that changes the rules
   of a source already on the topic is refused (400) (`en-cli.md`, topic-replace: "Sources already
   attached to the topic cannot be replaced or updated — they can only be deleted and re-added");
-  an empty `sources` is refused too (admin.py), so the way left is to delete the topic and create
-  it again.
+  an empty `sources` is refused too (admin_routes.py), so the way left is to delete the topic and
+  create it again.
 - No name length limits are published for these resources: none are enforced.
 """
 

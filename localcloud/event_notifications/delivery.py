@@ -39,9 +39,9 @@ Outcome = Literal["delivered", "retrying", "lost"]
 
 
 class JobRunner(Protocol):
-    """The one Code Engine call the job destination makes (`CodeEngine.submit_job_run`)."""
+    """The one Code Engine call the job destination makes (`JobRuns.submit`)."""
 
-    def submit_job_run(
+    def submit(
         self,
         job_name: str,
         *,
@@ -228,13 +228,13 @@ def post_webhook(
 
 
 def run_job(
-    code_engine: JobRunner, destination: Destination, notification: dict[str, Any]
+    job_runs: JobRunner, destination: Destination, notification: dict[str, Any]
 ) -> AttemptResult:
     """Submit a job run; a BadRequest 4xx (other than 429) from Code Engine is final."""
     assert destination.job_name is not None
     env = [{"type": "literal", "name": "ibmendata", "value": json.dumps(notification)}]
     try:
-        code_engine.submit_job_run(destination.job_name, run_env_variables=env)
+        job_runs.submit(destination.job_name, run_env_variables=env)
     except BadRequest as exc:
         return AttemptResult(exc.status, f"{exc.code}: {exc.message}", 0.0)
     except Exception as exc:  # the emulator failing counts as a transient error

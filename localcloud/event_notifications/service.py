@@ -103,13 +103,13 @@ class EventNotifications:
     def __init__(
         self,
         site: Site,
-        code_engine: Callable[[], JobRunner],
+        job_runs: Callable[[], JobRunner],
         authorized: Authorizer = _deny,
     ) -> None:
-        """`code_engine` is looked up at each job delivery: a test may replace the service.
+        """`job_runs` (Code Engine's) is looked up at each job delivery: a test may replace them.
         `authorized` is IAM's check (LocalCloud wires `iam.authorized`)."""
         self.site = site
-        self._code_engine = code_engine
+        self._job_runs = job_runs
         self._authorized = authorized
         # Delivery timing: the real values; tests shrink them on the instance.
         self.timeout = 10.0
@@ -414,7 +414,7 @@ class EventNotifications:
                 roles = " and ".join(JOB_ROLES)
                 error = f"no IAM authorization event-notifications -> codeengine granting {roles}"
                 return AttemptResult(403, error, 0.0)
-            return run_job(self._code_engine(), destination, notification)
+            return run_job(self._job_runs(), destination, notification)
         return post_webhook(destination, notification, self.timeout)
 
     def _job_authorized(self, destination: Destination) -> bool:

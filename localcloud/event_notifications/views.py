@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from localcloud.event_notifications.catalog import Catalog, Subscription
 from localcloud.event_notifications.delivery import Destination
@@ -26,14 +27,15 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 
 
 def page(
-    url: str,
-    params: QueryParams,
+    request: Request,
     *,
     key: str,
     items: Sequence[T],
     name: Callable[[T], str],
     render: Callable[[T], dict[str, Any]],
 ) -> dict[str, Any]:
+    """A page of `items` as the request's `limit`, `offset` and `search` ask."""
+    url, params = str(request.url.replace(query="")), request.query_params
     limit = _int(params, "limit", DEFAULT_LIMIT)
     offset = _int(params, "offset", 0)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:

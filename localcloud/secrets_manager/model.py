@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,36 @@ def timestamp(value: dt.datetime) -> str:
     """`2024-05-22T15:46:26.000Z`: UTC, milliseconds, `Z`."""
     utc = value.astimezone(dt.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class CertificateParts:
+    """A certificate version's PEM parts, named as the API names them (`certificate`,
+    `private_key`, `intermediate`; a private certificate's `issuing_ca` and `ca_chain`);
+    `validate.cert_payload` checks them."""
+
+    certificate: str | None
+    private_key: str | None = None
+    intermediate: str | None = None
+    issuing_ca: str | None = None
+    ca_chain: list[str] | None = None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> CertificateParts:
+        """The parts a request body holds, unchecked."""
+        fields = ("certificate", "private_key", "intermediate", "issuing_ca", "ca_chain")
+        return cls(*(body.get(name) for name in fields))
+
+
+@dataclass(frozen=True)
+class Details:
+    """What describes a secret besides its versions: its group (a name or id where a secret is
+    seeded, the id where it is stored), labels, description and custom metadata."""
+
+    group: str = "default"
+    labels: list[str] | None = None
+    description: str | None = None
+    custom_metadata: dict[str, Any] | None = None
 
 
 @dataclass

@@ -1,19 +1,17 @@
-"""Secrets Manager v2's HTTP API under `/api/v2/`, as the SDK's `SecretsManagerV2` calls it, and
-its control plane under `/_localcloud/secrets_manager/`: `POST secrets` seeds a certificate of any
-type, `POST secrets/{id}/rotate` rotates one as the service would (both answer 201 with the secret).
-"""
+"""Secrets Manager v2's HTTP API under `/api/v2/`, as the SDK's `SecretsManagerV2` calls it:
+secret groups, secrets and versions here, the notifications registration in
+`notifications_routes.py`, and the emulator's control plane in `control_routes.py`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from localcloud.http import CONTROL_PREFIX, BadRequest, json_response, read_json_object
+from localcloud.http import BadRequest, json_response, read_json_object
 from localcloud.secrets_manager import validate
+from localcloud.secrets_manager.control_routes import control_routes
 from localcloud.secrets_manager.model import (
     ALL_TYPES,
     now,
@@ -22,21 +20,12 @@ from localcloud.secrets_manager.model import (
     version_full,
     version_metadata,
 )
+from localcloud.secrets_manager.notifications_routes import notifications_routes
 from localcloud.secrets_manager.query import page, parse_list_query, select
 from localcloud.secrets_manager.service import SecretsManager
 from localcloud.secrets_manager.store import not_found
 
 API = "/api/v2"
-CONTROL = f"{CONTROL_PREFIX}secrets_manager"
-_ROTATE_FIELDS = frozenset({"certificate", "private_key", "intermediate", "issuing_ca", "ca_chain"})
-_SEED_FIELDS = _ROTATE_FIELDS | {
-    "secret_type",
-    "name",
-    "group",
-    "labels",
-    "description",
-    "custom_metadata",
-}
 
 
 def routes(sm: SecretsManager) -> list[BaseRoute]:
@@ -53,8 +42,8 @@ def routes(sm: SecretsManager) -> list[BaseRoute]:
         Route(f"{secret}/versions", api.versions, methods=["GET", "POST"]),
         Route(f"{secret}/versions/{{vid}}", api.version, methods=["GET"]),
         Route(f"{secret}/versions/{{vid}}/metadata", api.version_metadata, methods=["GET"]),
-        Route(f"{CONTROL}/secrets", api.seed, methods=["POST"]),
-        Route(f"{CONTROL}/secrets/{{id}}/rotate", api.rotate, methods=["POST"]),
+        *notifications_routes(sm.notifications),
+        *control_routes(sm),
     ]
 
 
@@ -142,37 +131,3 @@ class _Api:
         secret = self.store.secret(request.path_params["id"])
         version = self.store.version(secret, request.path_params["vid"])
         return json_response(version_metadata(secret, version))
-
-    # -- control plane ------------------------------------------------------------------------
-    async def seed(self, request: Request) -> Response:
-        body: dict[str, Any] = await read_json_object(request)
-        validate.reject_unknown(body, _SEED_FIELDS)
-        created = self.sm.seed_certificate(
-            str(body.get("secret_type")),
-            body.get("name"),  # type: ignore[arg-type]  # validated by validate.name
-            body.get("certificate"),  # type: ignore[arg-type]
-            body.get("private_key"),
-            body.get("intermediate"),
-            body.get("issuing_ca"),
-            body.get("ca_chain"),
-            str(body.get("group") or "default"),
-            labels=body.get("labels"),
-            description=body.get("description"),
-            custom_metadata=validate.metadata_object(
-                body.get("custom_metadata"), "custom_metadata"
-            ),
-        )
-        return json_response(created, 201)
-
-    async def rotate(self, request: Request) -> Response:
-        body = await read_json_object(request)
-        validate.reject_unknown(body, _ROTATE_FIELDS)
-        rotated = self.sm.rotate(
-            request.path_params["id"],
-            body.get("certificate"),  # type: ignore[arg-type]  # validated by cert_payload
-            body.get("private_key"),
-            body.get("intermediate"),
-            body.get("issuing_ca"),
-            body.get("ca_chain"),
-        )
-        return json_response(rotated, 201)

@@ -4,7 +4,8 @@ versions and rotation; the operations behind the HTTP API and the in-process API
 Public and private certificates cannot be imported on the real service (they are ordered via ACME
 or issued by a private CA configuration), so the API refuses to create or rotate them; tests and
 the demo seed and rotate them in-process (`seed_certificate`, `rotate`) or through the control
-plane (`routes.py`). Every certificate rotation publishes `secret_rotated` to Event Notifications.
+plane (`control_routes.py`). Every certificate rotation publishes `secret_rotated` to Event
+Notifications; the registration with it is `notifications`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ from localcloud.secrets_manager import validate
 from localcloud.secrets_manager.model import (
     ALL_TYPES,
     CERT_TYPES,
+    CertificateParts,
+    Details,
     Secret,
     Version,
     now,
     secret_full,
     timestamp,
 )
+from localcloud.secrets_manager.notifications import Authorizer, Notifications, SourceRegistry
 from localcloud.secrets_manager.store import SERVICE_ACTOR, Store
 
 SEED_ACTOR = "IBMid-fakecloud-operator"
 
 
-class EventSink(Protocol):
-    """Where Secrets Manager publishes its events: Event Notifications, for which it is a source."""
+class EventSink(SourceRegistry, Protocol):
+    """Where Secrets Manager publishes its events: Event Notifications, for which it is a source
+    once registered (`notifications`)."""
 
     def publish_secret_event(
         self, *, event_sub_type: str, secret_type: str, secrets: list[dict[str, Any]]
@@ -63,73 +68,43 @@ def _type_extra(secret_type: str) -> dict[str, Any]:
 
 
 class SecretsManager:
-    def __init__(self, site: Site, events: Callable[[], EventSink]) -> None:
-        """`events` is looked up at each rotation: a test may replace the sink."""
+    def __init__(self, site: Site, events: Callable[[], EventSink], authorized: Authorizer) -> None:
+        """`events` is looked up at each rotation: a test may replace the sink. `authorized` is
+        IAM's check, which the registration with Event Notifications needs."""
         self.store = Store(site.identity)
         self._events = events
+        self.notifications = Notifications(site, events, authorized)
 
     # -- in-process API for tests and the demo ---------------------------------------------
-    def seed_certificate(  # noqa: PLR0917  (signature agreed with the other helpers)
+    def seed_certificate(
         self,
         secret_type: str,
         name: str,
-        certificate: str,
-        private_key: str | None,
-        intermediate: str | None = None,
-        issuing_ca: str | None = None,
-        ca_chain: list[str] | None = None,
-        group: str = "default",
-        *,
-        labels: list[str] | None = None,
-        description: str | None = None,
-        custom_metadata: dict[str, Any] | None = None,
+        parts: CertificateParts,
+        details: Details = Details(),  # noqa: B008  (frozen: one shared default is safe)
     ) -> dict[str, Any]:
         """Create a certificate secret of any of the three types; returns the full secret."""
         if secret_type not in CERT_TYPES:
             raise BadRequest(f"Invalid secret_type '{secret_type}': not a certificate type")
-        payload, info = validate.cert_payload(
-            secret_type,
-            certificate,
-            private_key=private_key,
-            intermediate=intermediate,
-            issuing_ca=issuing_ca,
-            ca_chain=ca_chain,
-        )
+        payload, info = validate.cert_payload(secret_type, parts)
         version = Version(str(uuid.uuid4()), now(), SEED_ACTOR, payload, info)
+        stored = Details(
+            self.store.resolve_group(details.group).id,
+            validate.labels(details.labels),
+            validate.description(details.description),
+            details.custom_metadata,
+        )
         secret = self.store.add_secret(
-            secret_type=secret_type,
-            name=validate.name(name),
-            group_id=self.store.resolve_group(group).id,
-            version=version,
-            created_by=SEED_ACTOR,
-            description=validate.description(description),
-            labels=validate.labels(labels),
-            custom_metadata=custom_metadata,
-            extra=_type_extra(secret_type),
+            secret_type, validate.name(name), version, stored, _type_extra(secret_type)
         )
         return secret_full(secret, now())
 
-    def rotate(  # noqa: PLR0917  (signature agreed with the other helpers)
-        self,
-        secret_id: str,
-        certificate: str,
-        private_key: str | None,
-        intermediate: str | None = None,
-        issuing_ca: str | None = None,
-        ca_chain: list[str] | None = None,
-    ) -> dict[str, Any]:
+    def rotate(self, secret_id: str, parts: CertificateParts) -> dict[str, Any]:
         """A service-side rotation (renewal/re-issue); publishes `secret_rotated`."""
         secret = self.store.secret(secret_id)
         if secret.secret_type not in CERT_TYPES:
             raise BadRequest(f"Secret '{secret_id}' is not a certificate")
-        payload, info = validate.cert_payload(
-            secret.secret_type,
-            certificate,
-            private_key=private_key,
-            intermediate=intermediate,
-            issuing_ca=issuing_ca,
-            ca_chain=ca_chain,
-        )
+        payload, info = validate.cert_payload(secret.secret_type, parts)
         auto = secret.secret_type != "imported_cert"
         version = Version(str(uuid.uuid4()), now(), SERVICE_ACTOR, payload, info, auto_rotated=auto)
         self._add_version(secret, version, SERVICE_ACTOR)
@@ -173,18 +148,13 @@ class SecretsManager:
         name = validate.name(body.get("name"))
         group = self.store.group(str(body.get("secret_group_id") or "default"))
         version = self._new_version(str(secret_type), body, caller)
-        return self.store.add_secret(
-            secret_type=str(secret_type),
-            name=name,
-            group_id=group.id,
-            version=version,
-            created_by=caller,
-            description=validate.description(body.get("description")),
-            labels=validate.labels(body.get("labels")),
-            custom_metadata=validate.metadata_object(
-                body.get("custom_metadata"), "custom_metadata"
-            ),
+        details = Details(
+            group.id,
+            validate.labels(body.get("labels")),
+            validate.description(body.get("description")),
+            validate.metadata_object(body.get("custom_metadata"), "custom_metadata"),
         )
+        return self.store.add_secret(str(secret_type), name, version, details)
 
     def create_version(self, secret: Secret, body: dict[str, Any], caller: str) -> Version:
         """`POST /secrets/{id}/versions`: a rotation by the caller."""
@@ -212,12 +182,12 @@ class SecretsManager:
             return Version(
                 str(uuid.uuid4()), now(), caller, payload, None, meta, expiration=expires
             )
-        payload, info = validate.cert_payload(
-            secret_type,
+        parts = CertificateParts(
             validate.optional_text(body, "certificate"),
-            private_key=validate.optional_text(body, "private_key"),
-            intermediate=validate.optional_text(body, "intermediate"),
+            validate.optional_text(body, "private_key"),
+            validate.optional_text(body, "intermediate"),
         )
+        payload, info = validate.cert_payload(secret_type, parts)
         return Version(str(uuid.uuid4()), now(), caller, payload, info, meta)
 
     def _add_version(self, secret: Secret, version: Version, triggered_by: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from localcloud.account import Identity
 from localcloud.http import BadRequest
-from localcloud.secrets_manager.model import Group, Secret, Version, now
+from localcloud.secrets_manager.model import Details, Group, Secret, Version, now
 from localcloud.secrets_manager.query import UUID_RE
 
 DEFAULT_GROUP_DESCRIPTION = (
@@ -87,17 +87,14 @@ class Store:
     # -- secrets -------------------------------------------------------------------------
     def add_secret(
         self,
-        *,
         secret_type: str,
         name: str,
-        group_id: str,
         version: Version,
-        created_by: str,
-        description: str | None = None,
-        labels: list[str] | None = None,
-        custom_metadata: dict[str, Any] | None = None,
+        details: Details,
         extra: dict[str, Any] | None = None,
     ) -> Secret:
+        """A new secret of `version`, created by its creator, in group `details.group` (an id)."""
+        group_id = details.group
         with self.lock:
             self.group(group_id)
             for other in self.secrets.values():
@@ -117,11 +114,11 @@ class Store:
                 secret_type=secret_type,
                 group_id=group_id,
                 created_at=version.created_at,
-                created_by=created_by,
+                created_by=version.created_by,
                 versions=[version],
-                description=description,
-                labels=list(labels or []),
-                custom_metadata=dict(custom_metadata or {}),
+                description=details.description,
+                labels=list(details.labels or []),
+                custom_metadata=dict(details.custom_metadata or {}),
                 extra=dict(extra or {}),
                 updated_at=version.created_at,
             )

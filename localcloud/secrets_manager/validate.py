@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from localcloud.http import BadRequest
+from localcloud.secrets_manager.model import CertificateParts
 from localcloud.secrets_manager.pem import (
     CertInfo,
     cert_info,
@@ -116,20 +117,14 @@ def expiration(value: object) -> dt.datetime | None:
     return parsed
 
 
-def cert_payload(
-    secret_type: str,
-    certificate: object,
-    *,
-    private_key: object = None,
-    intermediate: object = None,
-    issuing_ca: object = None,
-    ca_chain: object = None,
-) -> tuple[dict[str, Any], CertInfo]:
+def cert_payload(secret_type: str, parts: CertificateParts) -> tuple[dict[str, Any], CertInfo]:
     """Validate a certificate bundle for `secret_type`; return the stored payload and metadata.
 
     The leaf must be one certificate; the key (required for public/private certs) must match it;
     the intermediate (or the issuing CA) must have signed it.
     """
+    certificate, private_key = parts.certificate, parts.private_key
+    intermediate, issuing_ca, ca_chain = parts.intermediate, parts.issuing_ca, parts.ca_chain
     if certificate is None:
         raise BadRequest("Invalid certificate: the field is required")
     cert = parse_certificate(certificate, "certificate")

@@ -138,7 +138,7 @@ def test_event_notifications_down_changes_nothing_about_the_sync(cloud, webhook)
     assert result.outcomes() == {"tls-web": "created"}
     assert result.events("alert_failed")
     assert webhook.received == []
-    assert cloud.code_engine.secret("tls-web") is not None
+    assert cloud.code_engine.secrets.find("tls-web") is not None
 
 
 def test_status_shows_the_state_after_runs(cloud, webhook, tmp_path):
@@ -177,7 +177,7 @@ def test_a_dry_run_writes_nothing_and_prints_the_plan(cloud):
     assert [
         r for r in cloud.requests.entries() if r.method in WRITES and "/identity/" not in r.path
     ] == []
-    assert cloud.code_engine.secret("tls-web") is None
+    assert cloud.code_engine.secrets.find("tls-web") is None
 
 
 def test_two_concurrent_runs_both_end_up_in_the_status_record(cloud):
@@ -206,7 +206,7 @@ def test_watch_unmanaged_alerts_for_a_secret_no_mapping_manages(cloud, webhook):
     secret_id = seed_certificate(cloud, chain, "web-cert")
     by_hand = make_chain("shop.example.com", days=5)
     data = {"tls_cert": by_hand.leaf_pem + by_hand.intermediate_pem, "tls_key": by_hand.key_pem}
-    cloud.code_engine.put_secret("tls-by-hand", "tls", data)
+    cloud.code_engine.secrets.put("tls-by-hand", "tls", data)
     env = alerting_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
 
     off = run_job(env)  # off by default

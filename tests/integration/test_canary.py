@@ -146,7 +146,7 @@ def test_a_wrong_destination_token_fails_the_delivered_hop(account: Account) -> 
         for d in en.list_destinations(instance_id=instance).get_result()["destinations"]
         if d["name"] == "certsync-trigger"
     ]
-    url = f"{account.cloud.code_engine.get_app('certsync-trigger')['endpoint']}/events"
+    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
     en.update_destination(
         instance_id=instance,
         id=ours["id"],

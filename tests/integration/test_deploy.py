@@ -135,22 +135,53 @@ def test_apply_on_an_empty_account_then_a_rotation_syncs(account: Account) -> No
     assert_no_secret_material(done.stdout + done.stderr, token)
 
 
-def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
+def test_a_changed_mapping_and_min_instances_update_only_the_config_map_and_the_app(
+    account: Account,
+) -> None:
+    account.rewrite(trigger={"min_instances": 1})
     applied(account)
+    ce, project = code_engine_sdk(account.cloud, account.apikey), account.cloud.identity.project_id
+    app = ce.get_app(project_id=project, name="certsync-trigger").get_result()
+    assert app["scale_min_instances"] == 1  # kept from scaling to zero
+    other = seed_certificate(account.cloud, make_chain("api.example.com"), "api-example-com")
+    account.rewrite(
+        mappings=[*account.mappings, {"secret": other, "target": "tls-api"}],
+        trigger={"min_instances": 0},
+    )
+    plan = account.deploy("plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    changes = [c for c in json.loads(plan.stdout)["changes"] if c["action"] != "keep"]
+    assert [(c["action"], c["name"]) for c in changes] == [
+        ("update", "certsync-mappings"),
+        ("update", "certsync-trigger"),
+    ]
     account.cloud.requests.clear()
-    done = applied(account)
-    assert "No changes: the account already matches the config." in done.stdout
+    applied(account)
+    assert account.writes() == [
+        f"PUT /v2/projects/{project}/config_maps/certsync-mappings",
+        f"PATCH /v2/projects/{project}/apps/certsync-trigger",
+    ]
+
+
+def test_plan_changes_nothing(account: Account) -> None:
+    done = account.deploy("plan")
+    assert done.returncode == 0, done.stderr
+    assert "Plan: 17 to create, 0 to change, 0 to delete, 0 unchanged." in done.stdout
     assert account.writes() == []
-    doctor = account.deploy("doctor")
-    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+def test_doctor_passes_then_names_a_wrong_token_a_removed_authorization_and_a_missing_destination(
+    account: Account,
+) -> None:
+    applied(account)
+    done = account.deploy("doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All checks passed" in done.stdout
     # A destination whose token is not the app's fails Event Notifications' test delivery.
     en, instance = account.event_notifications(), account.cloud.identity.en_instance_id
-    (ours,) = [
-        d
-        for d in en.list_destinations(instance_id=instance).get_result()["destinations"]
-        if d["name"] == "certsync-trigger"
-    ]
-    url = f"{account.cloud.code_engine.get_app('certsync-trigger')['endpoint']}/events"
+    destinations = en.list_destinations(instance_id=instance).get_result()["destinations"]
+    (ours,) = [d for d in destinations if d["name"] == "certsync-trigger"]
+    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
     en.update_destination(
         instance_id=instance,
         id=ours["id"],
@@ -168,36 +199,6 @@ def test_a_second_apply_changes_nothing_and_says_so(account: Account) -> None:
     (test,) = [c for c in report["checks"] if c["what"].startswith("Event Notifications test")]
     assert test["status"] == "fail"
     assert "a 401 means the destination's token is not the app's" in test["fix"]
-
-
-def test_a_changed_mapping_updates_only_the_config_map(account: Account) -> None:
-    applied(account)
-    other = seed_certificate(account.cloud, make_chain("api.example.com"), "api-example-com")
-    account.rewrite(mappings=[*account.mappings, {"secret": other, "target": "tls-api"}])
-    plan = account.deploy("plan", "--json")
-    assert plan.returncode == 0, plan.stderr
-    changes = [c for c in json.loads(plan.stdout)["changes"] if c["action"] != "keep"]
-    assert [(c["action"], c["name"]) for c in changes] == [("update", "certsync-mappings")]
-    account.cloud.requests.clear()
-    applied(account)
-    project = account.cloud.identity.project_id
-    assert account.writes() == [f"PUT /v2/projects/{project}/config_maps/certsync-mappings"]
-
-
-def test_plan_changes_nothing(account: Account) -> None:
-    done = account.deploy("plan")
-    assert done.returncode == 0, done.stderr
-    assert "Plan: 17 to create, 0 to change, 0 to delete, 0 unchanged." in done.stdout
-    assert account.writes() == []
-
-
-def test_doctor_passes_then_names_a_removed_authorization_and_a_missing_destination(
-    account: Account,
-) -> None:
-    applied(account)
-    done = account.deploy("doctor")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "All checks passed" in done.stdout
     # Remove the Secrets Manager -> Event Notifications authorization and the destination.
     policies = account.policies()
     listing = policies.list_policies(
@@ -205,10 +206,6 @@ def test_doctor_passes_then_names_a_removed_authorization_and_a_missing_destinat
     ).get_result()
     for policy in listing["policies"]:
         policies.delete_policy(policy_id=policy["id"])
-    en = account.event_notifications()
-    instance = account.cloud.identity.en_instance_id
-    destinations = en.list_destinations(instance_id=instance).get_result()["destinations"]
-    (ours,) = [d for d in destinations if d["name"] == "certsync-trigger"]
     for subscription in en.list_subscriptions(instance_id=instance).get_result()["subscriptions"]:
         if subscription.get("destination_id") == ours["id"]:
             en.delete_subscription(instance_id=instance, id=subscription["id"])
@@ -223,32 +220,6 @@ def test_doctor_passes_then_names_a_removed_authorization_and_a_missing_destinat
     assert "Event Notifications destination 'certsync-trigger'" in failed
     text = account.deploy("doctor").stdout
     assert "[FAIL] service authorization 'secrets-manager -> event-notifications'" in text
-
-
-def test_destroy_leaves_the_users_own_resources(account: Account) -> None:
-    cloud, project = account.cloud, account.cloud.identity.project_id
-    ce = code_engine_sdk(cloud, account.apikey)
-    ce.create_config_map(project, "my-settings", data={"A": "1"})
-    identity = account.identity()
-    identity.create_profile(name="my-profile", account_id=cloud.identity.account_id)
-    applied(account)
-    # A first sync writes the target: it is the user's TLS secret, which destroy must keep.
-    run = ce.create_job_run(project, job_name="certsync").get_result()
-    assert cloud.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
-    assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
-    done = account.deploy("destroy", "--json", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert ce.get_config_map(project, "my-settings").get_result()["data"] == {"A": "1"}
-    profiles = identity.list_profiles(account_id=cloud.identity.account_id).get_result()
-    assert [p["name"] for p in profiles.get("profiles", [])] == ["my-profile"]
-    jobs = ce.list_jobs(project).get_result()["jobs"]
-    assert jobs == []
-    assert served_serial(cloud, "tls-www") == account.chain.leaf.cert.serial_number
-    sm = secrets_manager_sdk(cloud, account.apikey)
-    assert sm.get_secret_metadata(account.secret_id).get_result()["name"] == "www-example-com"
-    plan = account.deploy("plan", "--json")
-    actions = {c["action"] for c in json.loads(plan.stdout)["changes"]}
-    assert actions == {"create"}
 
 
 def test_a_resource_certsync_did_not_create_blocks_apply(account: Account) -> None:
@@ -281,7 +252,7 @@ def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> N
         image_from_dockerfile(ROOT / f"Dockerfile.{component}", cwd=ROOT)
         for component in ("job", "trigger")
     )
-    cloud.code_engine.register_build_source(
+    cloud.code_engine.builds.register_source(
         source, {"Dockerfile.job": job, "Dockerfile.trigger": trigger}
     )
     code_engine_sdk(cloud, account.apikey).create_secret(
@@ -299,11 +270,6 @@ def test_apply_builds_both_images_from_git_then_runs_them(account: Account) -> N
     assert jobs["image_reference"] == "private.us.icr.io/team/certsync-job:latest"
     doctor = account.deploy("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    assert (
-        account.deploy("apply")
-        .stdout.rstrip()
-        .endswith("No changes: the account already matches the config.")
-    )
 
 
 def test_the_job_delivery_lets_event_notifications_start_the_job(account: Account) -> None:
@@ -379,7 +345,7 @@ def test_doctors_dry_run_and_a_resync_by_argument_run_the_job_with_them(account:
     run = ce.create_job_run(
         project, job_name="certsync", run_arguments=["--secret", account.secret_id]
     ).get_result()
-    assert account.cloud.code_engine.wait_for_job_run(run["name"], 60)["status"] == "completed"
+    assert account.cloud.code_engine.job_runs.wait(run["name"], 60)["status"] == "completed"
     assert served_serial(account.cloud, "tls-www") == account.chain.leaf.cert.serial_number
 
 
@@ -396,9 +362,9 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
     assert (app["image_secret"], app["status"]) == ("certsync-registry", "ready")
     assert checks_of(account)["registry secret 'certsync-registry'"]["status"] == "ok"
 
-    cloud.code_engine.delete_secret("certsync-registry")
+    cloud.code_engine.secrets.delete("certsync-registry")
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    failed = cloud.code_engine.wait_for_job_run(run["name"], 60)
+    failed = cloud.code_engine.job_runs.wait(run["name"], 60)
     assert failed["status"] == "failed"
     assert failed["status_details"]["indices_details"]["0"]["last_failure_reason"] == (
         "ImagePullBackOff"
@@ -409,7 +375,7 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
         "missing: job runs and the app cannot pull",
     )
     assert "ibmcloud ce registry create --name certsync-registry --server icr.io" in missing["fix"]
-    cloud.code_engine.put_secret("certsync-registry", "generic", {"server": "icr.io"})
+    cloud.code_engine.secrets.put("certsync-registry", "generic", {"server": "icr.io"})
     wrong = checks_of(account)["registry secret 'certsync-registry'"]
     assert (wrong["status"], wrong["detail"]) == ("fail", "has format 'generic', not 'registry'")
 
@@ -421,7 +387,9 @@ def test_the_job_and_app_pull_with_the_registry_secret_and_doctor_checks_it(
     assert changed == {"certsync": [reason], "certsync-trigger": [reason]}
 
 
-def test_an_account_with_many_authorizations_is_read_to_the_last_page(account: Account) -> None:
+def test_a_second_apply_changes_nothing_with_certsyncs_authorization_past_the_first_page(
+    account: Account,
+) -> None:
     # IAM lists policies a page at a time (`limit`, `next.start`): certsync's authorization,
     # created after 60 others, is on the second page, and a second apply must still find it.
     policies, identity = account.policies(), account.cloud.identity
@@ -492,16 +460,3 @@ def test_doctor_names_its_dry_run_within_code_engines_run_name_limit(account: Ac
     doctor = account.deploy("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "dry-run job run" in doctor.stdout
-
-
-def test_trigger_min_instances_keeps_the_app_from_scaling_to_zero(account: Account) -> None:
-    account.rewrite(trigger={"min_instances": 1})
-    applied(account)
-    app = code_engine_sdk(account.cloud, account.apikey).get_app(
-        project_id=account.cloud.identity.project_id, name="certsync-trigger"
-    )
-    assert app.get_result()["scale_min_instances"] == 1
-    account.rewrite(trigger={"min_instances": 0})
-    plan = json.loads(account.deploy("plan", "--json").stdout)
-    changed = [(c["action"], c["name"]) for c in plan["changes"] if c["action"] != "keep"]
-    assert changed == [("update", "certsync-trigger")]

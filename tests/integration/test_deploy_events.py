@@ -110,7 +110,7 @@ def test_doctors_destination_test_with_an_unknown_payload_passes_and_starts_no_r
     done = account.deploy("doctor")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[ ok ] Event Notifications test delivery to 'certsync-trigger'" in done.stdout
-    runs = account.cloud.code_engine.job_runs
+    runs = [run["name"] for run in account.cloud.code_engine.job_runs.list()]
     assert all(name.startswith("certsync-doctor-") for name in runs), sorted(runs)
 
 
@@ -186,4 +186,4 @@ def test_a_wider_topic_is_harmless_the_trigger_starts_no_run_for_other_events(
     assert cloud.event_notifications.wait_idle(30)
     statuses = [d.status for d in cloud.event_notifications.deliveries()]
     assert statuses == [200, 200, 200, 200]
-    assert cloud.code_engine.job_runs == {}
+    assert cloud.code_engine.job_runs.list() == []

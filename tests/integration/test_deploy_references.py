@@ -62,7 +62,9 @@ def problem_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "'mappings[" in line]
 
 
-def test_plan_names_a_missing_secret_and_a_name_given_as_id_with_its_id(account: Account) -> None:
+def test_plan_and_apply_name_a_missing_secret_and_a_name_given_as_id_and_change_nothing(
+    account: Account,
+) -> None:
     missing = str(uuid.uuid4())
     mappings = [
         {"secret": account.secret_id, "target": "tls-ok"},
@@ -78,6 +80,9 @@ def test_plan_names_a_missing_secret_and_a_name_given_as_id_with_its_id(account:
     assert f"write its id, '{account.secret_id}'" in second
     assert "would create" not in done.stdout  # nothing promised
     assert "+ create" not in done.stdout
+    applying = account.deploy("apply", mappings=mappings)
+    assert applying.returncode == 1
+    assert "deploy: apply: nothing was changed" in applying.stderr
     assert account.writes() == []
 
 
@@ -105,14 +110,6 @@ def test_both_missing_instances_are_named_one_line_each(account: Account) -> Non
         "'event_notifications.instance_id'",
     ]
     assert all("no service instance" in p for p in problems)
-
-
-def test_apply_changes_nothing_when_a_secret_is_missing(account: Account) -> None:
-    account.cloud.requests.clear()
-    done = account.deploy("apply", mappings=[{"secret": str(uuid.uuid4()), "target": "tls-www"}])
-    assert done.returncode == 1
-    assert "deploy: apply: nothing was changed" in done.stderr
-    assert account.writes() == []
 
 
 def test_doctor_warns_at_the_configured_expiry_threshold(account: Account) -> None:

@@ -30,11 +30,11 @@ def test_status_shows_the_record_the_domains_and_the_last_run(account: Account) 
     applied(account)
     ce = code_engine_sdk(local, account.apikey)
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    assert local.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
+    assert local.code_engine.job_runs.wait(run["name"], timeout=60)["status"] == "completed"
     assert account.deploy("doctor").returncode == 0  # its dry run is not the last run
     # The user's app serves the target on a custom domain.
     local.code_engine.domain_mappings.trust_root(account.chain.root.cert)
-    local.code_engine.seed_app("web")
+    local.code_engine.apps.seed("web")
     ce.create_domain_mapping(
         project, ComponentRef(name="web", resource_type="app_v2"), "www.example.com", "tls-www"
     )

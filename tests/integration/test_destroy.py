@@ -37,7 +37,7 @@ def test_destroy_removes_what_the_runs_made_and_names_what_it_leaves(account: Ac
     applied(account)
     ce = code_engine_sdk(local, account.apikey)
     run = ce.create_job_run(project, job_name="certsync").get_result()
-    assert local.code_engine.wait_for_job_run(run["name"], timeout=60)["status"] == "completed"
+    assert local.code_engine.job_runs.wait(run["name"], timeout=60)["status"] == "completed"
     canary = account.deploy("doctor", "--canary", "--canary-timeout", "60")
     assert canary.returncode == 0, canary.stdout + canary.stderr
     sm = secrets_manager_sdk(local, account.apikey)
@@ -64,13 +64,16 @@ def test_destroy_removes_what_the_runs_made_and_names_what_it_leaves(account: Ac
     assert exists(ce.get_secret, project, "tls-www")  # the domains' secret stays
 
 
-def test_a_config_map_or_certificate_of_those_names_that_is_not_certsyncs_is_left(
+def test_what_is_not_certsyncs_is_left_even_under_the_names_certsyncs_runs_use(
     account: Account,  # noqa: F811
 ) -> None:
     local, project = account.cloud, account.cloud.identity.project_id
     ce = code_engine_sdk(local, account.apikey)
+    ce.create_config_map(project, "my-settings", data={"A": "1"})
     ce.create_config_map(project, "certsync-status", data={"owner": "team-web"})
     seed_certificate(local, make_chain("canary.example.com"), "certsync-canary")  # no label
+    identity = account.identity()
+    identity.create_profile(name="my-profile", account_id=local.identity.account_id)
     applied(account)
 
     done = account.deploy("destroy", "--yes", "--json")
@@ -86,3 +89,11 @@ def test_a_config_map_or_certificate_of_those_names_that_is_not_certsyncs_is_lef
     }
     sm = secrets_manager_sdk(local, account.apikey)
     assert "certsync-canary" in [s["name"] for s in sm.list_secrets().get_result()["secrets"]]
+    assert sm.get_secret_metadata(account.secret_id).get_result()["name"] == "www-example-com"
+    # The user's own resources stay; certsync's are gone, so a plan wants them all again.
+    assert ce.get_config_map(project, "my-settings").get_result()["data"] == {"A": "1"}
+    profiles = identity.list_profiles(account_id=local.identity.account_id).get_result()
+    assert [p["name"] for p in profiles.get("profiles", [])] == ["my-profile"]
+    assert ce.list_jobs(project).get_result()["jobs"] == []
+    plan = account.deploy("plan", "--json")
+    assert {c["action"] for c in json.loads(plan.stdout)["changes"]} == {"create"}

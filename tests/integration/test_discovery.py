@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts, Details
 from tests.pki import Chain, make_chain
 from tests.support import job_env, run_job
 
@@ -24,11 +25,8 @@ def declare(
     secret = cloud.secrets_manager.seed_certificate(
         "imported_cert",
         name,
-        chain.leaf_pem,
-        chain.key_pem,
-        intermediate=chain.intermediate_pem,
-        labels=list(labels),
-        custom_metadata={"certsync_targets": targets},
+        CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem),
+        Details(labels=list(labels), custom_metadata={"certsync_targets": targets}),
     )
     return str(secret["id"])
 
@@ -48,7 +46,7 @@ def test_declared_targets_are_synced_and_a_malformed_declaration_is_isolated(clo
     result = run_job(discovering(cloud))
     assert result.returncode == 1, result.stderr
     assert result.outcomes() == {"tls-a": "created", "tls-b": "created"}
-    assert cloud.code_engine.secret("tls-c") is None
+    assert cloud.code_engine.secrets.find("tls-c") is None
     (failed,) = [line for line in result.events("mapping_failed") if "target" not in line]
     assert failed["secret_id"] == bad
     assert "certsync_targets[0]" in failed["reason"]
@@ -70,7 +68,7 @@ def test_a_target_claimed_by_two_secrets_is_a_conflict_not_a_guess(cloud):
     (line,) = [x for x in result.events("mapping_failed") if x.get("target") == "tls-shared"]
     assert first in line["reason"]
     assert second in line["reason"]
-    assert cloud.code_engine.secret("tls-shared") is None
+    assert cloud.code_engine.secrets.find("tls-shared") is None
 
 
 def test_discovery_works_with_explicit_mappings_and_its_own_label(cloud):

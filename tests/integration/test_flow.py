@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localcloud import LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
     APIKEY,
@@ -41,7 +42,7 @@ def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
     """A certificate in Secrets Manager, its copy in Code Engine, and the certsync job."""
     chain = make_chain(days=30)
     secret_id = seed_certificate(cloud, chain, "web-cert")
-    cloud.code_engine.put_secret(
+    cloud.code_engine.secrets.put(
         "tls-web",
         "tls",
         {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem},
@@ -49,7 +50,7 @@ def deployed(cloud: LocalCloud) -> tuple[str, Chain]:
     cloud.code_engine.register_image(IMAGE, [sys.executable, "-m", "job"], cwd=str(ROOT))
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     variables = job_variables(env, exclude=INJECTED)
-    cloud.code_engine.create_job(
+    cloud.code_engine.jobs.create(
         {
             "name": JOB,
             "image_reference": IMAGE,
@@ -69,9 +70,8 @@ def trigger(cloud: LocalCloud, deployed: tuple[str, Chain], tmp_path: Path) -> I
 
 def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> Chain:
     new = renew(chain, days=90)
-    cloud.secrets_manager.rotate(
-        secret_id, new.leaf_pem, new.key_pem, intermediate=new.intermediate_pem
-    )
+    parts = CertificateParts(new.leaf_pem, new.key_pem, new.intermediate_pem)
+    cloud.secrets_manager.rotate(secret_id, parts)
     return new
 
 
@@ -86,10 +86,10 @@ def test_rotation_reaches_code_engine_through_the_trigger(cloud, deployed, trigg
     new = rotate(cloud, secret_id, chain)
 
     assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
-    (run,) = cloud.code_engine.job_runs.values()
-    finished = cloud.code_engine.wait_for_job_run(run["name"])
+    (run,) = cloud.code_engine.job_runs.list()
+    finished = cloud.code_engine.job_runs.wait(run["name"])
     assert finished["status"] == "completed"
-    logs = cloud.code_engine.job_run_logs(run["name"])
+    logs = cloud.code_engine.job_runs.logs(run["name"])
     assert '"event": "target_updated"' in logs
     (notification,) = cloud.event_notifications.notifications()
     assert f'"notification_id": "{notification["notification_id"]}"' in logs
@@ -107,8 +107,8 @@ def test_a_code_engine_job_destination_starts_the_job_directly(cloud, deployed):
     new = rotate(cloud, secret_id, chain)
 
     assert wait_until(lambda: served_serial(cloud, "tls-web") == new.leaf.cert.serial_number, 60)
-    (run,) = cloud.code_engine.job_runs.values()
-    assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
+    (run,) = cloud.code_engine.job_runs.list()
+    assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
 
 
 def test_a_rotation_of_an_unmapped_secret_runs_the_job_and_changes_nothing(
@@ -122,10 +122,10 @@ def test_a_rotation_of_an_unmapped_secret_runs_the_job_and_changes_nothing(
         sensitive_headers={"Authorization"},
     )
     cloud.event_notifications.subscribe(destination)
-    before = cloud.code_engine.secret("tls-web")
+    before = cloud.code_engine.secrets.find("tls-web")
     rotate(cloud, other_id, other)
 
-    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1, 30)
-    (run,) = cloud.code_engine.job_runs.values()
-    assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
-    assert cloud.code_engine.secret("tls-web") == before
+    assert wait_until(lambda: len(cloud.code_engine.job_runs.list()) == 1, 30)
+    (run,) = cloud.code_engine.job_runs.list()
+    assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
+    assert cloud.code_engine.secrets.find("tls-web") == before

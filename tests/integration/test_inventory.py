@@ -17,7 +17,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.code_engine.project_space import ProjectSpace
 from localcloud.code_engine.router import STALE
-from localcloud.pki import Chain, issue, make_chain, renew
+from localcloud.pki import Chain, Profile, issue, make_chain, renew
 from scripts.deploy_local import admin_key, local_config, register_images, write_config
 from scripts.processes import ROOT, base_env
 from tests.support import assert_no_secret_material, seed_certificate, wait_until
@@ -57,14 +57,14 @@ class Estate:
         eu = home.project_space(self.eu)
         for space in (home, eu):
             space.domain_mappings.trust_root(first.root.cert)
-            space.seed_app("web")
+            space.apps.seed("web")
         self.domains: dict[str, int] = {}
         # managed at home; its domain stays on the first certificate after a replace
         www = renew(first, days=80)
         www_id = seed_certificate(cloud, www, "www-cert")
         home.router.set_mode(STALE, domain="www.example.com")
         self.put(home, "tls-www", first, domain="www.example.com")
-        home.put_secret("tls-www", "tls", tls(www))
+        home.secrets.put("tls-www", "tls", tls(www))
         self.www_old, self.www = first, www
         # by hand at home, 5 days left: the same certificate is in Secrets Manager
         shop = self.chain("shop.example.com", days=5)
@@ -84,7 +84,9 @@ class Estate:
         for name in ("blog-a", "blog-b"):
             seed_certificate(cloud, renew(blog, days=90), name)
         # by hand in eu-de, nothing in Secrets Manager; a subject that is markup
-        leaf = issue(HOSTILE, issuer=self.ca[1], days=200, sans=("old.example.com",))
+        leaf = issue(
+            HOSTILE, issuer=self.ca[1], sans=("old.example.com",), profile=Profile(days=200)
+        )
         self.put(eu, "tls-old", Chain(self.ca[0], self.ca[1], leaf))
         self.anchors = tmp_path / "root.pem"
         self.anchors.write_text(first.root_pem)
@@ -101,7 +103,7 @@ class Estate:
         return make_chain(domain, days=days, ca=self.ca)
 
     def put(self, space: ProjectSpace, name: str, chain: Chain, domain: str = "") -> None:
-        space.put_secret(name, "tls", tls(chain))
+        space.secrets.put(name, "tls", tls(chain))
         if domain:
             component = {"name": "web", "resource_type": "app_v2"}
             space.domain_mappings.create({"name": domain, "component": component,

@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 
 from localcloud import Fault, LocalCloud
+from localcloud.secrets_manager.model import CertificateParts
 from tests import builders
 from tests.pki import Chain, make_chain, renew
 from tests.support import (
@@ -28,13 +29,12 @@ SECRETS_PATH = r"/v2/projects/[^/]+/secrets"
 
 
 def rotate(cloud: LocalCloud, secret_id: str, chain: Chain) -> None:
-    cloud.secrets_manager.rotate(
-        secret_id, chain.leaf_pem, chain.key_pem, intermediate=chain.intermediate_pem
-    )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+    cloud.secrets_manager.rotate(secret_id, parts)
 
 
 def served(cloud: LocalCloud, target: str) -> list[x509.Certificate]:
-    secret = cloud.code_engine.secret(target)
+    secret = cloud.code_engine.secrets.find(target)
     assert secret is not None, f"Code Engine secret {target!r} does not exist"
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())
 
@@ -54,7 +54,7 @@ def test_first_sync_creates_the_secret_with_leaf_and_intermediate(cloud):
     assert result.returncode == 0, result.stderr
     assert result.outcomes() == {"tls-web": "created"}
     assert served(cloud, "tls-web") == [chain.leaf.cert, chain.intermediate.cert]
-    stored = cloud.code_engine.secret("tls-web")
+    stored = cloud.code_engine.secrets.find("tls-web")
     assert stored is not None
     assert stored["format"] == "tls"
     assert_same_material(stored["data"]["tls_key"], chain.key_pem, "tls_key")
@@ -78,7 +78,7 @@ def test_rotation_replaces_with_if_match_carrying_the_tag_just_read(cloud):
     secret_id = seed_certificate(cloud, old, "web-cert")
     env = job_env(cloud, [{"secret": secret_id, "target": "tls-web"}])
     assert run_job(env).returncode == 0
-    before = cloud.code_engine.secret("tls-web")
+    before = cloud.code_engine.secrets.find("tls-web")
     assert before is not None
     new = renew(old, days=90)
     rotate(cloud, secret_id, new)
@@ -127,7 +127,7 @@ def test_an_event_naming_two_secrets_syncs_exactly_their_mappings(cloud):
     result = run_job(env)
     assert result.returncode == 0
     assert result.outcomes() == {"tls-0": "created", "tls-2": "created"}
-    assert cloud.code_engine.secret("tls-1") is None
+    assert cloud.code_engine.secrets.find("tls-1") is None
     assert {line.get("notification_id") for line in result.lines} == {
         "9d8f1e2a-0000-4000-8000-000000000001"
     }
@@ -210,7 +210,7 @@ def test_expired_certificate_is_refused_and_code_engine_untouched(cloud):
 
 
 def put_target(cloud: LocalCloud, chain: Chain) -> dict[str, Any]:
-    return cloud.code_engine.put_secret(
+    return cloud.code_engine.secrets.put(
         "tls-web",
         "tls",
         {"tls_cert": chain.leaf_pem + chain.intermediate_pem, "tls_key": chain.key_pem},
@@ -226,7 +226,7 @@ def test_downgrade_is_refused_and_code_engine_untouched(cloud):
     assert result.returncode == 1
     assert "downgrade" in result.events("target_refused")[0]["reason"]
     assert ce_writes(cloud) == []
-    assert cloud.code_engine.secret("tls-web") == before
+    assert cloud.code_engine.secrets.find("tls-web") == before
 
 
 def test_a_newer_certificate_that_expires_earlier_is_written(cloud):
@@ -255,12 +255,12 @@ def test_an_older_certificate_that_expires_later_is_refused_unless_rolled_back(c
     refused = run_job(env)
     assert refused.returncode == 1
     assert "refusing to downgrade" in refused.events("target_refused")[0]["reason"]
-    assert cloud.code_engine.secret("tls-web") == before
+    assert cloud.code_engine.secrets.find("tls-web") == before
 
     unnamed = run_job(env, "--allow-rollback")  # a rollback names the secrets it applies to
     assert unnamed.returncode == 2
     assert "--allow-rollback" in unnamed.stderr
-    assert cloud.code_engine.secret("tls-web") == before
+    assert cloud.code_engine.secrets.find("tls-web") == before
 
     rolled_back = run_job(env, "--secret", secret_id, "--allow-rollback")
     assert rolled_back.returncode == 0, rolled_back.stderr

@@ -58,7 +58,7 @@ def job_settings(
 
 
 def deploy_job(cloud: LocalCloud, tmp_path: Path, mappings: list[dict[str, str]]) -> None:
-    cloud.code_engine.create_job({"name": JOB, **job_settings(cloud, tmp_path, mappings)})
+    cloud.code_engine.jobs.create({"name": JOB, **job_settings(cloud, tmp_path, mappings)})
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def finished_runs(cloud: LocalCloud, job: str, count: int) -> list[str]:
     """`count` completed runs of `job` (whose image must exit at once), one minute apart."""
     names = []
     for _ in range(count):
-        run = cloud.code_engine.submit_job_run(job)
-        cloud.code_engine.wait_for_job_run(run["name"])
+        run = cloud.code_engine.job_runs.submit(job)
+        cloud.code_engine.job_runs.wait(run["name"])
         cloud.code_engine.clock.advance(dt.timedelta(minutes=1))
         names.append(run["name"])
     return names
@@ -100,7 +100,7 @@ def finished_runs(cloud: LocalCloud, job: str, count: int) -> list[str]:
 def user_job(cloud: LocalCloud, runs: int) -> list[str]:
     """The user's own job, unrelated to certsync, with finished runs of its own."""
     cloud.code_engine.register_image(QUICK, [shutil.which("true") or "/bin/true"])
-    cloud.code_engine.create_job({"name": "nightly-report", "image_reference": QUICK})
+    cloud.code_engine.jobs.create({"name": "nightly-report", "image_reference": QUICK})
     return finished_runs(cloud, "nightly-report", runs)
 
 
@@ -124,10 +124,10 @@ def test_a_100_secret_rotation_in_crn_form_is_synced_through_the_trigger(cloud, 
     sizes = [len(b) for b in bodies]
     print(f"100-secret notification: {len(bodies)} run(s), largest run request {max(sizes)} bytes")
     assert max(sizes) <= MAX_RUN_BYTES
-    for run in cloud.code_engine.list_job_runs(JOB):
-        assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
+    for run in cloud.code_engine.job_runs.list(JOB):
+        assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
     logs = "".join(
-        cloud.code_engine.job_run_logs(r["name"]) for r in cloud.code_engine.list_job_runs(JOB)
+        cloud.code_engine.job_runs.logs(r["name"]) for r in cloud.code_engine.job_runs.list(JOB)
     )
     assert f'"notification_id": "{notification["notification_id"]}"' in logs
     assert_no_secret_material(logs + trigger.output(), TOKEN, APIKEY)
@@ -143,11 +143,11 @@ def test_a_100_secret_rotation_fits_beside_a_job_definition_of_4_kib(cloud, tmp_
     settings = job_settings(cloud, tmp_path, mappings)
     pad = {"type": "literal", "name": "PAD", "value": ""}
     variables = [*settings["run_env_variables"], pad]
-    cloud.code_engine.create_job({"name": job_name, **settings, "run_env_variables": variables})
-    size = job_definition_bytes(cloud.code_engine.get_job(job_name))
+    cloud.code_engine.jobs.create({"name": job_name, **settings, "run_env_variables": variables})
+    size = job_definition_bytes(cloud.code_engine.jobs.get(job_name))
     pad["value"] = "x" * (4096 - size)
-    cloud.code_engine.update_job(job_name, "*", {"run_env_variables": variables})
-    assert job_definition_bytes(cloud.code_engine.get_job(job_name)) == 4096
+    cloud.code_engine.jobs.update(job_name, "*", {"run_env_variables": variables})
+    assert job_definition_bytes(cloud.code_engine.jobs.get(job_name)) == 4096
     env = trigger_env(cloud, apikey=APIKEY, job=job_name, token=TOKEN)
     with started_trigger(env, tmp_path, token=TOKEN) as running:
         destination = cloud.event_notifications.add_webhook_destination(
@@ -193,7 +193,7 @@ def test_event_notifications_own_job_destination_meets_the_size_limit(cloud, tmp
     assert wait_until(
         lambda: any(d.outcome != "retrying" for d in cloud.event_notifications.deliveries()), 30
     )
-    assert cloud.code_engine.list_job_runs(JOB) == []
+    assert cloud.code_engine.job_runs.list(JOB) == []
     assert all(served_serial(cloud, f"tls-{n}") is None for n in range(20))
 
 
@@ -226,17 +226,17 @@ def test_rotations_of_other_secret_types_start_no_run(cloud, tmp_path, trigger, 
 def test_the_job_prunes_its_own_finished_runs_and_nothing_else(cloud, tmp_path):
     [(secret_id, chain)] = seed_many(cloud, 1)
     users = user_job(cloud, 5)
-    cloud.code_engine.create_job({"name": JOB, "image_reference": QUICK})
+    cloud.code_engine.jobs.create({"name": JOB, "image_reference": QUICK})
     old = finished_runs(cloud, JOB, 14)
     deploy_job_image(cloud, tmp_path, secret_id)
 
-    run = cloud.code_engine.submit_job_run(JOB)
-    assert cloud.code_engine.wait_for_job_run(run["name"], 60)["status"] == "completed"
+    run = cloud.code_engine.job_runs.submit(JOB)
+    assert cloud.code_engine.job_runs.wait(run["name"], 60)["status"] == "completed"
 
-    left = {r["name"] for r in cloud.code_engine.list_job_runs(JOB)}
+    left = {r["name"] for r in cloud.code_engine.job_runs.list(JOB)}
     assert left == {*old[-10:], run["name"]}  # the 10 newest finished, and the run itself
-    assert {r["name"] for r in cloud.code_engine.list_job_runs("nightly-report")} == set(users)
-    logs = cloud.code_engine.job_run_logs(run["name"])
+    assert {r["name"] for r in cloud.code_engine.job_runs.list("nightly-report")} == set(users)
+    logs = cloud.code_engine.job_runs.logs(run["name"])
     [pruned] = [json.loads(line) for line in logs.splitlines() if '"runs_pruned"' in line]
     assert (pruned["deleted"], pruned["kept"]) == (4, 10)
     assert served_serial(cloud, "tls-0") == chain.leaf.cert.serial_number
@@ -245,14 +245,14 @@ def test_the_job_prunes_its_own_finished_runs_and_nothing_else(cloud, tmp_path):
 def deploy_job_image(cloud: LocalCloud, tmp_path: Path, secret_id: str) -> None:
     """Point the existing certsync job at the real job, with one mapping."""
     mappings = [{"secret": secret_id, "target": "tls-0"}]
-    cloud.code_engine.update_job(JOB, "*", job_settings(cloud, tmp_path, mappings))
+    cloud.code_engine.jobs.update(JOB, "*", job_settings(cloud, tmp_path, mappings))
 
 
 def test_a_full_run_quota_is_freed_by_pruning_only_the_jobs_own_runs(cloud, tmp_path, trigger):
-    cloud.code_engine.max_job_runs = 20
+    cloud.code_engine.job_runs.max_job_runs = 20
     [(secret_id, chain)] = seed_many(cloud, 1)
     users = user_job(cloud, 5)
-    cloud.code_engine.create_job({"name": JOB, "image_reference": QUICK})
+    cloud.code_engine.jobs.create({"name": JOB, "image_reference": QUICK})
     finished_runs(cloud, JOB, 15)  # the project is full: 5 + 15 = 20
     deploy_job_image(cloud, tmp_path, secret_id)
 
@@ -265,8 +265,8 @@ def test_a_full_run_quota_is_freed_by_pruning_only_the_jobs_own_runs(cloud, tmp_
     assert wait_until(lambda: served_serial(cloud, "tls-0") == chain.leaf.cert.serial_number, 60)
     statuses = [r.status for r in cloud.requests.entries("POST", JOB_RUNS)]
     assert statuses == [400, 202]  # refused for the limit, then accepted once room was made
-    assert {r["name"] for r in cloud.code_engine.list_job_runs("nightly-report")} == set(users)
-    assert len(cloud.code_engine.list_job_runs()) <= 20
+    assert {r["name"] for r in cloud.code_engine.job_runs.list("nightly-report")} == set(users)
+    assert len(cloud.code_engine.job_runs.list()) <= 20
     [retried] = [e for e in trigger.named("call_retried") if "limited to 20" in e["error"]]
     assert "deleted 5 finished run(s)" in retried["error"]
     assert trigger.named("job_run_submitted")
@@ -275,7 +275,7 @@ def test_a_full_run_quota_is_freed_by_pruning_only_the_jobs_own_runs(cloud, tmp_
 @pytest.mark.slow
 def test_150_rotations_through_the_trigger_never_fill_the_run_quota(cloud, tmp_path, trigger):
     """Run history stays bounded: each run prunes the job's finished runs behind it."""
-    cloud.code_engine.max_running_instances = 4  # a busy project queues runs (run-job.md)
+    cloud.code_engine.job_runs.max_running_instances = 4  # a busy project queues runs (run-job.md)
     [(secret_id, _)] = seed_many(cloud, 1)
     users = user_job(cloud, 5)
     deploy_job(cloud, tmp_path, [{"secret": secret_id, "target": "tls-0"}])
@@ -283,14 +283,14 @@ def test_150_rotations_through_the_trigger_never_fill_the_run_quota(cloud, tmp_p
     done = threading.Event()
 
     def settled(submitted: int) -> bool:
-        runs = cloud.code_engine.list_job_runs()
+        runs = cloud.code_engine.job_runs.list()
         return len(trigger.named("job_run_submitted")) >= submitted and all(
             r["status"] in ("completed", "failed") for r in runs
         )
 
     def watch() -> None:
         while not done.wait(0.05):
-            held.append(len(cloud.code_engine.list_job_runs()))
+            held.append(len(cloud.code_engine.job_runs.list()))
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -311,11 +311,11 @@ def test_150_rotations_through_the_trigger_never_fill_the_run_quota(cloud, tmp_p
     # Without pruning the project would hold 5 + 150 runs (and refuse the 96th). With it: the
     # user's 5, the 10 the retention keeps, the runs that finished after the last prune (at most
     # as many as run at once), and one burst.
-    running = cloud.code_engine.max_running_instances
-    assert max(held) <= 5 + 10 + running + 25 < cloud.code_engine.max_job_runs
+    running = cloud.code_engine.job_runs.max_running_instances
+    assert max(held) <= 5 + 10 + running + 25 < cloud.code_engine.job_runs.max_job_runs
     assert len(trigger.named("job_run_submitted")) == 150
     assert trigger.named("job_run_submit_failed") == []
-    assert {r["name"] for r in cloud.code_engine.list_job_runs("nightly-report")} == set(users)
-    mine = cloud.code_engine.list_job_runs(JOB)
+    assert {r["name"] for r in cloud.code_engine.job_runs.list("nightly-report")} == set(users)
+    mine = cloud.code_engine.job_runs.list(JOB)
     assert len(mine) <= 10 + running
     assert all(r["status"] == "completed" for r in mine)

@@ -86,7 +86,7 @@ def per_target(result: JobResult) -> dict[tuple[str, str], str]:
 
 
 def served_chain(cloud: LocalCloud, project: str) -> list[x509.Certificate]:
-    secret = cloud.code_engine.project_space(project).secret(TARGET)
+    secret = cloud.code_engine.project_space(project).secrets.find(TARGET)
     assert secret is not None, f"no {TARGET!r} in project {project}"
     return x509.load_pem_x509_certificates(secret["data"]["tls_cert"].encode())
 
@@ -208,7 +208,7 @@ def test_a_project_the_profile_may_not_write_fails_only_its_target(
         (denied, "jp-tok"): "failed",
     }
     assert served_chain(cloud, allowed) == [chain.leaf.cert, chain.intermediate.cert]
-    assert cloud.code_engine.project_space(denied).secret(TARGET) is None
+    assert cloud.code_engine.project_space(denied).secrets.find(TARGET) is None
     forbidden = cloud.requests.entries(path=rf"^/codeengine/jp-tok/v2/projects/{denied}/")
     assert forbidden, "the job never reached the denied project"
     assert {r.status for r in forbidden} == {403}

@@ -44,8 +44,8 @@ def deploy(cloud: LocalCloud, tmp_path: Path, chain: Chain, *domains: str) -> st
     """A served site: the TLS secret holding `chain`, an app, and a domain mapping per domain."""
     cloud.code_engine.domain_mappings.trust_root(chain.root.cert)
     cloud.code_engine.domain_mappings.ready_seconds = 0.1
-    cloud.code_engine.put_secret(TARGET, "tls", tls_data(chain))
-    cloud.code_engine.seed_app("web")
+    cloud.code_engine.secrets.put(TARGET, "tls", tls_data(chain))
+    cloud.code_engine.apps.seed("web")
     for domain in domains or (DOMAIN,):
         cloud.code_engine.domain_mappings.create(
             {
@@ -141,7 +141,7 @@ def test_a_replaced_secret_that_is_not_picked_up_is_healed_by_the_refresh(cloud,
 def test_a_full_run_heals_a_domain_left_stale_by_an_earlier_write(cloud, tmp_path):
     old, new, env = rotated(cloud, tmp_path)
     cloud.code_engine.router.mode = "stale_until_mapping_update"
-    cloud.code_engine.put_secret(
+    cloud.code_engine.secrets.put(
         TARGET, "tls", tls_data(new)
     )  # written by someone, never picked up
     assert served_leaf(cloud) == old.leaf.cert
@@ -185,14 +185,14 @@ def test_a_certificate_that_does_not_cover_the_domain_is_refused_untouched(cloud
     anchors = deploy(cloud, tmp_path, old)
     other = make_chain("api.example.com", ca=(old.root, old.intermediate))
     secret_id = seed_certificate(cloud, other, "web-cert")
-    before = cloud.code_engine.secret(TARGET)
+    before = cloud.code_engine.secrets.find(TARGET)
 
     result = run_job(verifying_env(cloud, anchors, secret_id))
 
     assert result.returncode == 1
     [line] = result.events("certificate_rejected")
     assert f"does not cover domain '{DOMAIN}'" in line["reason"]
-    assert cloud.code_engine.secret(TARGET) == before
+    assert cloud.code_engine.secrets.find(TARGET) == before
     assert cloud.requests.entries("PUT", r"/secrets/") == []
     assert served_leaf(cloud) == old.leaf.cert
 
@@ -209,14 +209,14 @@ def test_an_untrusted_chain_is_refused_for_a_mapped_target_and_accepted_for_an_u
         f'[{{"secret": "{secret_id}", "target": "{TARGET}"}},'
         f' {{"secret": "{secret_id}", "target": "tls-internal"}}]'
     )
-    before = cloud.code_engine.secret(TARGET)
+    before = cloud.code_engine.secrets.find(TARGET)
 
     result = run_job(env)
 
     assert result.returncode == 1
     assert result.outcomes() == {TARGET: "rejected", "tls-internal": "created"}
     assert "does not verify to a trusted root" in result.events("certificate_rejected")[0]["reason"]
-    assert cloud.code_engine.secret(TARGET) == before
+    assert cloud.code_engine.secrets.find(TARGET) == before
 
 
 def test_a_full_run_with_nothing_to_write_adds_no_api_call_per_domain(cloud, tmp_path):

@@ -96,11 +96,11 @@ def test_a_rotation_starts_one_job_run_with_the_notification(
 
     assert response.status_code == 202
     name = response.json()["job_run"]
-    assert wait_until(lambda: name in cloud.code_engine.job_runs)
-    assert list(cloud.code_engine.job_runs) == [name]
-    run = cloud.code_engine.wait_for_job_run(name)
+    assert wait_until(lambda: name in {run["name"] for run in cloud.code_engine.job_runs.list()})
+    assert [run["name"] for run in cloud.code_engine.job_runs.list()] == [name]
+    run = cloud.code_engine.job_runs.wait(name)
     assert run["job_name"] == JOB
-    passed_on = json.loads(cloud.code_engine.job_run_logs(name))  # what the job sees: compact
+    passed_on = json.loads(cloud.code_engine.job_runs.logs(name))  # what the job sees: compact
     assert passed_on["notification_id"] == notification["notification_id"]
     assert passed_on["data"]["secrets"] == [{"secret_id": "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"}]
     assert passed_on["data"]["event_type"] == "secret_rotated"
@@ -122,10 +122,10 @@ def test_event_notifications_delivers_to_the_trigger_end_to_end(
     assert cloud.event_notifications.wait_idle(15)
     [delivery] = cloud.event_notifications.deliveries()
     assert delivery.status == 202
-    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1)
-    [name] = cloud.code_engine.job_runs
-    cloud.code_engine.wait_for_job_run(name)
-    passed_on = json.loads(cloud.code_engine.job_run_logs(name))
+    assert wait_until(lambda: len(cloud.code_engine.job_runs.list()) == 1)
+    [name] = [run["name"] for run in cloud.code_engine.job_runs.list()]
+    cloud.code_engine.job_runs.wait(name)
+    passed_on = json.loads(cloud.code_engine.job_runs.logs(name))
     parsed = notification_from_dict(notification)
     assert passed_on == compact(parsed, parsed.secret_ids)  # what the job reads, nothing more
 
@@ -141,7 +141,7 @@ def test_a_redelivery_makes_one_run(cloud: LocalCloud, trigger: Trigger) -> None
     assert wait_until(lambda: bool(trigger.named("job_run_exists")))
     answered(cloud, 2)
     assert run_posts(cloud) == [202, 409]
-    assert len(cloud.code_engine.job_runs) == 1
+    assert len(cloud.code_engine.job_runs.list()) == 1
 
 
 def test_a_redelivery_during_a_slow_submission_is_not_submitted_again(
@@ -157,7 +157,7 @@ def test_a_redelivery_during_a_slow_submission_is_not_submitted_again(
     answered(cloud, 1)
     assert run_posts(cloud) == [202]
     assert len(trigger.named("job_run_skipped")) == 2
-    assert len(cloud.code_engine.job_runs) == 1
+    assert len(cloud.code_engine.job_runs.list()) == 1
 
 
 def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: LocalCloud, trigger: Trigger) -> None:
@@ -169,7 +169,7 @@ def test_the_ack_does_not_wait_for_a_slow_code_engine(cloud: LocalCloud, trigger
 
     assert response.status_code == 202
     assert elapsed < 2.0
-    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 1)
+    assert wait_until(lambda: len(cloud.code_engine.job_runs.list()) == 1)
 
 
 def test_two_503s_end_in_exactly_one_run(cloud: LocalCloud, trigger: Trigger) -> None:
@@ -181,7 +181,7 @@ def test_two_503s_end_in_exactly_one_run(cloud: LocalCloud, trigger: Trigger) ->
     assert wait_until(lambda: bool(trigger.named("job_run_submitted")), timeout=20)
     answered(cloud, 3)
     assert run_posts(cloud) == [503, 503, 202]
-    assert len(cloud.code_engine.job_runs) == 1
+    assert len(cloud.code_engine.job_runs.list()) == 1
     assert [e["status"] for e in trigger.named("call_retried")] == [503, 503]
     assert trigger.named("job_run_submitted")[0]["attempts"] == 3
 
@@ -204,7 +204,7 @@ def test_rejected_requests_start_nothing_and_the_token_is_never_printed(
     assert statuses == [401, 401, 415, 400, 413, 202]
     assert wait_until(lambda: bool(trigger.named("job_run_submitted")))
     trigger.stop()
-    assert len(cloud.code_engine.job_runs) == 1
+    assert len(cloud.code_engine.job_runs.list()) == 1
     assert [e["status"] for e in trigger.named("request_finished")] == statuses
     output = trigger.output()
     assert TOKEN not in output
@@ -234,7 +234,9 @@ def test_sigterm_lets_an_in_flight_submission_finish(cloud: LocalCloud, trigger:
     code = trigger.stop()
 
     assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
-    assert list(cloud.code_engine.job_runs) == [response.json()["job_run"]]
+    assert [run["name"] for run in cloud.code_engine.job_runs.list()] == [
+        response.json()["job_run"]
+    ]
     events = [e["event"] for e in trigger.events()]
     assert events.index("job_run_submitted") < events.index("trigger_stopped")
     assert trigger.named("trigger_stopped")[0]["unfinished_submissions"] == []
@@ -251,7 +253,7 @@ def test_a_burst_is_acknowledged_at_once_and_submitted_a_few_at_a_time(
 
     assert {status for status, _ in timed} == {202}
     assert max(seconds for _, seconds in timed) < 3.0  # wide margin: a run takes 0.4 s here
-    assert wait_until(lambda: len(cloud.code_engine.job_runs) == 12, timeout=30)
+    assert wait_until(lambda: len(cloud.code_engine.job_runs.list()) == 12, timeout=30)
     arrivals = sorted(r.received_at for r in cloud.requests.entries("POST", JOB_RUNS))
     # Each call takes >= 0.4 s: five arrivals within 0.3 s would be five calls at once.
     assert all(later - first >= 0.3 for first, later in zip(arrivals, arrivals[4:], strict=False))
@@ -289,7 +291,7 @@ def test_an_event_notifications_destination_test_is_answered_without_a_run(
     assert answered_test.status_code == 200
     assert answered_test.json()["status"] == "ignored"
     assert anonymous.status_code == 401
-    assert cloud.code_engine.job_runs == {}
+    assert cloud.code_engine.job_runs.list() == []
     outcomes = [(e["status"], e["outcome"]) for e in running.named("request_finished")]
     assert outcomes == [(200, "ignored"), (401, "unauthorized")]
 
@@ -311,6 +313,6 @@ def test_the_emulators_destination_test_reaches_the_trigger_and_succeeds(  # any
 
     status = cloud.event_notifications.notification_status(nid)
     assert (status.status, status.status_code) == ("success", 200)
-    assert cloud.code_engine.job_runs == {}
+    assert cloud.code_engine.job_runs.list() == []
     [line] = running.named("request_finished")
     assert line["outcome"] == "ignored"

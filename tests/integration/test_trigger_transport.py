@@ -42,7 +42,7 @@ def test_the_sdks_request_creates_a_run_and_a_second_copy_is_409(cloud: LocalClo
     client.http_client.close()
 
     assert (first.status, second.status) == (202, 409)  # Code Engine accepts a run with 202
-    assert list(cloud.code_engine.job_runs) == ["run-1"]
+    assert [run["name"] for run in cloud.code_engine.job_runs.list()] == ["run-1"]
     [created, _] = cloud.requests.entries("POST", r"/job_runs$")
     assert created.query == "version=2026-09-04"
 

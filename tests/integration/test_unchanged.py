@@ -12,7 +12,8 @@ import pytest
 from cryptography import x509
 
 from localcloud import LocalCloud
-from tests.pki import cert_pem, issue, make_chain
+from localcloud.secrets_manager.model import CertificateParts
+from tests.pki import Profile, cert_pem, issue, make_chain
 from tests.support import job_env, run_job, seed_certificate
 
 pytestmark = pytest.mark.integration
@@ -57,9 +58,9 @@ def test_a_target_changed_by_hand_between_runs_is_read_and_repaired(cloud):
     # Someone pastes an older certificate (a newer one would be refused as a downgrade).
     older = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     other = make_chain(domain="other.example.com", not_before=older)
-    stored = cloud.code_engine.secret("tls-web")
+    stored = cloud.code_engine.secrets.find("tls-web")
     assert stored is not None
-    cloud.code_engine.replace_secret(
+    cloud.code_engine.secrets.replace(
         "tls-web",
         stored["entity_tag"],
         {"format": "tls", "data": {"tls_cert": other.leaf_pem, "tls_key": other.key_pem}},
@@ -67,7 +68,7 @@ def test_a_target_changed_by_hand_between_runs_is_read_and_repaired(cloud):
     result = run_job(env)
     assert result.returncode == 0, result.stderr
     assert result.outcomes() == {"tls-web": "updated"}
-    repaired = cloud.code_engine.secret("tls-web")
+    repaired = cloud.code_engine.secrets.find("tls-web")
     assert repaired is not None
     served = x509.load_pem_x509_certificates(repaired["data"]["tls_cert"].encode())
     assert served[0] == chain.leaf.cert
@@ -81,15 +82,16 @@ def test_a_new_intermediate_under_the_same_leaf_is_read_and_written(cloud):
     # The CA re-issues its intermediate (same name and key, new validity and serial): the leaf
     # and its serial stay, only the chain changes.
     name = chain.intermediate.cert.subject.rfc4514_string().removeprefix("CN=")
-    reissued = issue(name, issuer=chain.root, ca=True, key=chain.intermediate.key, days=900)
-    cloud.secrets_manager.rotate(
-        secret_id, chain.leaf_pem, chain.key_pem, intermediate=cert_pem(reissued.cert)
+    reissued = issue(
+        name, issuer=chain.root, key=chain.intermediate.key, profile=Profile(ca=True, days=900)
     )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, cert_pem(reissued.cert))
+    cloud.secrets_manager.rotate(secret_id, parts)
     cloud.requests.clear()
     result = run_job(env)
     assert result.returncode == 0, result.stderr
     assert result.outcomes() == {"tls-web": "updated"}
-    stored = cloud.code_engine.secret("tls-web")
+    stored = cloud.code_engine.secrets.find("tls-web")
     assert stored is not None
     served = x509.load_pem_x509_certificates(stored["data"]["tls_cert"].encode())
     assert served == [chain.leaf.cert, reissued.cert]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,26 @@ def domain(
     return DomainFact(HOME, name, "web", target, (serves or chain).leaf.cert)
 
 
+@dataclass(frozen=True)
+class Scan:
+    """How the inventory is taken: the job's discovery label, the warning window, the roots."""
+
+    label: str | None = None
+    warn_days: int = 21
+    roots: tuple[Any, ...] = ()
+
+
 def take(
     secrets: list[TlsSecret],
     domains: list[DomainFact] = (),  # type: ignore[assignment]
     certificates: list[SmCertificate] = (),  # type: ignore[assignment]
     mappings: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    *,
-    label: str | None = None,
-    warn_days: int = 21,
-    roots: tuple[Any, ...] = (),
+    scan: Scan = Scan(),
 ) -> Inventory:
     facts = Facts((HOME, AWAY), tuple(secrets), tuple(domains), tuple(certificates))
-    managed = managing(mappings, (HOME.region, HOME.project), certificates, discovery_label=label)
-    return inventory(facts, managed, NOW, warn_days=warn_days, roots=roots)
+    place = (HOME.region, HOME.project)
+    managed = managing(mappings, place, certificates, discovery_label=scan.label)
+    return inventory(facts, managed, NOW, warn_days=scan.warn_days, roots=scan.roots)
 
 
 def test_the_same_certificate_in_secrets_manager_is_a_candidate_by_serial() -> None:
@@ -109,7 +117,10 @@ def test_managed_by_the_config_in_its_own_place_or_by_discovery_when_the_job_dis
     without = take([secret(chain), away], certificates=[declared], mappings=mappings)
     assert {f.name: f.managed for f in without.secrets} == {"tls-web": True, "tls-away": False}
     discovering = take(
-        [secret(chain), away], certificates=[declared], mappings=mappings, label="certsync"
+        [secret(chain), away],
+        certificates=[declared],
+        mappings=mappings,
+        scan=Scan(label="certsync"),
     )
     assert all(f.managed for f in discovering.secrets)
     assert discovering.summary.managed == 2
@@ -128,7 +139,9 @@ def test_at_risk_needs_a_domain_the_warning_window_and_nothing_renewing_it() -> 
     assert not managed.secrets[0].at_risk
     stuck = take([secret(soon)], [domain(soon, "www.example.com")], [in_sm(soon, "src")], mapped)
     assert stuck.secrets[0].at_risk  # its source expires as soon: the mapping renews nothing
-    assert not take([secret(soon)], [domain(soon, "www.example.com")], warn_days=3).summary.at_risk
+    assert not take(
+        [secret(soon)], [domain(soon, "www.example.com")], scan=Scan(warn_days=3)
+    ).summary.at_risk
 
 
 def test_a_domain_serving_another_certificate_is_flagged_with_its_serial() -> None:
@@ -145,7 +158,7 @@ def test_key_and_chain_checks() -> None:
     stranger = make_chain(days=60)
     wrong_key = dataclasses.replace(secret(chain), tls_key=stranger.key_pem)
     only_leaf = TlsSecret(HOME, "tls-leaf", chain.leaf_pem, chain.key_pem)
-    found = take([wrong_key, only_leaf], roots=(chain.root.cert,))
+    found = take([wrong_key, only_leaf], scan=Scan(roots=(chain.root.cert,)))
     by = {f.name: f for f in found.secrets}
     assert not by["tls-web"].key_matches
     assert by["tls-web"].chain_complete

@@ -4,7 +4,7 @@ import pytest
 
 from job.certs import CertificateRejected, build_bundle
 from tests.builders import source_certificate
-from tests.pki import issue, make_chain, new_key
+from tests.pki import CA, issue, make_chain, new_key
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -30,9 +30,9 @@ def test_self_signed_root_in_intermediate_is_dropped():
 
 
 def test_intermediates_out_of_order_are_put_in_order():
-    root = issue("root", ca=True)
-    upper = issue("upper", issuer=root, ca=True)
-    lower = issue("lower", issuer=upper, ca=True)
+    root = issue("root", profile=CA)
+    upper = issue("upper", issuer=root, profile=CA)
+    lower = issue("lower", issuer=upper, profile=CA)
     leaf = issue("www.example.com", issuer=lower)
     source, _ = imported(
         certificate=leaf.cert_pem,
@@ -131,8 +131,8 @@ def test_arbitrary_secret_is_rejected():
 
 def test_rsa_keys_work():
     key = new_key("rsa")
-    root = issue("root", ca=True)
-    inter = issue("inter", issuer=root, ca=True)
+    root = issue("root", profile=CA)
+    inter = issue("inter", issuer=root, profile=CA)
     leaf = issue("rsa.example.com", issuer=inter, key=key)
     source, _ = imported(
         certificate=leaf.cert_pem, private_key=leaf.key_pem, intermediate=inter.cert_pem

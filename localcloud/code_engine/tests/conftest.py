@@ -46,6 +46,6 @@ def web_tls(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> Chain:
     """A chain for DOMAIN, its root trusted, in TLS secret `web-tls`; and the app `web-app`."""
     chain = make_chain(DOMAIN)
     cloud.code_engine.domain_mappings.trust_root(chain.root_pem)
-    cloud.code_engine.seed_app("web-app")
+    cloud.code_engine.apps.seed("web-app")
     ce.create_secret(project_id=pid, format="tls", name="web-tls", data=tls_secret_data(chain))
     return chain

@@ -57,7 +57,7 @@ def tls_data() -> SecretDataTLSSecretData:
 
 
 def env_lines(cloud: LocalCloud, run: str) -> list[dict[str, str]]:
-    logs = cloud.code_engine.job_run_logs(run)
+    logs = cloud.code_engine.job_runs.logs(run)
     return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
 
 

@@ -51,7 +51,7 @@ def alive(pid: int) -> bool:
 def test_app_runs_and_answers_on_its_endpoint(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str, app_image: str
 ) -> None:
-    cloud.code_engine.put_secret("creds", "generic", {"TOKEN": "t"})
+    cloud.code_engine.secrets.put("creds", "generic", {"TOKEN": "t"})
     response = ce.create_app(
         project_id=pid,
         name="web",
@@ -90,7 +90,7 @@ def test_app_runs_and_answers_on_its_endpoint(
     assert env["CE_DOMAIN"] == f"{cloud.identity.region}.codeengine.appdomain.cloud"
     assert env["CE_API_BASE_URL"] == cloud.url
     assert "CE_SUBDOMAIN" in env
-    assert "listening" in cloud.code_engine.app_logs("web")
+    assert "listening" in cloud.code_engine.apps.logs("web")
     duplicate = api_error(ce.create_app, project_id=pid, name="web", image_reference=app_image)
     assert duplicate.status_code == 409
     AppList.from_dict(ce.list_apps(project_id=pid, limit=1).get_result())
@@ -164,7 +164,7 @@ def test_a_process_that_exits_fails_the_app(cloud: LocalCloud, ce: CodeEngineV2,
     assert "latest_ready_revision" not in app["status_details"]
     revision = ce.get_app_revision(project_id=pid, app_name="crash", name="crash-00001")
     assert revision.get_result()["status_details"]["reason"] == "container_failed_exit_code_3"
-    assert "boom" in cloud.code_engine.app_logs("crash")
+    assert "boom" in cloud.code_engine.apps.logs("crash")
     ce.create_app(project_id=pid, name="nothing", image_reference="docker.io/certsync/none:1")
     missing = settled_app(ce, pid, "nothing")
     assert missing["status"] == "failed"

@@ -29,9 +29,9 @@ REGISTRY = {"server": "private.us-south.icr.io", "username": "iamapikey", "passw
 @pytest.fixture
 def source(cloud: LocalCloud) -> None:
     job = Image([sys.executable, "-c", "print('built job ran')"])
-    cloud.code_engine.register_build_source(REPO, {"Dockerfile.job": job}, revisions=["main"])
-    cloud.code_engine.put_secret("icr", "registry", REGISTRY)
-    cloud.code_engine.build_seconds = 0.1
+    cloud.code_engine.builds.register_source(REPO, {"Dockerfile.job": job}, revisions=["main"])
+    cloud.code_engine.secrets.put("icr", "registry", REGISTRY)
+    cloud.code_engine.builds.build_seconds = 0.1
 
 
 def create_build(ce: CodeEngineV2, pid: str, **overrides: Any) -> dict[str, Any]:
@@ -79,8 +79,8 @@ def test_build_run_registers_the_image_a_job_then_runs(
     BuildList.from_dict(ce.list_builds(project_id=pid).get_result())
     ce.create_job(project_id=pid, name="sync", image_reference=OUTPUT, image_secret="icr")
     job_run = ce.create_job_run(project_id=pid, job_name="sync").get_result()
-    assert cloud.code_engine.wait_for_job_run(job_run["name"])["status"] == "completed"
-    assert "built job ran" in cloud.code_engine.job_run_logs(job_run["name"])
+    assert cloud.code_engine.job_runs.wait(job_run["name"])["status"] == "completed"
+    assert "built job ran" in cloud.code_engine.job_runs.logs(job_run["name"])
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_missing_registry_secret_leaves_the_build_unregistered(
         "failed",
         "invalid_build_configuration",
     )
-    cloud.code_engine.put_secret("absent", "generic", {"k": "v"})  # not a registry secret
+    cloud.code_engine.secrets.put("absent", "generic", {"k": "v"})  # not a registry secret
     assert ce.get_build(project_id=pid, name="job-build").get_result()["status"] == "failed"
     current = ce.get_build(project_id=pid, name="job-build")
     updated = ce.update_build(

@@ -276,7 +276,7 @@ def test_job_runs_read_config_map_references(cloud: LocalCloud, ce: CodeEngineV2
         ],
     )
     first = ce.create_job_run(project_id=pid, job_name="sync").get_result()["name"]
-    assert cloud.code_engine.wait_for_job_run(first)["status"] == "completed"
+    assert cloud.code_engine.job_runs.wait(first)["status"] == "completed"
     (env,) = env_lines(cloud, first)
     assert (env["MAPPINGS"], env["N"], env["PICKED"]) == ("web-cert=tls-web", "1", "1")
     assert (env["CM_MAPPINGS"], env["CM_N"]) == ("web-cert=tls-web", "1")
@@ -284,7 +284,7 @@ def test_job_runs_read_config_map_references(cloud: LocalCloud, ce: CodeEngineV2
     # A run reads the config map as it is when the run is submitted.
     ce.replace_config_map(project_id=pid, name="certsync-mappings", if_match="*", data={"N": "2"})
     second = ce.create_job_run(project_id=pid, job_name="sync").get_result()["name"]
-    assert cloud.code_engine.wait_for_job_run(second)["status"] == "completed"
+    assert cloud.code_engine.job_runs.wait(second)["status"] == "completed"
     (env,) = env_lines(cloud, second)
     assert (env["N"], env["PICKED"], "MAPPINGS" in env) == ("2", "2", False)
 
@@ -307,8 +307,8 @@ def test_an_unresolvable_config_map_reference_fails_the_run(
     ce.create_job(project_id=pid, image_reference=ENV_IMAGE, name="sync")
     run = ce.create_job_run(project_id=pid, job_name="sync", run_env_variables=[ref])
     name = run.get_result()["name"]
-    final = cloud.code_engine.wait_for_job_run(name)
+    final = cloud.code_engine.job_runs.wait(name)
     assert final["status"] == "failed"
     reason = final["status_details"]["indices_details"]["0"]["last_failure_reason"]
     assert reason == "CreateContainerConfigError"
-    assert why in cloud.code_engine.job_run_logs(name)
+    assert why in cloud.code_engine.job_runs.logs(name)

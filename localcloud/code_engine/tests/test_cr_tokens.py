@@ -45,7 +45,7 @@ def test_job_run_gets_a_token_file_only_with_the_flag(
     ).get_result()  # fmt: skip
     assert job["run_compute_resource_token_enabled"] is enabled
     run = ce.create_job_run(project_id=pid, job_name="sync").get_result()
-    assert cloud.code_engine.wait_for_job_run(run["name"])["status"] == "completed"
+    assert cloud.code_engine.job_runs.wait(run["name"])["status"] == "completed"
     (env,) = env_lines(cloud, run["name"])
     assert "OTHER_CR_TOKEN_FILENAME" not in env
     assert env["CE_CR_TOKEN_FILENAME"] == "/mine"

@@ -94,7 +94,7 @@ def test_the_whole_chain_up_to_the_root_is_accepted(
 
 def test_no_root_is_trusted_unless_given(ce: CodeEngineV2, pid: str, cloud: LocalCloud) -> None:
     chain = make_chain(DOMAIN)
-    cloud.code_engine.seed_app("web-app")
+    cloud.code_engine.apps.seed("web-app")
     ce.create_secret(project_id=pid, format="tls", name="web-tls", data=tls_secret_data(chain))
     error = api_error(create_mapping, ce, pid)
     assert (error.status_code, "trusts no certificate authority" in error.message) == (400, True)

@@ -97,7 +97,7 @@ def test_update_needs_if_match_and_a_merge_patch(
 
 def test_merge_patch_semantics(ce: CodeEngineV2, pid: str, cloud: LocalCloud) -> None:
     create_mapping(ce, pid)
-    cloud.code_engine.seed_app("other-app")
+    cloud.code_engine.apps.seed("other-app")
     moved = patch_mapping(ce, pid, {"component": {"name": "other-app"}})
     assert moved.get_result()["component"] == {"name": "other-app", "resource_type": "app_v2"}
     for patch in (
@@ -190,7 +190,7 @@ def test_deleting_an_app_deletes_its_domain_mappings(
     ce: CodeEngineV2, pid: str, cloud: LocalCloud
 ) -> None:
     create_mapping(ce, pid)
-    cloud.code_engine.delete_app("web-app")
+    cloud.code_engine.apps.delete("web-app")
     assert api_error(ce.get_domain_mapping, project_id=pid, name=DOMAIN).status_code == 404
     assert api_error(create_mapping, ce, pid).status_code == 400  # the app is gone too
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,9 +25,9 @@ ICR_CREDENTIALS = {"server": "us.icr.io", "username": "iamapikey", "password": "
 
 def argv_of_run(cloud: LocalCloud, ce: CodeEngineV2, pid: str, **run: Any) -> list[str]:
     created = ce.create_job_run(project_id=pid, job_name="argv", **run).get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
-    assert final["status"] == "completed", cloud.code_engine.job_run_logs(created["name"])
-    printed: list[str] = json.loads(cloud.code_engine.job_run_logs(created["name"]))
+    final = cloud.code_engine.job_runs.wait(created["name"])
+    assert final["status"] == "completed", cloud.code_engine.job_runs.logs(created["name"])
+    printed: list[str] = json.loads(cloud.code_engine.job_runs.logs(created["name"]))
     return printed
 
 
@@ -38,42 +39,48 @@ def argv_job(cloud: LocalCloud) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Row:
+    """A row of the docs' table: the job's settings, the run's, and the command line run."""
+
+    job: dict[str, Any]
+    run: dict[str, Any]
+    argv: list[str]
+
+
 # The table of docs `cmd-args.md` (image Entrypoint `/myapp`, Command `--debug`), as job runs.
 @pytest.mark.parametrize(
-    ("job", "run", "argv"),
+    "row",
     [
-        pytest.param({}, {}, ["entry", "--debug"], id="image-entrypoint-and-cmd"),
-        pytest.param({"run_arguments": ["-d"]}, {}, ["entry", "-d"], id="args-replace-cmd"),
-        pytest.param({}, {"run_arguments": ["-d"]}, ["entry", "-d"], id="run-args-replace-cmd"),
+        pytest.param(Row({}, {}, ["entry", "--debug"]), id="image-entrypoint-and-cmd"),
+        pytest.param(Row({"run_arguments": ["-d"]}, {}, ["entry", "-d"]), id="args-replace-cmd"),
         pytest.param(
-            {"run_arguments": ["-j"]}, {"run_arguments": ["-r"]}, ["entry", "-r"], id="run-over-job"
+            Row({}, {"run_arguments": ["-d"]}, ["entry", "-d"]), id="run-args-replace-cmd"
         ),
         pytest.param(
-            {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
-            {},
-            ["cmd2"],
+            Row({"run_arguments": ["-j"]}, {"run_arguments": ["-r"]}, ["entry", "-r"]),
+            id="run-over-job",
+        ),
+        pytest.param(
+            Row({"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]}, {}, ["cmd2"]),
             id="command-ignores-image-cmd",
         ),
         pytest.param(
-            {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
-            {"run_arguments": ["-d"]},
-            ["cmd2", "-d"],
+            Row(
+                {"run_commands": [sys.executable, "-c", PRINT_ARGV, "cmd2"]},
+                {"run_arguments": ["-d"]},
+                ["cmd2", "-d"],
+            ),
             id="command-and-args",
         ),
     ],
 )
+@pytest.mark.usefixtures("argv_job")
 def test_a_run_builds_its_command_line_as_kubernetes_does(
-    cloud: LocalCloud,
-    ce: CodeEngineV2,
-    pid: str,
-    argv_job: None,
-    *,
-    job: dict[str, Any],
-    run: dict[str, Any],
-    argv: list[str],
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, row: Row
 ) -> None:
-    ce.create_job(project_id=pid, name="argv", image_reference=ARGV_IMAGE, **job)
-    assert argv_of_run(cloud, ce, pid, **run) == argv
+    ce.create_job(project_id=pid, name="argv", image_reference=ARGV_IMAGE, **row.job)
+    assert argv_of_run(cloud, ce, pid, **row.run) == row.argv
 
 
 def test_arguments_replace_an_image_cmd_that_names_the_program(
@@ -85,11 +92,11 @@ def test_arguments_replace_an_image_cmd_that_names_the_program(
     created = ce.create_job_run(
         project_id=pid, job_name="cmd-only", run_arguments=["--dry-run"], scale_retry_limit=0
     ).get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
+    final = cloud.code_engine.job_runs.wait(created["name"])
     assert final["status"] == "failed"
     details = final["status_details"]["indices_details"]["0"]
     assert details["last_failure_reason"] == "ContainerExitedCode128"
-    assert 'exec: "--dry-run"' in cloud.code_engine.job_run_logs(created["name"])
+    assert 'exec: "--dry-run"' in cloud.code_engine.job_runs.logs(created["name"])
 
 
 def test_a_private_image_without_a_registry_secret_fails_to_pull(
@@ -98,30 +105,31 @@ def test_a_private_image_without_a_registry_secret_fails_to_pull(
     cloud.code_engine.register_image(PRIVATE, [sys.executable, "-c", PRINT_ARGV])
     ce.create_job(project_id=pid, name="private", image_reference=PRIVATE)  # accepted
     created = ce.create_job_run(project_id=pid, job_name="private").get_result()
-    final = cloud.code_engine.wait_for_job_run(created["name"])
+    final = cloud.code_engine.job_runs.wait(created["name"])
     assert final["status"] == "failed"
     details = final["status_details"]["indices_details"]["0"]
     assert details["last_failure_reason"] == "ImagePullBackOff"
-    assert f'Failed to pull image "{PRIVATE}"' in cloud.code_engine.job_run_logs(created["name"])
+    assert f'Failed to pull image "{PRIVATE}"' in cloud.code_engine.job_runs.logs(created["name"])
 
 
 @pytest.mark.parametrize(
-    ("secret", "fmt", "data"),
+    ("secret", "stored"),
     [
-        pytest.param("missing", None, None, id="no-such-secret"),
-        pytest.param("plain", "generic", {"server": "us.icr.io"}, id="not-a-registry-secret"),
-        pytest.param("other", "registry", {**ICR_CREDENTIALS, "server": "de.icr.io"}, id="host"),
+        pytest.param("missing", None, id="no-such-secret"),
+        pytest.param("plain", ("generic", {"server": "us.icr.io"}), id="not-a-registry-secret"),
+        pytest.param("other", ("registry", {**ICR_CREDENTIALS, "server": "de.icr.io"}), id="host"),
     ],
 )
 def test_a_private_image_needs_a_registry_secret_for_its_host(
-    cloud: LocalCloud, ce: CodeEngineV2, pid: str, *, secret: str, fmt: str | None, data: Any
+    cloud: LocalCloud, ce: CodeEngineV2, pid: str, secret: str, stored: tuple[str, Any] | None
 ) -> None:
+    """`stored`: the format and data of the secret the job names (None: there is none)."""
     cloud.code_engine.register_image(PRIVATE, [sys.executable, "-c", PRINT_ARGV])
-    if fmt is not None:
-        cloud.code_engine.put_secret(secret, fmt, data)
+    if stored is not None:
+        cloud.code_engine.secrets.put(secret, *stored)
     ce.create_job(project_id=pid, name="private", image_reference=PRIVATE, image_secret=secret)
     created = ce.create_job_run(project_id=pid, job_name="private").get_result()
-    assert cloud.code_engine.wait_for_job_run(created["name"])["status"] == "failed"
+    assert cloud.code_engine.job_runs.wait(created["name"])["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -136,7 +144,7 @@ def test_a_pull_succeeds_with_the_secret_or_from_a_public_registry(
     cloud: LocalCloud, ce: CodeEngineV2, pid: str, image: str
 ) -> None:
     cloud.code_engine.register_image(image, [sys.executable, "-c", PRINT_ARGV])
-    cloud.code_engine.put_secret("icr", "registry", ICR_CREDENTIALS)
+    cloud.code_engine.secrets.put("icr", "registry", ICR_CREDENTIALS)
     ce.create_job(project_id=pid, name="argv", image_reference=image, image_secret="icr")
     assert argv_of_run(cloud, ce, pid) == []
 
@@ -152,6 +160,6 @@ def test_a_private_app_image_without_a_pull_secret_never_gets_ready(
     revision = ce.get_app_revision(project_id=pid, app_name="web", name="web-00001").get_result()
     assert revision["status_details"]["reason"] == "fetch_image_failed_missing_pull_credentials"
 
-    cloud.code_engine.put_secret("icr", "registry", ICR_CREDENTIALS)
+    cloud.code_engine.secrets.put("icr", "registry", ICR_CREDENTIALS)
     ce.update_app(project_id=pid, name="web", if_match="*", app={"image_secret": "icr"})
     assert settled_app(ce, pid, "web")["status"] == "ready"

@@ -83,18 +83,18 @@ def test_a_job_run_is_at_most_10_kib_counting_the_job_it_runs(ce: CodeEngineV2, 
 
 def test_submit_job_run_in_process_is_at_most_10_kib(cloud: LocalCloud) -> None:
     """Event Notifications' job destination puts the whole notification into `ibmendata`."""
-    job = cloud.code_engine.create_job({"name": "sync", "image_reference": NO_IMAGE})
+    job = cloud.code_engine.jobs.create({"name": "sync", "image_reference": NO_IMAGE})
     base = {"job_name": "sync"}
     (fits,) = padding(base, 10240 - job_bytes(job))
-    assert cloud.code_engine.submit_job_run("sync", run_env_variables=[fits])["name"]
+    assert cloud.code_engine.job_runs.submit("sync", run_env_variables=[fits])["name"]
     notification = {"id": "n-1", "data": "y" * 10300}
     env = [{"type": "literal", "name": "ibmendata", "value": json.dumps(notification)}]
     size = len(json.dumps({**base, "run_env_variables": env}).encode()) + job_bytes(job)
     with pytest.raises(BadRequest) as info:
-        cloud.code_engine.submit_job_run("sync", run_env_variables=env)
+        cloud.code_engine.job_runs.submit("sync", run_env_variables=env)
     assert (info.value.status, info.value.code) == (400, "request_too_large")
     assert f"The job run is {size} bytes" in info.value.message
-    assert len(cloud.code_engine.job_runs) == 1
+    assert len(cloud.code_engine.job_runs.list()) == 1
 
 
 def test_job_run_names_are_at_most_53_characters(ce: CodeEngineV2, pid: str) -> None:
@@ -132,11 +132,11 @@ def test_finished_job_runs_are_deleted_after_one_week(
 ) -> None:
     code_engine = cloud.code_engine
     code_engine.clock = Clock(lambda: START)
-    code_engine.max_job_runs = 2
+    code_engine.job_runs.max_job_runs = 2
     ce.create_job(project_id=pid, image_reference=NO_IMAGE, name="sync")
     done = ce.create_job_run(project_id=pid, job_name="sync", name="done").get_result()
-    assert code_engine.wait_for_job_run("done")["status"] == "failed"
-    code_engine.pending_seconds = 3600  # stays pending: not final, never swept
+    assert code_engine.job_runs.wait("done")["status"] == "failed"
+    code_engine.job_runs.pending_seconds = 3600  # stays pending: not final, never swept
     ce.create_job_run(project_id=pid, job_name="sync", name="waiting")
     assert done["created_at"] == "2030-01-02T03:04:05Z"
     assert api_error(ce.create_job_run, project_id=pid, job_name="sync").status_code == 400
@@ -163,7 +163,7 @@ def test_instances_beyond_the_cap_stay_pending_until_a_slot_frees(
     )
     image = "docker.io/certsync/gate:1"
     cloud.code_engine.register_image(image, [sys.executable, "-c", script, str(tmp_path)])
-    cloud.code_engine.max_running_instances = 2
+    cloud.code_engine.job_runs.max_running_instances = 2
     ce.create_job(project_id=pid, image_reference=image, name="gate")
     for name in ("first", "second"):
         ce.create_job_run(project_id=pid, job_name="gate", name=name)
@@ -182,7 +182,7 @@ def test_instances_beyond_the_cap_stay_pending_until_a_slot_frees(
 
     (tmp_path / "go").touch()
     for name in ("first", "second", "third", "fourth"):
-        assert cloud.code_engine.wait_for_job_run(name)["status"] == "completed"
+        assert cloud.code_engine.job_runs.wait(name)["status"] == "completed"
     assert {p.name for p in tmp_path.iterdir()} == {"first", "second", "third", "fourth", "go"}
 
 
@@ -191,8 +191,8 @@ def test_a_burst_of_150_job_runs_is_queued_paged_and_deleted(
 ) -> None:
     # 20 ms each, so that the sampler sees instances running; sh and sleep are cheap processes.
     cloud.code_engine.register_image("docker.io/certsync/nap:1", ["sh", "-c", "sleep 0.02"])
-    cloud.code_engine.max_running_instances = 4
-    cloud.code_engine.max_job_runs = 150
+    cloud.code_engine.job_runs.max_running_instances = 4
+    cloud.code_engine.job_runs.max_job_runs = 150
     ce.create_job(project_id=pid, image_reference="docker.io/certsync/nap:1", name="burst")
     most_running = 0
     stop = threading.Event()
@@ -200,7 +200,7 @@ def test_a_burst_of_150_job_runs_is_queued_paged_and_deleted(
     def sample() -> None:
         nonlocal most_running
         while not stop.is_set():
-            runs = cloud.code_engine.job_runs.values()
+            runs = cloud.code_engine.job_runs.list()
             most_running = max(most_running, sum(r["status_details"]["running"] for r in runs))
             time.sleep(0.005)
 
@@ -212,7 +212,7 @@ def test_a_burst_of_150_job_runs_is_queued_paged_and_deleted(
             for _ in range(150)
         }
         for name in names:
-            cloud.code_engine.wait_for_job_run(name)
+            cloud.code_engine.job_runs.wait(name)
     finally:
         stop.set()
         sampler.join()
@@ -264,7 +264,7 @@ def test_status_details_carry_times_and_index_details(
     ce.create_job(project_id=pid, image_reference=NO_IMAGE, name="noimg")
     ce.create_job_run(project_id=pid, job_name="noimg", name="noimg")
     for name in ("arr", "noimg"):
-        cloud.code_engine.wait_for_job_run(name)
+        cloud.code_engine.job_runs.wait(name)
     body = ce.get_job_run(project_id=pid, name="arr").get_result()
     status = JobRun.from_dict(body).status_details
     stamp = "2030-01-02T03:04:05Z"

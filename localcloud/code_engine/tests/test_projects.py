@@ -83,7 +83,7 @@ def test_contract_every_body_parses_with_sdk_models(
     JobList.from_dict(ce.list_jobs(project_id=pid).get_result())
     script = "import sys, time; time.sleep(1); sys.exit(int(sys.argv[1]))"
     cloud.code_engine.register_image("docker.io/certsync/exit:1", [sys.executable, "-c", script])
-    cloud.code_engine.pending_seconds = 0.5
+    cloud.code_engine.job_runs.pending_seconds = 0.5
     statuses: dict[str, dict[str, Any]] = {}
     for code in ("0", "1"):
         run = ce.create_job_run(

@@ -87,8 +87,8 @@ def test_projects_hold_their_own_resources(
     home = cloud.identity.project_id
     pid = cloud.code_engine.add_project("sites-eu", region="eu-de")
     eu.create_secret(project_id=pid, format="tls", name="tls-web", data=tls_data())
-    assert cloud.code_engine.secret("tls-web") is None
-    assert cloud.code_engine.project_space(pid).secret("tls-web") is not None
+    assert cloud.code_engine.secrets.find("tls-web") is None
+    assert cloud.code_engine.project_space(pid).secrets.find("tls-web") is not None
     assert ce.list_secrets(project_id=home).get_result()["secrets"] == []
     ce.create_secret(project_id=home, format="tls", name="tls-web", data=tls_data())  # no 409
     assert [s["name"] for s in eu.list_secrets(project_id=pid).get_result()["secrets"]] == [
@@ -112,7 +112,7 @@ def test_another_regions_project_is_not_found_here(
 def test_quotas_are_per_project(cloud: LocalCloud, ce: CodeEngineV2, eu: CodeEngineV2) -> None:
     home = cloud.code_engine
     pid = home.add_project("sites-eu", region="eu-de")
-    home.max_secrets = 1
+    home.secrets.max_secrets = 1
     ce.create_secret(project_id=cloud.identity.project_id, format="tls", name="a", data=tls_data())
     full = api_error(
         ce.create_secret,
@@ -124,21 +124,21 @@ def test_quotas_are_per_project(cloud: LocalCloud, ce: CodeEngineV2, eu: CodeEng
     assert (full.status_code, error_code(full)) == (403, "exceeded_quota")
     for name in ("a", "b"):  # the other project's quota is its own
         eu.create_secret(project_id=pid, format="tls", name=name, data=tls_data())
-    assert home.project_space(pid).max_secrets == 100
+    assert home.project_space(pid).secrets.max_secrets == 100
 
 
 def test_job_runs_get_their_projects_place(cloud: LocalCloud, eu: CodeEngineV2) -> None:
     pid = cloud.code_engine.add_project("sites-eu", region="eu-de")
     run = eu.create_job_run(project_id=pid, image_reference=ENV_IMAGE, name="env").get_result()
     space = cloud.code_engine.project_space(pid)
-    assert space.wait_for_job_run("env")["status"] == "completed"
-    (env,) = [json.loads(line) for line in space.job_run_logs("env").splitlines()]
+    assert space.job_runs.wait("env")["status"] == "completed"
+    (env,) = [json.loads(line) for line in space.job_runs.logs("env").splitlines()]
     assert (env["CE_PROJECT_ID"], env["CE_REGION"]) == (pid, "eu-de")
     assert env["CE_API_BASE_URL"] == f"{cloud.url}/codeengine/eu-de"
     computed = {e["name"]: e["value"] for e in run["computed_env_variables"]}
     assert computed["CE_PROJECT_ID"] == pid
     with pytest.raises(KeyError):
-        cloud.code_engine.job_run_logs("env")  # not the default project's
+        cloud.code_engine.job_runs.logs("env")  # not the default project's
 
 
 def test_names_are_unique_per_region(cloud: LocalCloud) -> None:

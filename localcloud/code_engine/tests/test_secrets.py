@@ -51,7 +51,7 @@ def test_replace_secret_if_match_semantics(ce: CodeEngineV2, pid: str, cloud: Lo
     new_tag = replaced.get_result()["entity_tag"]
     assert new_tag != tag
     assert replaced.get_headers()["ETag"] == new_tag
-    stored = cloud.code_engine.secret("rot")
+    stored = cloud.code_engine.secrets.find("rot")
     assert stored is not None
     assert_same_material(stored["data"]["tls_cert"], renewed.tls_cert)
     assert stored["created_at"] == first.get_result()["created_at"]
@@ -194,8 +194,8 @@ def test_delete_secret(ce: CodeEngineV2, pid: str) -> None:
 
 
 def test_seed_helpers(cloud: LocalCloud, ce: CodeEngineV2, pid: str) -> None:
-    seeded = cloud.code_engine.put_secret("seeded", "generic", {"a": "1"})
+    seeded = cloud.code_engine.secrets.put("seeded", "generic", {"a": "1"})
     got = ce.get_secret(project_id=pid, name="seeded").get_result()
     assert got["entity_tag"] == seeded["entity_tag"]
-    assert cloud.code_engine.secret("absent") is None
-    assert set(cloud.code_engine.secrets) == {"seeded"}
+    assert cloud.code_engine.secrets.find("absent") is None
+    assert {secret["name"] for secret in cloud.code_engine.secrets.list()} == {"seeded"}

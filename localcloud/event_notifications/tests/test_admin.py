@@ -23,7 +23,7 @@ from ibm_eventnotifications.event_notifications_v1 import (
 )
 
 from localcloud import LocalCloud
-from localcloud.event_notifications.admin import project_crn
+from localcloud.event_notifications.bodies import project_crn
 from localcloud.event_notifications.tests.support import (
     VIEWER,
     WRITER,

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from localcloud import LocalCloud
-from localcloud.code_engine import CodeEngine
 from localcloud.event_notifications import EventNotifications
 from localcloud.event_notifications.tests.support import (
     PREFIX,
@@ -166,14 +165,13 @@ def test_subscriptions_filter_by_event(
         other.thread.join(5)
 
 
-class RecordingCodeEngine(CodeEngine):
-    """A test double for the one call the job destination makes."""
+class RecordingJobRuns:
+    """A test double for the one call the job destination makes (`JobRuns.submit`)."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
-        super().__init__(cloud)
+    def __init__(self) -> None:
         self.runs: list[tuple[str, list[dict[str, str]] | None]] = []
 
-    def submit_job_run(
+    def submit(
         self,
         job_name: str,
         *,
@@ -184,15 +182,14 @@ class RecordingCodeEngine(CodeEngine):
         return {"name": name or f"{job_name}-run-1", "job_name": job_name}
 
 
-def test_code_engine_job_destination_passes_ibmendata(
-    cloud: LocalCloud, en: EventNotifications
-) -> None:
-    code_engine = RecordingCodeEngine(cloud)
-    cloud.code_engine = code_engine
+def test_code_engine_job_destination_passes_ibmendata(cloud: LocalCloud) -> None:
+    job_runs = RecordingJobRuns()
+    en = EventNotifications(cloud, job_runs=lambda: job_runs, authorized=cloud.iam.authorized)
     en.subscribe(en.add_code_engine_job_destination("certsync-job"))
     rotate(en, cloud)
     assert en.wait_idle(10)
-    [(job_name, env)] = code_engine.runs
+    en.shutdown()
+    [(job_name, env)] = job_runs.runs
     assert job_name == "certsync-job"
     assert env is not None
     [variable] = env

@@ -29,6 +29,7 @@ from localcloud.iam.tests.support import (
     first_error,
     resource,
 )
+from localcloud.secrets_manager.model import CertificateParts
 
 pytestmark = pytest.mark.integration
 CE_VERSION = "2025-06-20"
@@ -73,9 +74,8 @@ def grant(policies: IamPolicyManagementV1, account: str, profile: dict[str, Any]
 @pytest.fixture
 def secret_id(cloud: LocalCloud) -> str:
     chain = pki.make_chain("www.example.com")
-    seeded = cloud.secrets_manager.seed_certificate(
-        "imported_cert", "web-cert", chain.leaf_pem, chain.key_pem, chain.intermediate_pem
-    )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+    seeded = cloud.secrets_manager.seed_certificate("imported_cert", "web-cert", parts)
     return str(seeded["id"])
 
 

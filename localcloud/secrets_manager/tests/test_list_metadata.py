@@ -15,6 +15,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 )
 
 from localcloud import LocalCloud, pki
+from localcloud.secrets_manager.model import CertificateParts
 from localcloud.secrets_manager.tests.support import TS_RE, colon_serial, import_cert
 
 pytestmark = pytest.mark.integration
@@ -47,10 +48,11 @@ def test_a_new_version_moves_versions_total_and_updated_at_even_with_the_same_le
     created = import_cert(sm, chain, name="web")
     before = listed(sm)["web"]
     name = chain.intermediate.cert.subject.rfc4514_string().removeprefix("CN=")
-    reissued = pki.issue(name, issuer=chain.root, ca=True, key=chain.intermediate.key, days=900)
-    cloud.secrets_manager.rotate(  # the same leaf under a re-issued intermediate
-        created["id"], chain.leaf_pem, chain.key_pem, intermediate=pki.cert_pem(reissued.cert)
+    reissued = pki.issue(
+        name, issuer=chain.root, key=chain.intermediate.key, profile=pki.Profile(ca=True, days=900)
     )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, pki.cert_pem(reissued.cert))
+    cloud.secrets_manager.rotate(created["id"], parts)  # the same leaf, a re-issued intermediate
     after = listed(sm)["web"]
     assert after["versions_total"] == 2
     assert str(after["updated_at"]) > str(before["updated_at"])

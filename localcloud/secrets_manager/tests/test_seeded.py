@@ -26,6 +26,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
 )
 
 from localcloud import LocalCloud, pki
+from localcloud.secrets_manager.model import CertificateParts, Details
 from localcloud.secrets_manager.tests.support import (
     Events,
     api_error,
@@ -41,9 +42,8 @@ pytestmark = pytest.mark.integration
 def test_seed_public_cert_and_rotate(
     cloud: LocalCloud, sm: SecretsManagerV2, chain: pki.Chain, events: Events
 ) -> None:
-    seeded = cloud.secrets_manager.seed_certificate(
-        "public_cert", "public-web", chain.leaf_pem, chain.key_pem, chain.intermediate_pem
-    )
+    parts = CertificateParts(chain.leaf_pem, chain.key_pem, chain.intermediate_pem)
+    seeded = cloud.secrets_manager.seed_certificate("public_cert", "public-web", parts)
     got = sm.get_secret(seeded["id"]).get_result()
     assert Secret.from_dict(got).__class__ is PublicCertificate
     assert_same_material(got["intermediate"], chain.intermediate_pem)
@@ -54,7 +54,7 @@ def test_seed_public_cert_and_rotate(
     assert err.status_code == 400
     renewed = pki.renew(chain)
     cloud.secrets_manager.rotate(
-        seeded["id"], renewed.leaf_pem, renewed.key_pem, renewed.intermediate_pem
+        seeded["id"], CertificateParts(renewed.leaf_pem, renewed.key_pem, renewed.intermediate_pem)
     )
     current = sm.get_secret_version(seeded["id"], "current").get_result()
     PublicCertificateVersion.from_dict(current)
@@ -125,7 +125,7 @@ def test_seed_requires_matching_key(cloud: LocalCloud, chain: pki.Chain) -> None
 def test_python_helpers(cloud: LocalCloud, chain: pki.Chain) -> None:
     group = cloud.secrets_manager.create_group("helpers")
     seeded = cloud.secrets_manager.seed_certificate(
-        "imported_cert", "helper-cert", chain.leaf_pem, None, group="helpers"
+        "imported_cert", "helper-cert", CertificateParts(chain.leaf_pem), Details(group="helpers")
     )
     assert seeded["secret_group_id"] == group["id"]
     assert cloud.secrets_manager.secret(seeded["id"])["name"] == "helper-cert"
@@ -162,10 +162,10 @@ def test_arbitrary_secret(sm: SecretsManagerV2, events: Events) -> None:
 
 def test_rotation_reaches_event_notifications(cloud: LocalCloud, chain: pki.Chain) -> None:
     seeded = cloud.secrets_manager.seed_certificate(
-        "imported_cert", "wired", chain.leaf_pem, chain.key_pem
+        "imported_cert", "wired", CertificateParts(chain.leaf_pem, chain.key_pem)
     )
     renewed = pki.renew(chain)
-    cloud.secrets_manager.rotate(seeded["id"], renewed.leaf_pem, renewed.key_pem)
+    cloud.secrets_manager.rotate(seeded["id"], CertificateParts(renewed.leaf_pem, renewed.key_pem))
     notifications = cloud.event_notifications.notifications()
     assert len(notifications) == 1
     data = notifications[0]["data"]

@@ -37,20 +37,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from localcloud.account import Identity
+from localcloud.event_notifications import bodies
 from localcloud.event_notifications.catalog import Subscription, new_id
-from localcloud.event_notifications.delivery import Destination, check_webhook
+from localcloud.event_notifications.delivery import Destination
 from localcloud.event_notifications.forms import json_part, read_form
 from localcloud.event_notifications.payload import now_rfc3339
 from localcloud.event_notifications.send import API, EnError, invalid, not_found
 from localcloud.event_notifications.service import EventNotifications
-from localcloud.event_notifications.topics import CustomSource, Rule
+from localcloud.event_notifications.topics import CustomSource
 from localcloud.event_notifications.views import Views, page
 from localcloud.http import BadRequest, json_response, read_json_object
 
 BASE = f"{API}/v1/instances/{{instance_id}}"
-WEBHOOK_VERBS = frozenset({"get", "post", "put", "patch"})
-APP_VERBS = frozenset({"get", "post"})
 SOURCE_ID = re.compile(r"^[a-zA-Z0-9:_-]{1,100}$")  # en-cli.md, `source --id`
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -82,22 +80,6 @@ async def _json(request: Request) -> dict[str, Any]:
         raise EnError(exc.message, status=exc.status, code=exc.code) from None
 
 
-def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise invalid(f"'{key}' must be a non-empty string")
-    return value
-
-
-def _flag(body: dict[str, Any], key: str) -> bool | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise invalid(f"'{key}' must be a boolean")
-    return value
-
-
 class _Admin:
     def __init__(self, en: EventNotifications) -> None:
         self.en = en
@@ -114,10 +96,7 @@ class _Admin:
         return checked
 
     def _list(self, request: Request, key: str, items: list[Any], render: Any) -> Response:
-        url = str(request.url.replace(query=""))
-        body = page(
-            url, request.query_params, key=key, items=items, name=lambda i: i.name, render=render
-        )
+        body = page(request, key=key, items=items, name=lambda i: i.name, render=render)
         return json_response(body)
 
     # -- sources -------------------------------------------------------------------------------
@@ -126,14 +105,14 @@ class _Admin:
             items = list(self.catalog.sources.values())
             return self._list(request, "sources", items, self._source_item)
         body = await _json(request)
-        enabled = _flag(body, "enabled")
+        enabled = bodies.flag(body, "enabled")
         if enabled is None:
             raise invalid("'enabled' is required")
         source = CustomSource.new(
-            str(_text(body, "name", required=True)),
-            _text(body, "description") or "",
+            str(bodies.text(body, "name", required=True)),
+            bodies.text(body, "description") or "",
             enabled=enabled,
-            store_notifications=bool(_flag(body, "store_notifications")),
+            store_notifications=bool(bodies.flag(body, "store_notifications")),
         )
         self.catalog.put_source(source)
         return json_response(self.views.source_created(source), 201)
@@ -153,10 +132,12 @@ class _Admin:
         body = await _json(request)
         changes: dict[str, Any] = {}
         for key in ("name", "description"):
-            if (value := _text(body, key, required=key == "name" and key in body)) is not None:
+            if (
+                value := bodies.text(body, key, required=key == "name" and key in body)
+            ) is not None:
                 changes[key] = value
         for key in ("enabled", "store_notifications"):
-            if (flag := _flag(body, key)) is not None:
+            if (flag := bodies.flag(body, key)) is not None:
                 changes[key] = flag
         source = self.catalog.update_source(source_id, changes)
         return json_response(self.views.source(source))
@@ -168,9 +149,9 @@ class _Admin:
             return self._list(request, "topics", items, self.views.topic_item)
         body = await _json(request)
         topic = self.catalog.create_topic(
-            str(_text(body, "name", required=True)),
-            _text(body, "description") or "",
-            _rules(body.get("sources", [])),
+            str(bodies.text(body, "name", required=True)),
+            bodies.text(body, "description") or "",
+            bodies.rules(body.get("sources", [])),
         )
         return json_response(self.views.topic_created(topic), 201)
 
@@ -187,11 +168,11 @@ class _Admin:
                 "'sources' lists the sources to add to the topic and cannot be empty: to change "
                 "a source's rules, delete the topic and create it again"
             )
-        rules = None if body.get("sources") is None else _rules(body["sources"])
+        rules = None if body.get("sources") is None else bodies.rules(body["sources"])
         topic = self.catalog.replace_topic(
             topic_id,
-            _text(body, "name", required="name" in body),
-            _text(body, "description"),
+            bodies.text(body, "name", required="name" in body),
+            bodies.text(body, "description"),
             rules,
         )
         return json_response(self.views.topic(topic))
@@ -210,7 +191,7 @@ class _Admin:
             raise invalid("'config' is required for this destination type")
         kind = fields.get("type", "")
         start = Destination(new_id(), name, "webhook", description=fields.get("description", ""))
-        destination = _configured(start, kind, config, self.en.site.identity)
+        destination = bodies.configured(start, kind, config, self.en.site.identity)
         destination = dataclasses.replace(
             destination, collect_failed_events=fields.get("collect_failed_events") == "True"
         )
@@ -229,7 +210,7 @@ class _Admin:
         identity = self.en.site.identity
 
         def change(old: Destination) -> Destination:
-            new = old if config is None else _configured(old, old.api_type, config, identity)
+            new = old if config is None else bodies.configured(old, old.api_type, config, identity)
             return dataclasses.replace(
                 new,
                 name=fields.get("name") or old.name,
@@ -266,8 +247,8 @@ class _Admin:
             items = list(self.catalog.subscriptions.values())
             return self._list(request, "subscriptions", items, self.views.subscription_item)
         body = await _json(request)
-        destination_id = str(_text(body, "destination_id", required=True))
-        topic_id = str(_text(body, "topic_id", required=True))
+        destination_id = str(bodies.text(body, "destination_id", required=True))
+        topic_id = str(bodies.text(body, "topic_id", required=True))
         destination = self.catalog.destinations.get(destination_id)
         if destination is None or topic_id not in self.catalog.topics:
             raise invalid(f"No destination '{destination_id}' or topic '{topic_id}' here")
@@ -276,9 +257,9 @@ class _Admin:
             destination_id,
             None,
             topic_id,
-            name=str(_text(body, "name", required=True)),
-            description=_text(body, "description") or "",
-            signing_enabled=_signing(body.get("attributes"), destination) or False,
+            name=str(bodies.text(body, "name", required=True)),
+            description=bodies.text(body, "description") or "",
+            signing_enabled=bodies.signing(body.get("attributes"), destination) or False,
         )
         self.catalog.add_subscription(subscription)
         return json_response(self.views.subscription(subscription), 201)
@@ -295,109 +276,12 @@ class _Admin:
         body = await _json(request)
         old = self.catalog.subscription(subscription_id)
         changes: dict[str, Any] = {}
-        if (name := _text(body, "name", required="name" in body)) is not None:
+        if (name := bodies.text(body, "name", required="name" in body)) is not None:
             changes["name"] = name
-        if (description := _text(body, "description")) is not None:
+        if (description := bodies.text(body, "description")) is not None:
             changes["description"] = description
         destination = self.catalog.destination(old.destination_id)
-        if (signing := _signing(body.get("attributes"), destination)) is not None:
+        if (signing := bodies.signing(body.get("attributes"), destination)) is not None:
             changes["signing_enabled"] = signing
         subscription = self.catalog.update_subscription(subscription_id, changes)
         return json_response(self.views.subscription(subscription))
-
-
-def _rules(sources: Any) -> list[Rule]:
-    """`SourcesItems`: `[{id, rules: [{enabled, event_type_filter, notification_filter}]}]`."""
-    if not isinstance(sources, list):
-        raise invalid("'sources' must be a list")
-    rules: list[Rule] = []
-    try:
-        for source in sources:
-            for rule in source["rules"]:
-                if "notification_filter" in rule and rule["notification_filter"] is None:
-                    raise invalid("'notification_filter' must be a string: omit it for no filter")
-                enabled = _flag(rule, "enabled")
-                notification_filter = _text(rule, "notification_filter")
-                rules.append(
-                    Rule(
-                        str(source["id"]),
-                        str(_text(rule, "event_type_filter", required=True)),
-                        True if enabled is None else enabled,
-                        notification_filter,
-                    )
-                )
-    except (KeyError, TypeError) as exc:
-        raise invalid(f"'sources' items need an 'id' and 'rules': {exc}") from None
-    except ValueError as exc:
-        raise invalid(str(exc)) from None
-    return rules
-
-
-def _signing(attributes: Any, destination: Destination) -> bool | None:
-    if attributes is None:
-        return None
-    if not isinstance(attributes, dict):
-        raise invalid("'attributes' must be an object")
-    allowed = (
-        {"signing_enabled", "template_id_notification"}
-        if destination.kind == "webhook"
-        else {"template_id_notification"}
-    )
-    unknown = sorted(set(attributes) - allowed)
-    if unknown:
-        raise invalid(f"attributes {unknown} do not apply to a {destination.api_type} destination")
-    return _flag(attributes, "signing_enabled")
-
-
-def project_crn(identity: Identity) -> str:
-    return (
-        f"crn:v1:bluemix:public:codeengine:{identity.region}:a/{identity.account_id}:"
-        f"{identity.project_id}::"
-    )
-
-
-def _configured(
-    destination: Destination, kind: str, config: dict[str, Any], identity: Identity
-) -> Destination:
-    """The destination with `config.params` applied, checked for its API type."""
-    params = config.get("params")
-    if not isinstance(params, dict):
-        raise invalid("'config' needs a 'params' object")
-    if kind not in ("webhook", "ibmce"):
-        raise invalid(f"destination type '{kind[:32]}' is not supported by the emulator")
-    run_type = params.get("type") if kind == "ibmce" else None
-    if kind == "ibmce" and run_type == "job":
-        crn, job = params.get("project_crn"), params.get("job_name")
-        if crn != project_crn(identity) or not isinstance(job, str) or not job:
-            raise invalid("a job destination needs this account's 'project_crn' and a 'job_name'")
-        if "url" in params or "verb" in params:
-            raise invalid("a job destination takes no 'url' or 'verb'")
-        return dataclasses.replace(
-            destination, kind="code_engine_job", job_name=job, project_crn=crn, url=None
-        )
-    if kind == "ibmce" and run_type != "application":
-        raise invalid("an ibmce destination's 'type' must be 'application' or 'job'")
-    verbs = WEBHOOK_VERBS if kind == "webhook" else APP_VERBS
-    url, verb = params.get("url"), params.get("verb")
-    headers = params.get("custom_headers") or {}
-    sensitive = params.get("sensitive_headers") or []
-    if not isinstance(url, str) or verb not in verbs:
-        raise invalid(f"'url' and a 'verb' among {sorted(verbs)} are required")
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise invalid("'custom_headers' must map names to strings")
-    if not isinstance(sensitive, list) or not all(isinstance(h, str) for h in sensitive):
-        raise invalid("'sensitive_headers' must be a list of header names")
-    try:
-        check_webhook(url, headers, set(sensitive))
-    except ValueError as exc:
-        raise invalid(str(exc)) from None
-    return dataclasses.replace(
-        destination,
-        kind="webhook" if kind == "webhook" else "code_engine_app",
-        url=url,
-        verb=str(verb),
-        headers=dict(headers),
-        sensitive_headers=frozenset(sensitive),
-        job_name=None,
-        project_crn=None,
-    )
