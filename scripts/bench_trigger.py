@@ -43,7 +43,7 @@ JOB = "certsync"
 # benchmark measures the trigger, not the job.
 IMAGE = "docker.io/certsync/unregistered:bench"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-TARGETS = {"closed": 2.0, "open": 1.5}  # trigger p99 within this many times the bare endpoint's
+TARGETS = {"closed": 3.0, "open": 1.25}  # trigger p99 within this many times the bare endpoint's
 
 
 def _serve_cloud(conn: Connection, cpus: set[int] | None) -> None:

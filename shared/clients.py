@@ -16,22 +16,20 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ibm_cloud_sdk_core import BaseService, base_service
+import requests
+from ibm_cloud_sdk_core import BaseService
 from ibm_cloud_sdk_core.authenticators import (
     Authenticator,
     ContainerAuthenticator,
     IAMAuthenticator,
 )
-from ibm_cloud_sdk_core.http_adapter import SSLHTTPAdapter
 from ibm_cloud_sdk_core.token_managers.container_token_manager import ContainerTokenManager
 from ibm_cloud_sdk_core.token_managers.iam_token_manager import IAMTokenManager
 from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
-from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
+from requests.adapters import HTTPAdapter
 
-from shared.session import DirectSession
 from shared.settings import ServiceAuth, read_service_auth, service_auth_variables
-from shared.transport import sdk_ssl_context
 
 if TYPE_CHECKING:  # imported where used: each SDK costs ~0.1 s, and not every process needs it
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
@@ -113,59 +111,11 @@ def same_identity(a: ServiceAuth, b: ServiceAuth) -> bool:
     return dataclasses.replace(a, prefix="") == dataclasses.replace(b, prefix="")
 
 
-class SharedSSLAdapter(SSLHTTPAdapter):  # type: ignore[misc]  # the SDK core has no type hints
-    """The SDK core's adapter with one shared SSL context (same settings) instead of one each,
-    and its pool made when it is first used rather than when the adapter is: the context's CA
-    bundle is then loaded only once a connection needs it (never for plain `http://`, as in
-    tests), not on the way to the job's first API call.
-
-    Sharing is sound because the context's settings are a function of the one flag it is cached
-    by: urllib3 sets `verify_mode` on the context it is given at each connection
-    (connection.py `_ssl_wrap_socket_and_match_hostname`) from the request's `verify`, which the
-    SDK core derives from the same `disable_ssl_verification` as the adapter (base_service.py
-    `send`), so every writer writes the value already there. A CA bundle from
-    `REQUESTS_CA_BUNDLE` is added to it, as to the SDK core's own context.
-    """
-
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK, **pool_kwargs: Any
-    ) -> None:
-        self._pool_lock = threading.Lock()
-        self._pool_args = (connections, maxsize, block, pool_kwargs)
-        self.__dict__.pop("_pool", None)
-
-    @property
-    def poolmanager(self) -> Any:
-        pool = self.__dict__.get("_pool")
-        if pool is None:
-            with self._pool_lock:
-                pool = self.__dict__.get("_pool")
-                if pool is None:
-                    connections, maxsize, block, pool_kwargs = self._pool_args
-                    context = sdk_ssl_context(not self._disable_ssl_verification)
-                    HTTPAdapter.init_poolmanager(
-                        self, connections, maxsize, block, ssl_context=context, **pool_kwargs
-                    )
-                    pool = self.__dict__["_pool"]
-        return pool
-
-    @poolmanager.setter
-    def poolmanager(self, pool: Any) -> None:  # HTTPAdapter.init_poolmanager assigns it
-        self.__dict__["_pool"] = pool
-
-
-def _share_ssl_context() -> None:
-    """Make the SDK core's BaseService build its adapter with the shared context too: its
-    constructor creates an `SSLHTTPAdapter` (base_service.py) that `_configure` then replaces."""
-    base_service.SSLHTTPAdapter = SharedSSLAdapter
-
-
 def secrets_manager_client(
     url: str, auth: ServiceAuth | Authenticator, *, timeout: float, pool_size: int = 10
 ) -> SecretsManagerV2:
     from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
-    _share_ssl_context()
     client = SecretsManagerV2(authenticator=_authenticator(auth))
     _configure(client, url, timeout, pool_size)
     return client
@@ -176,7 +126,6 @@ def code_engine_client(
 ) -> CodeEngineV2:
     """`auth` may be an authenticator already built, so clients of several regions share one
     token (IAM tokens are not regional)."""
-    _share_ssl_context()
     client = CodeEngineV2(authenticator=_authenticator(auth), version=CODE_ENGINE_API_VERSION)
     _configure(client, url, timeout, pool_size)
     return client
@@ -187,7 +136,6 @@ def event_notifications_client(
 ) -> EventNotificationsV1:
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
 
-    _share_ssl_context()
     client = EventNotificationsV1(authenticator=build_authenticator(auth))
     _configure(client, url, timeout, pool_size=2)
     return client
@@ -218,18 +166,15 @@ def _authenticator(auth: ServiceAuth | Authenticator) -> Authenticator:
 
 
 def _configure(client: BaseService, url: str, timeout: float, pool_size: int) -> None:
-    """Service URL, per-request timeout, and a connection pool as large as the concurrency
-    (with the default 10, urllib3 discards connections, and warns, when more threads share it)."""
+    """Service URL, per-request timeout, and a session whose connection pool is as large as the
+    concurrency: with requests' default of 10, urllib3 discards connections (and warns) when
+    more threads share one client. All through the SDK core's public setters (base_service.py);
+    certificates are verified as the SDK core's `send` asks (`verify`), by requests' defaults
+    (certifi's bundle, or `REQUESTS_CA_BUNDLE`; urllib3 2 refuses TLS below 1.2)."""
     client.set_service_url(url)
     client.set_http_config({"timeout": timeout})
-    client.set_http_client(DirectSession(pool_size))
-    adapter = SharedSSLAdapter(
-        pool_connections=1,
-        pool_maxsize=pool_size,
-        # As the SDK core's constructor does (base_service.py): a client built with SSL
-        # verification disabled gets the non-verifying context, and no other client does.
-        _disable_ssl_verification=client.disable_ssl_verification,
-    )
-    client.http_adapter = adapter
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
     for scheme in ("https://", "http://"):
-        client.http_client.mount(scheme, adapter)
+        session.mount(scheme, adapter)
+    client.set_http_client(session)

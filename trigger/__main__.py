@@ -7,7 +7,6 @@ variable), as for the job.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,11 +22,9 @@ from shared.logging import configure_logging
 from shared.runs import RunHistory
 from shared.settings import config_invalid
 from trigger.app import create_app
-from trigger.http import ConnectionPool
 from trigger.jobruns import CodeEngineJobRuns
 from trigger.settings import Settings
 from trigger.submitter import Submitter
-from trigger.turns import Turns
 
 log = structlog.get_logger("certsync.trigger")
 
@@ -53,7 +50,7 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
             settings.code_engine_url,
             settings.code_engine_auth,
             timeout=settings.ce_timeout,
-            pool_size=2,
+            pool_size=settings.submit_connections,
         )
     except ConfigError as exc:
         return config_invalid("certsync trigger", exc.problems)
@@ -67,22 +64,16 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
         settings.retention,
         policy=replace(settings.retry, attempts=1),
     )
-    # The SDK builds and authenticates each submission; the event loop sends it, on at most
-    # `submit_connections` connections. (The client's own pool serves only pruning, in a thread.)
-    transport = ConnectionPool(
-        settings.submit_connections,
-        timeout=settings.ce_timeout,
-        verify=not client.disable_ssl_verification,
-    )
+    # At most `submit_connections` submissions at once: as many tasks, threads and connections.
     job_runs = CodeEngineJobRuns(
         client,
         settings.project_id,
         settings.job_name,
-        transport=transport,
         policy=settings.retry,
         history=history,
+        workers=settings.submit_connections,
     )
-    app = create_app(settings, Submitter(job_runs, Turns(settings.submit_connections)))
+    app = create_app(settings, Submitter(job_runs, settings.submit_connections))
     config = uvicorn.Config(
         app,
         host="0.0.0.0",  # noqa: S104 - inside a container, reached through Code Engine's ingress
@@ -91,8 +82,8 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
         log_config=None,  # our own request lines replace uvicorn's access log
         access_log=False,
         server_header=False,
-        # What the image ships (requirements.lock has no httptools): chosen explicitly, so the
-        # tests, whose environment has httptools for the local cloud, serve it the same way.
+        # uvicorn's pure-Python parser, the one the lock files install (named, not "auto", so a
+        # C parser installed beside it changes nothing).
         http="h11",
         # On SIGTERM, stop accepting and finish the requests being answered (submissions are
         # drained after that, by the app's lifespan shutdown).
@@ -111,9 +102,6 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
             "authentication_disabled",
             reason="CERTSYNC_ALLOW_UNAUTHENTICATED=true and no CERTSYNC_WEBHOOK_TOKEN",
         )
-    # Everything made so far (modules, SDK, settings) lives as long as the process: kept out of
-    # the garbage collector's full passes, which then scan only what requests create.
-    gc.freeze()
     # On SIGTERM uvicorn shuts down gracefully, runs the app's lifespan shutdown (which lets
     # submissions finish), then re-raises the signal: the process ends as signalled.
     uvicorn.Server(config).run()

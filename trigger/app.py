@@ -117,7 +117,6 @@ class Events:
     async def handle(self, request: Request) -> Response:
         """Answer one notification and write its one request line."""
         structlog.contextvars.clear_contextvars()
-        self._submitter.request_arrived()
         started = time.monotonic()
         try:
             reply = await self._handle(request)

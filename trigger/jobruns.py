@@ -1,44 +1,32 @@
 """Code Engine job runs behind the calls the trigger makes; the SDK stays on this side.
 
-The SDK builds and authenticates each request (`CodeEngineV2.create_job_run`, through
-`BaseService.prepare_request`, which asks the authenticator for the bearer token); the event
-loop sends it (`trigger.http`), so a submission costs no worker thread and little CPU. Answers are
-turned into the SDK's own `ApiException` (its message extraction, its headers) and from there into
-our errors by the one status table (`shared.errors`), exactly as for a blocking call.
+Each attempt is the SDK's own `create_job_run`, as it ships (it builds, authenticates and sends
+the request with `requests`, and raises its `ApiException`), run in a small pool of worker
+threads so that the event loop goes on answering notifications. Its exceptions become our
+errors by the one status table (`shared.sdk.call_once`), exactly as for the job's calls; the
+waits between attempts are on the event loop, where a waiting submission holds no thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextvars
 import datetime as dt
 import functools
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
-import requests
-from ibm_cloud_sdk_core import ApiException
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2, EnvVarPrototype
-from requests.structures import CaseInsensitiveDict
 
-from shared.errors import (
-    CertsyncError,
-    ConflictError,
-    QuotaExceededError,
-    RetryableError,
-    from_api_exception,
-    from_transport_error,
-)
+from shared.errors import CertsyncError, ConflictError, QuotaExceededError, RetryableError
 from shared.retry import RetryPolicy, call_with_retry_async
 from shared.runs import RunHistory
-from trigger.http import Response, TransportError
+from shared.sdk import call_once
 from trigger.runs import NOTIFICATION_VARIABLE
 
-# A token this close to its refresh time is fetched in a worker thread, not on the loop: the SDK's
-# token managers ask IAM with a blocking `requests` call when a token is due for refresh.
-TOKEN_MARGIN_SECONDS = 30
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,19 +50,13 @@ class JobRuns(Protocol):
         ...
 
 
-class Transport(Protocol):
-    async def send(self, request: Mapping[str, Any]) -> Response:
-        """Send a request `prepare_request` built; raise `TransportError` without an answer."""
-        ...
-
-
 class CodeEngineJobRuns:
-    """`JobRuns` over the Code Engine SDK and `transport`, retried under `policy`.
+    """`JobRuns` over the Code Engine SDK, `workers` calls at a time, retried under `policy`.
 
     When the project's job-run quota is full, the job's own finished runs beyond the retention
-    are deleted (`history`, blocking, in a worker thread: it is rare; its calls are part of this
-    attempt and not retried on their own) and the submission is tried again under the same
-    policy; runs of other jobs are never touched.
+    are deleted (`history`; its calls are part of this attempt and not retried on their own)
+    and the submission is tried again under the same policy; runs of other jobs are never
+    touched.
     """
 
     def __init__(
@@ -83,20 +65,22 @@ class CodeEngineJobRuns:
         project_id: str,
         job_name: str,
         *,
-        transport: Transport,
         policy: RetryPolicy,
         history: RunHistory,
+        workers: int = 4,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._builder = request_builder(client)
+        self._client = client
         self._project_id = project_id
         self._job_name = job_name
-        self._transport = transport
         self._policy = policy
         self._history = history
         self._clock = clock
         self._sleep = sleep
+        # The SDK's calls block: each runs in one of these threads (the client's connection pool
+        # is sized to match in trigger/__main__.py).
+        self._threads = ThreadPoolExecutor(workers, thread_name_prefix="certsync-submit")
 
     async def submit(self, name: str, notification_json: str) -> Submitted | AlreadyExists:
         attempts = 0
@@ -109,6 +93,10 @@ class CodeEngineJobRuns:
         what = f"create job run {name!r} of job {self._job_name!r}"
         return await call_with_retry_async(attempt, self._policy, operation=what, sleep=self._sleep)
 
+    def close(self) -> None:
+        """Let the worker threads end (calls already started finish first)."""
+        self._threads.shutdown(wait=False)
+
     async def _create(
         self, name: str, notification_json: str, attempts: int
     ) -> Submitted | AlreadyExists:
@@ -116,16 +104,15 @@ class CodeEngineJobRuns:
         variable = EnvVarPrototype(
             type="literal", name=NOTIFICATION_VARIABLE, value=notification_json
         )
-        build = functools.partial(
-            self._builder.create_job_run,
+        request = functools.partial(
+            self._client.create_job_run,
             self._project_id,
             job_name=self._job_name,
             name=name,
             run_env_variables=[variable],
         )
         try:
-            request = await self._prepare(build, what)
-            await self._send(request, what)
+            await self._in_thread(functools.partial(call_once, request, what=what))
         except ConflictError as exc:
             if exc.status == 409:
                 return AlreadyExists(name, attempts)
@@ -134,27 +121,9 @@ class CodeEngineJobRuns:
             raise await self._make_room(exc) from None
         return Submitted(name, attempts)
 
-    async def _prepare(self, build: Callable[[], Any], what: str) -> Mapping[str, Any]:
-        try:
-            if token_is_fresh(self._builder):
-                return build()  # type: ignore[no-any-return]
-            return await asyncio.to_thread(build)
-        except ApiException as exc:  # the token request refused
-            raise from_api_exception(exc, what) from None
-        except requests.RequestException as exc:  # the token request got no answer
-            raise from_transport_error(exc, what) from None
-
-    async def _send(self, request: Mapping[str, Any], what: str) -> None:
-        try:
-            response = await self._transport.send(request)
-        except TransportError as exc:
-            raise RetryableError(f"{what} failed: {exc} (no response from the service)") from None
-        if not 200 <= response.status <= 299:
-            raise from_api_exception(api_exception(response), what)
-
     async def _make_room(self, refused: QuotaExceededError) -> CertsyncError:
         try:
-            pruned = await asyncio.to_thread(self._history.prune, self._clock())
+            pruned = await self._in_thread(functools.partial(self._history.prune, self._clock()))
         except CertsyncError as exc:
             return RetryableError(f"{refused}; deleting finished job runs failed too: {exc}")
         return RetryableError(
@@ -163,34 +132,9 @@ class CodeEngineJobRuns:
             status=refused.status,
         )
 
-
-def request_builder(client: CodeEngineV2) -> CodeEngineV2:
-    """A shallow copy of `client` whose `send` returns the request `prepare_request` built and
-    authenticated instead of sending it. It shares the client's authenticator (so one token
-    cache), service URL, version and headers; `client` itself is unchanged and still sends
-    (the run-history calls use it)."""
-    builder = copy.copy(client)
-    builder.send = lambda request, **kwargs: request
-    return builder
-
-
-def token_is_fresh(client: CodeEngineV2, now: Callable[[], float] = time.time) -> bool:
-    """Whether authenticating needs no token request: the token managers' `access_token`,
-    `refresh_time` and `expire_time` (ibm_cloud_sdk_core/token_managers/token_manager.py) say
-    the token is neither expired nor due for refresh. An authenticator without a token manager
-    (bearer token, none) never makes a request."""
-    manager = getattr(client.authenticator, "token_manager", None)
-    if manager is None:
-        return True
-    soon = now() + TOKEN_MARGIN_SECONDS
-    return bool(manager.access_token) and min(manager.refresh_time, manager.expire_time) > soon
-
-
-def api_exception(response: Response) -> ApiException:
-    """The `ApiException` the SDK's `send` raises for this answer (same message extraction)."""
-    http_response = requests.Response()
-    http_response.status_code = response.status
-    http_response._content = response.body
-    http_response.headers = CaseInsensitiveDict(response.headers)
-    http_response.encoding = "utf-8"
-    return ApiException(response.status, http_response=http_response)
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """`call` in a worker thread, with this task's context (its bound log keys), as
+        `asyncio.to_thread` does, but in this adapter's own bounded pool."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(context.run, call))

@@ -72,8 +72,9 @@ class Settings:
     ce_timeout: float = 10.0
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=5, total_seconds=15.0))
     shutdown_seconds: int = 30
-    # Job runs submitted at once, each on its own kept-alive connection (`trigger.http`); more
-    # wait for a connection. A few are enough: one submission takes a few ms of Code Engine's time.
+    # Job runs submitted at once, each in a worker thread on its own kept-alive connection; more
+    # wait their turn on the event loop. A few are enough: one submission takes a few ms of Code
+    # Engine's time.
     submit_connections: int = 4
 
     @classmethod

@@ -1,7 +1,7 @@
 """Submitting job runs after the response: one at a time per name, retried, every outcome logged.
 
-Submissions run on the event loop (`JobRuns` is asynchronous), a few at once and after the
-acknowledgements (`trigger.turns`); one waiting for its turn or its next attempt costs no thread.
+Submissions are tasks on the event loop (`JobRuns` is asynchronous), at most `concurrency` at
+once; one waiting for its turn or its next attempt costs no thread.
 
 Deduplication has two layers: within this process, a name already being submitted is not
 submitted again; across processes (replicas, restarts), the deterministic name makes Code Engine
@@ -21,24 +21,19 @@ import structlog
 from shared.errors import CertsyncError
 from trigger.jobruns import JobRuns, Submitted
 from trigger.runs import RunRequest
-from trigger.turns import Turns
 
 log = structlog.get_logger("certsync.trigger")
 
 
 class Submitter:
-    def __init__(self, job_runs: JobRuns, turns: Turns | None = None) -> None:
+    def __init__(self, job_runs: JobRuns, concurrency: int = 4) -> None:
         self._job_runs = job_runs
-        self._turns = turns or Turns(4)
+        self._concurrency = concurrency
         self._in_flight: set[str] = set()
         # Runs waiting for a worker, each with the context of the request that asked for it
-        # (its bound log keys: notification_id, ...); at most `turns.size` workers drain it.
+        # (its bound log keys: notification_id, ...); at most `concurrency` workers drain it.
         self._queue: collections.deque[tuple[RunRequest, contextvars.Context]] = collections.deque()
         self._workers: set[asyncio.Task[None]] = set()
-
-    def request_arrived(self) -> None:
-        """A notification arrived: its answer goes before submissions not yet started."""
-        self._turns.request_arrived()
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -57,7 +52,7 @@ class Submitter:
         context = contextvars.copy_context()
         self._queue.extend((run, context) for run in runs if self._claim(run.name))
         loop = asyncio.get_running_loop()
-        while len(self._workers) < min(self._turns.size, len(self._queue)):
+        while len(self._workers) < min(self._concurrency, len(self._queue)):
             worker = loop.create_task(self._work())
             self._workers.add(worker)  # the loop keeps only a weak reference
             worker.add_done_callback(self._workers.discard)
@@ -91,8 +86,7 @@ class Submitter:
 
     async def _submit_claimed(self, name: str, notification_json: str) -> None:
         try:
-            async with self._turns.turn():
-                await self._submit(name, notification_json)
+            await self._submit(name, notification_json)
         finally:
             self._in_flight.discard(name)
 

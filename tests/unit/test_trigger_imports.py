@@ -7,7 +7,7 @@ import sys
 from scripts.processes import ROOT
 
 PROBE = (
-    "import sys, trigger.__main__, trigger.app, trigger.jobruns, trigger.http; "
+    "import sys, trigger.__main__, trigger.app, trigger.jobruns; "
     "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in NEVER)))"
 )
 NEVER = ("ibm_secrets_manager_sdk", "ibm_eventnotifications", "ibm_platform_services", "yaml")

@@ -1,32 +1,29 @@
-"""The job-runs adapter: the unmodified SDK builds each request, a scripted transport answers it.
+"""The job-runs adapter: the unmodified SDK builds and sends each request, a scripted adapter
+answers it.
 
-No sockets: `ScriptedTransport` plays Code Engine, answering each request the SDK prepared with the
-next scripted response (or failing to answer); its waits are recorded, never slept.
+No sockets: `ScriptedTransport`, a `requests` transport adapter mounted on the session the SDK is
+given (`set_http_client`), plays Code Engine, answering each request with the next scripted
+response (or failing to answer); the adapter's waits are recorded, never slept.
 """
 
 import asyncio
 import datetime as dt
+import io
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from ibm_cloud_sdk_core.authenticators import BearerTokenAuthenticator, IAMAuthenticator
+import requests
+from ibm_cloud_sdk_core.authenticators import BearerTokenAuthenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPResponse
 
 from shared.clients import CODE_ENGINE_API_VERSION
 from shared.errors import PermanentError, RetryableError
 from shared.retry import RetryPolicy
 from shared.runs import Retention, RunHistory
-from trigger.http import Response, TransportError
-from trigger.jobruns import (
-    AlreadyExists,
-    CodeEngineJobRuns,
-    Submitted,
-    api_exception,
-    request_builder,
-    token_is_fresh,
-)
+from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Submitted
 
 NOW = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
 URL = "https://api.us-south.codeengine.cloud.ibm.com/v2"
@@ -35,21 +32,29 @@ QUOTA = b'{"errors":[{"code":"exceeded_quota","message":"job run quota exceeded 
 POLICY = RetryPolicy(attempts=4, total_seconds=60.0, initial_wait=0.5, max_wait=10.0)
 
 
-def answer(status: int, body: bytes = b"{}", **headers: str) -> Response:
-    return Response(status, {"content-type": "application/json", **headers}, body)
+def answer(status: int, body: bytes = b"{}", **headers: str) -> HTTPResponse:
+    return HTTPResponse(
+        body=io.BytesIO(body),
+        status=status,
+        headers={"content-type": "application/json", **headers},
+        preload_content=False,
+    )
 
 
-class ScriptedTransport:
-    def __init__(self, *script: Response | TransportError) -> None:
+class ScriptedTransport(HTTPAdapter):
+    def __init__(self, *script: HTTPResponse | requests.RequestException) -> None:
+        super().__init__()
         self.script = list(script)
-        self.requests: list[Mapping[str, Any]] = []
+        self.requests: list[requests.PreparedRequest] = []
 
-    async def send(self, request: Mapping[str, Any]) -> Response:
+    def send(  # type: ignore[override]  # the keyword arguments `Session.send` passes are unused
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         self.requests.append(request)
         result = self.script.pop(0) if self.script else answer(201)
-        if isinstance(result, TransportError):
+        if isinstance(result, requests.RequestException):
             raise result
-        return result
+        return self.build_response(request, result)
 
 
 class Result:
@@ -80,11 +85,14 @@ def finished(name: str, job: str = "certsync", hours_ago: int = 1) -> dict[str, 
     return {"name": name, "job_name": job, "status": "completed", "created_at": created}
 
 
-def sdk_client() -> CodeEngineV2:
+def sdk_client(transport: ScriptedTransport) -> CodeEngineV2:
     client = CodeEngineV2(
         authenticator=BearerTokenAuthenticator(BEARER), version=CODE_ENGINE_API_VERSION
     )
     client.set_service_url(URL)
+    session = requests.Session()
+    session.mount("https://", transport)
+    client.set_http_client(session)
     return client
 
 
@@ -102,16 +110,18 @@ def submit(
     api = runs or FakeRunsApi([])
     history = RunHistory(api, "p-1", "certsync", Retention(recent=2), policy=RetryPolicy(1))
     adapter = CodeEngineJobRuns(
-        sdk_client(),
+        sdk_client(transport),
         "p-1",
         "certsync",
-        transport=transport,
         policy=POLICY,
         history=history,
         clock=lambda: NOW,
         sleep=sleep,
     )
-    return asyncio.run(adapter.submit("certsync-1", notification_json))
+    try:
+        return asyncio.run(adapter.submit("certsync-1", notification_json))
+    finally:
+        adapter.close()
 
 
 def test_the_sdk_builds_and_authenticates_the_request():
@@ -120,12 +130,11 @@ def test_the_sdk_builds_and_authenticates_the_request():
     assert submit(transport) == Submitted("certsync-1")
 
     [request] = transport.requests
-    assert request["method"] == "POST"
-    assert request["url"] == f"{URL}/projects/p-1/job_runs"
-    assert request["params"] == {"version": CODE_ENGINE_API_VERSION}
-    assert request["headers"]["Authorization"] == f"Bearer {BEARER}"
-    assert request["headers"]["User-Agent"].startswith("code-engine-python-sdk/")
-    body = json.loads(request["data"])
+    assert request.method == "POST"
+    assert request.url == f"{URL}/projects/p-1/job_runs?version={CODE_ENGINE_API_VERSION}"
+    assert request.headers["Authorization"] == f"Bearer {BEARER}"
+    assert request.headers["User-Agent"].startswith("code-engine-python-sdk/")
+    body = json.loads(request.body or b"")
     assert body["job_name"] == "certsync"
     assert body["name"] == "certsync-1"
     assert body["run_env_variables"] == [
@@ -142,7 +151,7 @@ def test_a_409_means_already_submitted():
 def test_transient_errors_are_retried_with_backoff():
     busy = answer(503, b'{"errors":[{"message":"busy"}]}')
     limited = answer(429, b'{"errors":[{"message":"slow down"}]}', **{"retry-after": "3"})
-    dropped = TransportError("connection closed before an answer: ConnectionResetError")
+    dropped = requests.ConnectionError("connection closed before an answer")
     transport = ScriptedTransport(busy, limited, dropped, answer(201))
     waits: list[float] = []
 
@@ -151,11 +160,11 @@ def test_transient_errors_are_retried_with_backoff():
     assert len(waits) == 3
     assert 0 <= waits[0] <= POLICY.initial_wait * 2
     assert waits[1] >= 3.0  # Retry-After
-    assert [r["headers"]["Authorization"] for r in transport.requests] == [f"Bearer {BEARER}"] * 4
+    assert [r.headers["Authorization"] for r in transport.requests] == [f"Bearer {BEARER}"] * 4
 
 
 def test_retries_stop_after_the_attempts():
-    transport = ScriptedTransport(*[answer(503)] * 10)
+    transport = ScriptedTransport(*(answer(503) for _ in range(10)))
 
     with pytest.raises(RetryableError, match="HTTP 503"):
         submit(transport)
@@ -175,7 +184,7 @@ def test_a_full_quota_prunes_the_jobs_own_finished_runs_then_submits():
 
 
 def test_a_quota_that_stays_full_is_given_up_on_after_the_attempts():
-    transport = ScriptedTransport(*[answer(403, QUOTA)] * POLICY.attempts)
+    transport = ScriptedTransport(*(answer(403, QUOTA) for _ in range(POLICY.attempts)))
 
     with pytest.raises(RetryableError, match=r"deleted 0 finished run\(s\) of job 'certsync'"):
         submit(transport)
@@ -194,59 +203,10 @@ def test_a_403_that_is_not_the_quota_is_permanent_and_prunes_nothing():
 
 
 def test_errors_name_no_notification_content():
-    transport = ScriptedTransport(*[answer(403, QUOTA)] * POLICY.attempts)
+    transport = ScriptedTransport(*(answer(403, QUOTA) for _ in range(POLICY.attempts)))
     secret_text = json.dumps({"id": "n", "data": {"secrets": [{"secret_id": "s-1"}]}})
 
     with pytest.raises(RetryableError) as info:
         submit(transport, notification_json=secret_text)
 
     assert "s-1" not in str(info.value)
-
-
-def test_an_error_answer_becomes_the_sdks_own_api_exception():
-    exc = api_exception(
-        answer(
-            404, b'{"errors":[{"message":"job not found"}]}', **{"x-global-transaction-id": "tx-1"}
-        )
-    )
-
-    assert (exc.status_code, exc.message, exc.global_transaction_id) == (
-        404,
-        "job not found",
-        "tx-1",
-    )
-
-
-def test_the_builder_returns_requests_and_leaves_the_client_sending():
-    client = sdk_client()
-
-    builder = request_builder(client)
-
-    assert builder.authenticator is client.authenticator  # one token cache
-    assert isinstance(builder.create_job_run("p-1", job_name="j", name="r"), dict)
-    assert client.send is not builder.send
-
-
-@pytest.mark.parametrize(
-    ("token", "refresh_in", "expire_in", "fresh"),
-    [
-        ("t", 600, 900, True),
-        ("t", 10, 900, False),  # due for refresh within the margin: the SDK would ask IAM
-        ("t", 600, 10, False),
-        (None, 600, 900, False),  # never fetched
-    ],
-)
-def test_a_token_is_fresh_only_when_authenticating_makes_no_request(
-    token, refresh_in, expire_in, fresh
-):
-    client = CodeEngineV2(authenticator=IAMAuthenticator("an-api-key-for-the-test-0123"))
-    manager = client.authenticator.token_manager
-    manager.access_token = token
-    manager.refresh_time = 1_000_000 + refresh_in
-    manager.expire_time = 1_000_000 + expire_in
-
-    assert token_is_fresh(client, now=lambda: 1_000_000.0) is fresh
-
-
-def test_an_authenticator_without_tokens_to_fetch_is_always_fresh():
-    assert token_is_fresh(sdk_client())
