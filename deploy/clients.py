@@ -24,7 +24,7 @@ from shared.clients import (
     secrets_manager_client,
 )
 from shared.errors import ConfigError
-from shared.retry import RetryPolicy, poll
+from shared.retry import RetryPolicy, Waits, poll
 from shared.sdk import Pager, call_api, call_pages
 from shared.settings import SecretValue, ServiceAuth
 
@@ -144,5 +144,5 @@ def wait_for_status(
             seen[0] = status
         return body if done(body) else None
 
-    final = poll(check, timeout=timeout, initial_wait=0.2, max_wait=5.0, sleep=sleep)
+    final = poll(check, timeout=timeout, waits=Waits(0.2, 5.0), sleep=sleep)
     return last[0], final is not None

@@ -20,7 +20,7 @@ from job.code_engine import DomainMapping, DomainMappings
 from job.outcome import DomainCheck
 from job.served import ServedCertificates
 from shared.errors import CertsyncError
-from shared.retry import poll
+from shared.retry import Waits, poll
 
 T = TypeVar("T")
 
@@ -139,7 +139,7 @@ class Rollout:
     def _poll(self, check: Callable[[], T | None], timeout: float) -> T | None:
         # A quarter second first: a mapping that is ready at once is seen at once; real
         # propagation (minutes) is met with waits doubling to 15 s, a few calls a minute.
-        return poll(check, timeout=timeout, initial_wait=0.25, sleep=self._sleep, clock=self._clock)
+        return poll(check, timeout=timeout, waits=Waits(0.25), sleep=self._sleep, clock=self._clock)
 
     def _probe(self, domain: str) -> x509.Certificate | str:
         """The served leaf, or why none could be read."""

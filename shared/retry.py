@@ -126,25 +126,33 @@ def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
     return before_sleep
 
 
+@dataclass(frozen=True)
+class Waits:
+    """How `poll` spaces its checks: doubling from `initial` up to `maximum` seconds."""
+
+    initial: float = 1.0
+    maximum: float = 15.0
+
+
 def poll(
     check: Callable[[], T | None],
     *,
     timeout: float,
-    initial_wait: float = 1.0,
-    max_wait: float = 15.0,
+    waits: Waits = Waits(),
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T | None:
     """Call `check` until it returns something other than None or `timeout` seconds have passed
     (then None): waiting for a state to arrive, not retrying a failure. Waits double from
-    `initial_wait` up to `max_wait` and never overshoot the deadline; `check` runs at least once.
+    `waits.initial` up to `waits.maximum` and never overshoot the deadline; `check` runs at least
+    once.
     """
     deadline = clock() + timeout
-    wait = initial_wait
+    wait = waits.initial
     while True:
         result = check()
         remaining = deadline - clock()
         if result is not None or remaining <= 0:
             return result
         sleep(min(wait, remaining))
-        wait = min(wait * 2, max_wait)
+        wait = min(wait * 2, waits.maximum)

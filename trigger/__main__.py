@@ -22,7 +22,7 @@ from shared.logging import configure_logging
 from shared.runs import RunHistory
 from shared.settings import config_invalid
 from trigger.app import create_app
-from trigger.jobruns import CodeEngineJobRuns
+from trigger.jobruns import CodeEngineJobRuns, Job
 from trigger.settings import Settings
 from trigger.submitter import Submitter
 
@@ -66,9 +66,7 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     )
     # At most `submit_connections` submissions at once: as many tasks, threads and connections.
     job_runs = CodeEngineJobRuns(
-        client,
-        settings.project_id,
-        settings.job_name,
+        Job(client, settings.project_id, settings.job_name),
         policy=settings.retry,
         history=history,
         workers=settings.submit_connections,

@@ -50,6 +50,23 @@ class JobRuns(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Job:
+    """The job whose runs are submitted: the Code Engine client, its project and its name."""
+
+    client: CodeEngineV2
+    project_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What time it is (for pruning) and how to wait between attempts; tests pass their own."""
+
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
 class CodeEngineJobRuns:
     """`JobRuns` over the Code Engine SDK, `workers` calls at a time, retried under `policy`.
 
@@ -61,23 +78,20 @@ class CodeEngineJobRuns:
 
     def __init__(
         self,
-        client: CodeEngineV2,
-        project_id: str,
-        job_name: str,
+        job: Job,
         *,
         policy: RetryPolicy,
         history: RunHistory,
         workers: int = 4,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        timing: Timing = Timing(),
     ) -> None:
-        self._client = client
-        self._project_id = project_id
-        self._job_name = job_name
+        self._client = job.client
+        self._project_id = job.project_id
+        self._job_name = job.name
         self._policy = policy
         self._history = history
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = timing.now
+        self._sleep = timing.sleep
         # The SDK's calls block: each runs in one of these threads (the client's connection pool
         # is sized to match in trigger/__main__.py).
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="certsync-submit")

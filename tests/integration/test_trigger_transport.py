@@ -13,7 +13,7 @@ from shared.clients import ServiceAuth, code_engine_client
 from shared.retry import RetryPolicy
 from shared.runs import Retention, RunHistory
 from shared.settings import SecretValue
-from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Submitted
+from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Job, Submitted
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def job_runs(cloud: LocalCloud) -> CodeEngineJobRuns:
     client = code_engine_client(cloud.code_engine_url, auth, timeout=5.0, pool_size=2)
     project = cloud.identity.project_id
     history = RunHistory(client, project, JOB, Retention(), policy=RetryPolicy(1))
-    return CodeEngineJobRuns(client, project, JOB, policy=POLICY, history=history, workers=2)
+    return CodeEngineJobRuns(Job(client, project, JOB), policy=POLICY, history=history, workers=2)
 
 
 def submit_twice(adapter: CodeEngineJobRuns, name: str) -> list[Submitted | AlreadyExists]:

@@ -1,4 +1,4 @@
-from shared.retry import poll
+from shared.retry import Waits, poll
 from tests.builders import FakeClock
 
 
@@ -14,7 +14,10 @@ def test_polls_with_doubling_waits_until_the_state_arrives():
 def test_gives_up_at_the_deadline_without_overshooting_it():
     clock = FakeClock()
 
-    assert poll(lambda: None, timeout=20, max_wait=15, sleep=clock.sleep, clock=clock) is None
+    assert (
+        poll(lambda: None, timeout=20, waits=Waits(maximum=15), sleep=clock.sleep, clock=clock)
+        is None
+    )
     assert clock.slept == [1.0, 2.0, 4.0, 8.0, 5.0]
     assert clock.now == 20
 

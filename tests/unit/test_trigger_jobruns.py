@@ -23,7 +23,7 @@ from shared.clients import CODE_ENGINE_API_VERSION
 from shared.errors import PermanentError, RetryableError
 from shared.retry import RetryPolicy
 from shared.runs import Retention, RunHistory
-from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Submitted
+from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Job, Submitted, Timing
 
 NOW = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
 URL = "https://api.us-south.codeengine.cloud.ibm.com/v2"
@@ -110,13 +110,10 @@ def submit(
     api = runs or FakeRunsApi([])
     history = RunHistory(api, "p-1", "certsync", Retention(recent=2), policy=RetryPolicy(1))
     adapter = CodeEngineJobRuns(
-        sdk_client(transport),
-        "p-1",
-        "certsync",
+        Job(sdk_client(transport), "p-1", "certsync"),
         policy=POLICY,
         history=history,
-        clock=lambda: NOW,
-        sleep=sleep,
+        timing=Timing(now=lambda: NOW, sleep=sleep),
     )
     try:
         return asyncio.run(adapter.submit("certsync-1", notification_json))
