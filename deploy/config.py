@@ -10,7 +10,6 @@ IBM Cloud in tests and `make demo`).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,6 @@ from deploy.sizing import Size
 from shared import expiry
 from shared.errors import ConfigError
 
-# Code Engine resource names (jobs, apps, config maps, secrets): lowercase alphanumerics and '-',
-# starting with a letter, at most 63 characters (docs `cmd_defs.md`). certsync appends at most
-# "-trigger" / "-mappings" / "-webhook" to `name`, so `name` keeps 10 characters of room.
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")
 DELIVERIES = ("webhook", "job")
 RESOURCE_CONTROLLER_URL = "https://resource-controller.cloud.ibm.com"  # ResourceControllerV2's
 
@@ -130,18 +125,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
     reader = Reader(raw, where)
     for problem in schema.unknown_keys(raw):
         reader.problem(problem)
-    name = reader.string("name", default="certsync")
-    if name and not _NAME.match(name):
-        reader.problem(
-            f"'name' has value {name!r}: use lowercase letters, digits and '-', starting with a "
-            "letter, at most 53 characters (Code Engine names, with room for suffixes)"
-        )
-    region = reader.string("region")
-    if region and region not in regions.CODE_ENGINE:
-        reader.problem(
-            f"'region' has value {region!r}: use the Code Engine project's region, one of "
-            f"{regions.named(regions.CODE_ENGINE)} (IBM Cloud docs, Code Engine 'Regions')"
-        )
+    name, region = reader.name(), reader.region()
     ce, sm, en = (
         reader.section(key) for key in ("code_engine", "secrets_manager", "event_notifications")
     )

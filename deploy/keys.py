@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from deploy import schema, sizing
+from deploy import regions, schema, sizing
 from deploy.instances import parse_instance_id
 from deploy.sizing import Size
 from job.mappings import parse_mappings
@@ -19,6 +19,10 @@ from shared import expiry
 from shared.errors import ConfigError
 
 T = TypeVar("T")
+# Code Engine resource names (jobs, apps, config maps, secrets): lowercase alphanumerics and '-',
+# starting with a letter, at most 63 characters (docs `cmd_defs.md`). certsync appends at most
+# "-trigger" / "-mappings" / "-webhook" to `name`, so `name` keeps 10 characters of room.
+_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 MAX_TRIGGER_INSTANCES = 10  # the app's `scale_max_instances`, Code Engine's default (SDK)
 
@@ -211,6 +215,24 @@ class Reader:
             self.problem(f"'expiry_warn_days' has value {value!r}: expected {low} to {high} days")
             return expiry.DEFAULT_WARN_DAYS
         return value
+
+    def name(self) -> str:
+        name = self.string("name", default="certsync")
+        if name and not _NAME.match(name):
+            self.problem(
+                f"'name' has value {name!r}: use lowercase letters, digits and '-', starting "
+                "with a letter, at most 53 characters (Code Engine names, with room for suffixes)"
+            )
+        return name
+
+    def region(self) -> str:
+        region = self.string("region")
+        if region and region not in regions.CODE_ENGINE:
+            self.problem(
+                f"'region' has value {region!r}: use the Code Engine project's region, one of "
+                f"{regions.named(regions.CODE_ENGINE)} (IBM Cloud docs, Code Engine 'Regions')"
+            )
+        return region
 
     def urls(self, key: str, value: Any) -> dict[str, str]:
         """region -> URL (`code_engine.urls`)."""

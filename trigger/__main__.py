@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
@@ -26,7 +27,45 @@ from trigger.jobruns import CodeEngineJobRuns, Job
 from trigger.settings import Settings
 from trigger.submitter import Submitter
 
+if TYPE_CHECKING:
+    from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
+
 log = structlog.get_logger("certsync.trigger")
+
+
+def server_config(settings: Settings, client: CodeEngineV2) -> uvicorn.Config:
+    """The app over its job-runs adapter, served by uvicorn as the image runs it."""
+    # Pruning is part of a submission attempt, which the job-runs adapter retries: one try each.
+    history = RunHistory(
+        client,
+        settings.project_id,
+        settings.job_name,
+        settings.retention,
+        policy=replace(settings.retry, attempts=1),
+    )
+    # At most `submit_connections` submissions at once: as many tasks, threads and connections.
+    job_runs = CodeEngineJobRuns(
+        Job(client, settings.project_id, settings.job_name),
+        policy=settings.retry,
+        history=history,
+        workers=settings.submit_connections,
+    )
+    app = create_app(settings, Submitter(job_runs, settings.submit_connections))
+    return uvicorn.Config(
+        app,
+        host="0.0.0.0",  # noqa: S104 - inside a container, reached through Code Engine's ingress
+        port=settings.port,
+        lifespan="on",
+        log_config=None,  # our own request lines replace uvicorn's access log
+        access_log=False,
+        server_header=False,
+        # uvicorn's pure-Python parser, the one the lock files install (named, not "auto", so a
+        # C parser installed beside it changes nothing).
+        http="h11",
+        # On SIGTERM, stop accepting and finish the requests being answered (submissions are
+        # drained after that, by the app's lifespan shutdown).
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+    )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -56,37 +95,7 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
         return config_invalid("certsync trigger", exc.problems)
     except ValueError as exc:  # the SDK validating credentials (e.g. a quoted API key)
         return config_invalid("certsync trigger", [f"Code Engine credentials: {exc}"])
-    # Pruning is part of a submission attempt, which the job-runs adapter retries: one try each.
-    history = RunHistory(
-        client,
-        settings.project_id,
-        settings.job_name,
-        settings.retention,
-        policy=replace(settings.retry, attempts=1),
-    )
-    # At most `submit_connections` submissions at once: as many tasks, threads and connections.
-    job_runs = CodeEngineJobRuns(
-        Job(client, settings.project_id, settings.job_name),
-        policy=settings.retry,
-        history=history,
-        workers=settings.submit_connections,
-    )
-    app = create_app(settings, Submitter(job_runs, settings.submit_connections))
-    config = uvicorn.Config(
-        app,
-        host="0.0.0.0",  # noqa: S104 - inside a container, reached through Code Engine's ingress
-        port=settings.port,
-        lifespan="on",
-        log_config=None,  # our own request lines replace uvicorn's access log
-        access_log=False,
-        server_header=False,
-        # uvicorn's pure-Python parser, the one the lock files install (named, not "auto", so a
-        # C parser installed beside it changes nothing).
-        http="h11",
-        # On SIGTERM, stop accepting and finish the requests being answered (submissions are
-        # drained after that, by the app's lifespan shutdown).
-        timeout_graceful_shutdown=settings.shutdown_seconds,
-    )
+    config = server_config(settings, client)
     log.info(
         "trigger_started",
         port=settings.port,
