@@ -20,7 +20,7 @@ from deploy import clients as client_factory
 from deploy import render
 from deploy.arguments import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, parse_args
 from deploy.canary import Canary
-from deploy.code_engine import BuildFailed
+from deploy.code_engine_specs import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts

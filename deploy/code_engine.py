@@ -16,41 +16,20 @@ from collections.abc import Callable
 from typing import Any
 
 from deploy.clients import Clients, wait_for_status
+from deploy.code_engine_specs import (
+    APP_FIELDS,
+    BUILD_FIELDS,
+    JOB_FIELDS,
+    BuildFailed,
+    app_not_ready,
+    workload_spec,
+)
 from deploy.config import Config
 from deploy.model import MARKER_KEY, Facts, Found, Kind, Resource
-from deploy.sizing import canonical
-from deploy.workloads import TOKEN_KEY, sort_env
+from deploy.workloads import TOKEN_KEY
 from shared.errors import NotFoundError
 
 Progress = Callable[[str], None]
-ENV_KEYS = ("type", "name", "value", "reference", "key", "prefix")
-JOB_FIELDS = (
-    "image_reference",
-    "image_secret",
-    "run_compute_resource_token_enabled",
-    "scale_retry_limit",
-    "scale_max_execution_time",
-    "scale_cpu_limit",
-    "scale_memory_limit",
-)
-APP_FIELDS = (
-    "image_reference",
-    "image_secret",
-    "image_port",
-    "run_compute_resource_token_enabled",
-    "scale_min_instances",
-    "scale_cpu_limit",
-    "scale_memory_limit",
-)
-BUILD_FIELDS = (
-    "output_image",
-    "output_secret",
-    "source_type",
-    "source_url",
-    "source_revision",
-    "strategy_type",
-    "strategy_spec_file",
-)
 BUILD_TIMEOUT = 1800.0  # a Code Engine build may take up to its `timeout` (default 600 s)
 APP_TIMEOUT = 600.0
 
@@ -158,17 +137,10 @@ class CodeEngine:
             self._app = body
         if body is None:
             return None
-        env = [
-            {k: v for k, v in var.items() if k in ENV_KEYS and v not in (None, "")}
-            for var in body.get("run_env_variables") or []
-        ]
-        spec: dict[str, Any] = canonical({k: body.get(k) for k in fields})
-        spec["run_compute_resource_token_enabled"] = bool(
-            spec["run_compute_resource_token_enabled"]
-        )
-        spec["run_env_variables"] = sort_env(env)
+        spec = workload_spec(body, fields)
         managed = any(
-            v.get("name") == MARKER_KEY and v.get("value") == self.config.name for v in env
+            v.get("name") == MARKER_KEY and v.get("value") == self.config.name
+            for v in spec["run_env_variables"]
         )
         return Found(kind, name, spec, managed, {"entity_tag": body.get("entity_tag")})
 
@@ -325,7 +297,7 @@ class CodeEngine:
             timeout=APP_TIMEOUT,
         )
         if self._app.get("status") != "ready":
-            raise BuildFailed(_app_not_ready(name, self._app))
+            raise BuildFailed(app_not_ready(name, self._app))
 
     def _wait(
         self,
@@ -341,24 +313,3 @@ class CodeEngine:
         if not final:
             raise BuildFailed(f"{label} still '{body.get('status')}' after {timeout:.0f} s")
         return body
-
-
-def _app_not_ready(name: str, app: dict[str, Any]) -> str:
-    details = app.get("status_details") or {}
-    reason = details.get("reason") or "no reason given"
-    created, ready = details.get("latest_created_revision"), details.get("latest_ready_revision")
-    if app.get("status") == "warning":
-        serving = f"revision '{ready}' still serves" if ready else "an earlier revision serves"
-        return (
-            f"Code Engine app '{name}' is in status 'warning' ({reason}): its new revision "
-            f"'{created}' failed and {serving}; apply stopped. See "
-            f"`ibmcloud ce revision get --name {created}` and `ibmcloud ce app logs --name {name}`"
-        )
-    return (
-        f"Code Engine app '{name}' did not become ready ({reason}); see "
-        f"`ibmcloud ce app logs --name {name}`"
-    )
-
-
-class BuildFailed(Exception):
-    """A build run failed or an app did not become ready: apply stops, naming it."""
