@@ -215,7 +215,8 @@ def test_mappings_json_is_what_the_job_reads() -> None:
 
 
 def test_the_config_map_keeps_the_mappings_as_written_and_config_holds_them_parsed() -> None:
-    crn = f"crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:{SM}:secret:11111111-2222-4333-8444-555555555555"
+    secret = "11111111-2222-4333-8444-555555555555"
+    crn = f"crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:{SM}:secret:{secret}"
     project = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
     written = [
         {"target": "tls-www", "secret": crn, "verify": False},
