@@ -17,6 +17,7 @@ from typing import Any
 from deploy import regions, schema, sizing
 from deploy.keys import Build, Reader
 from deploy.sizing import Size
+from job.mappings import SecretMapping
 from shared import expiry
 from shared.errors import ConfigError
 
@@ -32,7 +33,7 @@ class Config:
     project: str  # Code Engine project name or id
     sm_instance: str  # Secrets Manager instance GUID (from the CRN, when a CRN was written)
     en_instance: str  # Event Notifications instance GUID (likewise)
-    mappings: tuple[dict[str, Any], ...]  # as written, validated by the job's own parser
+    mappings: tuple[SecretMapping, ...]  # parsed by the job's own rules
     delivery: str  # "webhook" (the trigger app) or "job" (Event Notifications starts the job)
     schedule: str | None  # the safety net's cron expression (UTC), or None for none
     job_image: str
@@ -59,6 +60,9 @@ class Config:
     # `code_engine.urls`: region -> Code Engine API base (with `/v2`), for other regions' projects.
     code_engine_urls: dict[str, str] = field(default_factory=dict)
     watch_unmanaged: bool = False  # the job also watches TLS secrets no mapping manages
+    # The mappings as written: the config map holds them as the user wrote them (CERTSYNC_MAPPINGS),
+    # and `plan` names a mapping's secret as it is written.
+    mappings_written: tuple[dict[str, Any], ...] = ()
 
     # -- names of what certsync creates --------------------------------------------------
     @property
@@ -100,7 +104,7 @@ class Config:
 
     @property
     def mappings_json(self) -> str:
-        return json.dumps(list(self.mappings), separators=(",", ":"), sort_keys=True)
+        return json.dumps(list(self.mappings_written), separators=(",", ":"), sort_keys=True)
 
 
 def load(path: str | Path) -> Config:
@@ -140,7 +144,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
     if delivery and delivery not in DELIVERIES:
         reader.problem(f"'delivery' has value {delivery!r}: use 'webhook' or 'job'")
     schedule = reader.schedule()
-    mappings = reader.mappings()
+    mappings, written = reader.mappings()
     job_image, trigger_image, build, image_secret = reader.images(delivery)
     env = reader.section("env")
     job_env, trigger_env = reader.env(env, "job"), reader.env(env, "trigger")
@@ -155,6 +159,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             sm_instance_crn=sm_crn,
             en_instance_crn=en_crn,
             mappings=mappings,
+            mappings_written=written,
             delivery=delivery,
             schedule=schedule,
             job_image=job_image,

@@ -158,9 +158,8 @@ def target_projects(config: Config, facts: Facts) -> list[str]:
     """The projects the mappings write into, the job's own first."""
     projects = [facts.project_id]
     for mapping in config.mappings:
-        project = mapping.get("project")
-        if isinstance(project, str) and project and project not in projects:
-            projects.append(project)
+        if mapping.project and mapping.project not in projects:
+            projects.append(mapping.project)
     return projects
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 import secrets
 import shlex
 import time
@@ -24,7 +23,6 @@ from deploy.canary_lookup import find_certificate
 from deploy.clients import wait_for_status
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
-from job.mappings import parse_mappings
 from shared.errors import CertsyncError, NotFoundError
 from shared.expiry import days_left, expiring
 from shared.run_names import DOCTOR, run_name
@@ -272,9 +270,8 @@ class Doctor:
     def _expiry(self, problems: dict[int, str]) -> list[Check]:
         """Each mapping's certificate: what it points at (`problems`), then its days left."""
         sm = self.session.clients.secrets_manager
-        mappings = parse_mappings(json.dumps(list(self.config.mappings)), source="mappings")
         out = []
-        for index, mapping in enumerate(mappings):
+        for index, mapping in enumerate(self.config.mappings):
             what = f"certificate {mapping.secret_id} -> '{mapping.target}'"
             if index in problems:
                 out.append(Check(Status.FAIL, what, problems[index], "fix the mapping's 'secret'"))

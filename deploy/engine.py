@@ -167,7 +167,8 @@ class Session:
     def references(self) -> dict[int, str]:
         """Mapping index -> why its secret cannot be synced (missing, not a certificate, another
         instance's), read with the user's key; empty when every mapping points at a certificate."""
-        return check(self.clients, self.config.mappings, self.facts.sm_crn)
+        refs = [str(m.get("secret") or "") for m in self.config.mappings_written]
+        return check(self.clients, refs, self.facts.sm_crn)
 
     def check_references(self) -> None:
         """ReferenceProblems, one line per mapping, before anything is planned or changed."""

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from job.certs import CertificateRejected, check_key_matches, order_chain, parse_certificates
 from job.discovery import targets_of
 from job.domains import dns_names, name_covers
+from job.mappings import SecretMapping
 
 SAME, NEWER = "same_certificate", "newer_covering"
 
@@ -159,7 +160,7 @@ class Managing:
 
 
 def managing(
-    mappings: Iterable[dict[str, Any]],
+    mappings: Iterable[SecretMapping],
     home: tuple[str, str],
     certificates: Sequence[SmCertificate],
     *,
@@ -171,23 +172,17 @@ def managing(
     certsync's own TLS secrets in the home project (the canary's), managed by certsync itself."""
     region, project = home
     targets: dict[tuple[str, str, str], str] = {(region, project, name): "" for name in own}
-    declared: list[tuple[str, dict[str, Any]]] = [
-        (str(m.get("secret", "")).rsplit(":", 1)[-1], m) for m in mappings
-    ]
+    declared = list(mappings)
     for cert in certificates:
         if discovery_label is None or discovery_label not in cert.labels:
             continue
         try:
-            found = targets_of(cert.secret_id, cert.custom_metadata)
+            declared += targets_of(cert.secret_id, cert.custom_metadata)
         except ValueError:
             continue  # malformed: the job fails it, it manages nothing
-        declared += [
-            (m.secret_id, {"target": m.target, "project": m.project, "region": m.region})
-            for m in found
-        ]
-    for secret_id, m in declared:
-        key = (m.get("region") or region, (m.get("project") or project).lower(), m["target"])
-        targets.setdefault(key, secret_id)
+    for m in declared:
+        key = (m.region or region, (m.project or project).lower(), m.target)
+        targets.setdefault(key, m.secret_id)
     return Managing(targets, {c.secret_id: c for c in certificates})
 
 

@@ -95,7 +95,7 @@ def _regions_option(sub: argparse.ArgumentParser) -> None:
 
 def chosen_regions(given: str | None, config: Config) -> list[str]:
     if given is None:
-        named = [config.region, *(str(m.get("region") or "") for m in config.mappings)]
+        named = [config.region, *(m.region for m in config.mappings)]
         return list(dict.fromkeys(r for r in named if r))
     if given.strip() == "all":
         return list(known_regions.CODE_ENGINE)

@@ -6,7 +6,6 @@ returns a usable value, so that `deploy.config.parse` reports every problem at o
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 from deploy import regions, schema, sizing
 from deploy.instances import parse_instance_id
 from deploy.sizing import Size
-from job.mappings import parse_mappings
+from job.mappings import SecretMapping, mappings_from
 from shared import expiry
 from shared.errors import ConfigError
 
@@ -120,17 +119,18 @@ class Reader:
             return None
         return " ".join(fields)
 
-    def mappings(self) -> tuple[dict[str, Any], ...]:
+    def mappings(self) -> tuple[tuple[SecretMapping, ...], tuple[dict[str, Any], ...]]:
+        """(the mappings parsed by the job's own rules, the mappings as written)."""
         value = self.raw.get("mappings")
         if not isinstance(value, list) or not value:
             self.problem("'mappings' must be a non-empty list of {secret: ..., target: ...}")
-            return ()
+            return (), ()
         try:
-            parse_mappings(json.dumps(value), source="'mappings'")
-        except (ValueError, TypeError) as exc:
+            parsed = mappings_from(value, source="'mappings'")
+        except ValueError as exc:
             self.problem(str(exc))
-            return ()
-        return tuple(value)
+            return (), ()
+        return parsed, tuple(value)
 
     def images(self, delivery: str) -> tuple[str, str, Build | None, str | None]:
         """(job image, trigger image, build, the registry secret both are pulled with)."""

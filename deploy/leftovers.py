@@ -104,11 +104,7 @@ def by_hand(session: Session) -> list[str]:
         f"    ibmcloud ce subscription cron delete --name {c.name}-nightly --force "
         "--ignore-not-found"
     ]
-    targets = [
-        (str(m["target"]), str(m.get("project") or project))
-        for m in c.mappings
-        if isinstance(m.get("target"), str)
-    ]
+    targets = [(m.target, m.project or project) for m in c.mappings]
     if targets:
         names = ", ".join(
             f"'{t}'" + ("" if p == project else f" (project {p})") for t, p in targets

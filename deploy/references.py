@@ -11,7 +11,7 @@ Secrets Manager for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,12 +95,11 @@ def _other_instance(ref: str, instance_crn: str) -> str | None:
     return None
 
 
-def check(
-    clients: Clients, mappings: Sequence[Mapping[str, Any]], instance_crn: str
-) -> dict[int, str]:
-    """Mapping index -> its problem, for every mapping whose secret is missing, not a
-    certificate, or of another instance (read with the user's key)."""
-    looked = [_look(clients, str(m.get("secret") or "")) for m in mappings]
+def check(clients: Clients, refs: Sequence[str], instance_crn: str) -> dict[int, str]:
+    """Mapping index -> its problem, for every mapping whose secret (`refs`: each mapping's
+    `secret` as written) is missing, not a certificate, or of another instance (read with the
+    user's key)."""
+    looked = [_look(clients, ref) for ref in refs]
     return mapping_problems(looked, instance_crn)
 
 

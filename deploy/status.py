@@ -64,11 +64,7 @@ def read_status(clients: Clients, config: Config, project_id: str) -> Status:
 
 
 def _home_targets(config: Config) -> set[str]:
-    return {
-        str(m["target"])
-        for m in config.mappings
-        if isinstance(m.get("target"), str) and not m.get("project")
-    }
+    return {m.target for m in config.mappings if not m.project}
 
 
 def _domain_mappings(clients: Clients, project_id: str) -> dict[str, list[dict[str, str]]]:

@@ -51,6 +51,11 @@ def parse_mappings(text: str, *, source: str, yaml_ok: bool = False) -> tuple[Se
         raise ValueError(f"{source} is not valid {kind}: {_first_line(exc)}") from None
     if isinstance(raw, dict) and "mappings" in raw:
         raw = raw["mappings"]
+    return mappings_from(raw, source=source)
+
+
+def mappings_from(raw: Any, *, source: str) -> tuple[SecretMapping, ...]:
+    """Validate mappings already loaded (a list of objects); raises ValueError naming `source`."""
     if not isinstance(raw, list) or not raw:
         raise ValueError(f'{source} must be a non-empty array of {{"secret": ..., "target": ...}}')
     problems: list[str] = []

@@ -214,6 +214,22 @@ def test_mappings_json_is_what_the_job_reads() -> None:
     assert json.loads(config.mappings_json) == raw()["mappings"]
 
 
+def test_the_config_map_keeps_the_mappings_as_written_and_config_holds_them_parsed() -> None:
+    secret = "11111111-2222-4333-8444-555555555555"
+    crn = f"crn:v1:bluemix:public:secrets-manager:us-south:a/0123abcd:{SM}:secret:{secret}"
+    project = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
+    written = [
+        {"target": "tls-www", "secret": crn, "verify": False},
+        {"secret": "11111111-2222-4333-8444-666666666666", "target": "tls-api", "project": project},
+    ]
+    config: Config = parse(raw(mappings=written))
+    assert config.mappings_json == json.dumps(written, separators=(",", ":"), sort_keys=True)
+    assert [(m.secret_id, m.target, m.verify, m.project) for m in config.mappings] == [
+        ("11111111-2222-4333-8444-555555555555", "tls-www", False, ""),
+        ("11111111-2222-4333-8444-666666666666", "tls-api", True, project.lower()),
+    ]
+
+
 def test_unreadable_and_invalid_files_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         load(tmp_path / "missing.yaml")

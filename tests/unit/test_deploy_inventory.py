@@ -21,6 +21,7 @@ from deploy.inventory import (
     inventory,
     managing,
 )
+from job.mappings import SecretMapping
 from tests.pki import Chain, make_chain, renew
 
 NOW = dt.datetime.now(dt.UTC)
@@ -67,7 +68,7 @@ def take(
     secrets: list[TlsSecret],
     domains: list[DomainFact] = (),  # type: ignore[assignment]
     certificates: list[SmCertificate] = (),  # type: ignore[assignment]
-    mappings: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    mappings: list[SecretMapping] = (),  # type: ignore[assignment]
     scan: Scan = Scan(),
 ) -> Inventory:
     facts = Facts((HOME, AWAY), tuple(secrets), tuple(domains), tuple(certificates))
@@ -109,7 +110,7 @@ def test_an_older_certificate_is_no_candidate() -> None:
 def test_managed_by_the_config_in_its_own_place_or_by_discovery_when_the_job_discovers() -> None:
     chain = make_chain(days=60)
     away = secret(chain, "tls-away", AWAY)
-    mappings = [{"secret": "crn:v1:x:a/1:sm:secret:abc", "target": "tls-web"}]
+    mappings = [SecretMapping("abc", "tls-web")]
     target = {"target": "tls-away", "project": AWAY.project, "region": "eu-de"}
     declared = in_sm(
         chain, "d", labels=["certsync"], custom_metadata={"certsync_targets": [target]}
@@ -133,7 +134,7 @@ def test_at_risk_needs_a_domain_the_warning_window_and_nothing_renewing_it() -> 
     found = take([secret(soon), unserved], [domain(soon, "www.example.com")])
     assert {f.name: f.at_risk for f in found.secrets} == {"tls-web": True, "tls-idle": False}
     renewed_in_sm = in_sm(renew(soon, days=90), "src")
-    mapped = [{"secret": "src", "target": "tls-web"}]
+    mapped = [SecretMapping("src", "tls-web")]
     managed = take([secret(soon)], [domain(soon, "www.example.com")], [renewed_in_sm], mapped)
     assert managed.secrets[0].managed
     assert not managed.secrets[0].at_risk
