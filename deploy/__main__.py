@@ -20,7 +20,7 @@ from deploy import clients as client_factory
 from deploy import render
 from deploy.canary import TIMEOUT as CANARY_TIMEOUT
 from deploy.canary import Canary
-from deploy.code_engine import BuildFailed
+from deploy.ce_waits import BuildFailed
 from deploy.config import load
 from deploy.doctor import Doctor, failed
 from deploy.engine import DeployError, Session, lookup_facts

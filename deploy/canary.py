@@ -242,15 +242,16 @@ class Canary:
     def _trigger_record(self) -> dict[str, Any] | None:
         if not self.webhook:
             return None
-        url = self.session.code_engine.app_url()
-        if url is None:
+        url, token = self.session.app_url(), self.session.webhook_token()
+        if url is None or token is None:
             return None
         try:
-            token = self.session.code_engine.webhook_token()
             response = requests.get(
-                f"{url}/deliveries", headers={"Authorization": f"Bearer {token}"}, timeout=10
+                f"{url}/deliveries",
+                headers={"Authorization": f"Bearer {token.reveal()}"},
+                timeout=10,
             )
-        except (RuntimeError, requests.RequestException):
+        except requests.RequestException:
             return None
         if response.status_code != 200:
             return None

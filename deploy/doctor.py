@@ -146,7 +146,7 @@ class Doctor:
 
     # -- the trigger -----------------------------------------------------------------------
     def _health(self) -> Check:
-        url = self.session.code_engine.app_url()
+        url = self.session.app_url()
         what = f"the trigger answers /healthz ({self.config.app_name})"
         if url is None:
             return Check(Status.FAIL, what, "the app is missing or not ready", self.apply_hint)
@@ -179,10 +179,10 @@ class Doctor:
                 "a test to a Code Engine job destination starts a job run; not sent",
                 "the dry-run job run below checks the job itself",
             )
-        ident = self.session.events.destination_id(name)
+        ident = self.session.learnt(Kind.DESTINATION, name, "id")
         if ident is None:
             return Check(Status.FAIL, what, "the destination is missing", self.apply_hint)
-        en, instance = self.session.events.en, self.config.en_instance
+        en, instance = self.session.clients.event_notifications, self.config.en_instance
         try:
             body = self.session.clients.call(
                 lambda: en.test_destination(instance_id=instance, id=ident),
