@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from deploy.canary import find_certificate
+from deploy.canary_setup import find_certificate
 from deploy.clients import wait_for_status
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
