@@ -21,8 +21,9 @@ from deploy import render
 from deploy.canary import TIMEOUT as CANARY_TIMEOUT
 from deploy.canary import Canary
 from deploy.ce_waits import BuildFailed
+from deploy.checks import failed
 from deploy.config import load
-from deploy.doctor import Doctor, failed
+from deploy.doctor import Doctor
 from deploy.engine import DeployError, Session, lookup_facts
 from deploy.inventory_cli import RUNNERS as INVENTORY_RUNNERS
 from deploy.inventory_cli import adopt_options, inventory_options
