@@ -20,9 +20,10 @@ from deploy import clients as client_factory
 from deploy import render
 from deploy.arguments import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, parse_args
 from deploy.canary import Canary
-from deploy.code_engine_specs import BuildFailed
+from deploy.ce_waits import BuildFailed
+from deploy.checks import failed
 from deploy.config import load
-from deploy.doctor import Doctor, failed
+from deploy.doctor import Doctor
 from deploy.engine import DeployError, Session, lookup_facts
 from deploy.inventory_cli import RUNNERS as INVENTORY_RUNNERS
 from deploy.leftovers import Leftovers, by_hand

@@ -1,5 +1,4 @@
-"""`python -m deploy`'s command line: the verbs, each with its own options and `--help`; none
-needs a config to print its help."""
+"""`python -m deploy`'s command line: the verbs and each verb's options."""
 
 from __future__ import annotations
 

@@ -15,22 +15,22 @@ profile may write). The canary settles them on the account itself:
 
 Afterwards the canary's job runs are deleted and the config map gets its mappings back; the
 certificate and the TLS secret stay for the next check. The whole canary is bounded by `timeout`.
+Here: the follow loop; the set-up and clean-up are `canary_setup.py`, the report `canary_report.py`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from deploy import canary_cert
-from deploy.canary_lookup import LABEL, canary_runs, find_certificate, trigger_record
-from deploy.canary_report import CanaryReport, Watch, Where, hops, not_rotated
+from deploy.canary_report import CanaryReport, Watch, failed, report
+from deploy.canary_setup import certificate, clean_up, map_canary, rotate
 from deploy.engine import Session
-from deploy.status import status_configmap
-from job.code_engine import StatusStore
 from shared.errors import CertsyncError, NotFoundError
+from shared.retry import poll
+from shared.sdk import call_pages
 
 TIMEOUT = 300.0
 POLL_SECONDS = 1.0
@@ -55,111 +55,49 @@ class Canary:
         self.sleep = sleep
         self.name = f"{self.config.name}-canary"  # the certificate and the TLS secret
         self.webhook = self.config.delivery == "webhook"
-        self._seen_runs: list[str] = []  # the canary's job runs, deleted afterwards
 
     # -- the whole check -------------------------------------------------------------------
     def run(self) -> CanaryReport:
         deadline = self.clock() + self.timeout
         try:
-            secret_id = self._certificate()
+            secret_id = certificate(self.session, self.progress)
         except CertsyncError as exc:
-            return not_rotated(f"the canary certificate '{self.name}' could not be made: {exc}")
+            return failed(f"the canary certificate '{self.name}' could not be made: {exc}")
         try:
-            restore = self._map(secret_id)
+            restore = map_canary(self.session, secret_id)
         except CertsyncError as exc:
-            return not_rotated(f"the canary could not be mapped to '{self.name}': {exc}")
+            return failed(f"the canary could not be mapped to '{self.name}': {exc}")
+        runs: list[str] = []  # the canary's job runs, deleted afterwards
         try:
-            return self._rotate_and_follow(secret_id, deadline)
+            return self._rotate_and_follow(secret_id, deadline, runs)
         finally:
-            self._clean_up(restore)
+            clean_up(self.session, runs, restore, self.progress)
 
-    def _rotate_and_follow(self, secret_id: str, deadline: float) -> CanaryReport:
-        runs_before = {r["name"] for r in canary_runs(self.session, secret_id)}
-        trigger_before = trigger_record(self.session)
+    def _rotate_and_follow(self, secret_id: str, deadline: float, runs: list[str]) -> CanaryReport:
+        runs_before = {r["name"] for r in self._canary_runs(secret_id)}
+        trigger_before = self._trigger_record()
         started = self.clock()
         try:
-            serial = self._rotate(secret_id)
+            serial = rotate(self.session, secret_id)
         except CertsyncError as exc:
-            return not_rotated(f"Secrets Manager refused a new version of '{self.name}': {exc}")
+            return failed(f"Secrets Manager refused a new version of '{self.name}': {exc}")
         watch = Watch(secret_id, serial, started, {"rotated": self.clock() - started})
         self.progress(f"canary: '{self.name}' rotated to serial {serial}; following it")
-        while "synced" not in watch.seen and self.clock() < deadline:
+
+        def settled() -> Watch | None:
             self._observe(watch, runs_before, trigger_before)
-            if "synced" in watch.seen or self._run_ended_unsynced(watch):
-                break
-            self.sleep(min(POLL_SECONDS, max(deadline - self.clock(), 0)))
-        self._seen_runs = [r["name"] for r in watch.runs]
-        return CanaryReport(hops(watch, Where(self.config, self.session.facts.project_name)))
+            return watch if "synced" in watch.seen or _ended_unsynced(watch) else None
 
-    # -- the certificate and its mapping ---------------------------------------------------
-    def _certificate(self) -> str:
-        found = find_certificate(self.session)
-        if found is not None:
-            return found
-        sm = self.clients.secrets_manager
-        cert_pem, key_pem = canary_cert.make(self.name)
-        prototype = {
-            "secret_type": "imported_cert",
-            "name": self.name,
-            "description": "certsync canary: rotated by `python -m deploy doctor --canary`",
-            "labels": [LABEL],
-            "certificate": cert_pem,
-            "private_key": key_pem,
-        }
-        created = self.clients.call(
-            lambda: sm.create_secret(secret_prototype=prototype),
-            f"import the canary certificate '{self.name}' into Secrets Manager",
+        poll(
+            settled,
+            timeout=max(deadline - self.clock(), 0.0),
+            initial_wait=POLL_SECONDS,
+            max_wait=POLL_SECONDS,
+            sleep=self.sleep,
+            clock=self.clock,
         )
-        self.progress(f"canary: certificate '{self.name}' imported (label '{LABEL}')")
-        return str(created["id"])
-
-    def _map(self, secret_id: str) -> dict[str, str]:
-        """Add the canary's mapping to the mappings config map; returns the data to restore."""
-        ce, project = self.clients.code_engine, self.session.facts.project_id
-        name = self.config.config_map_name
-        body = self.clients.call(
-            lambda: ce.get_config_map(project_id=project, name=name),
-            f"get Code Engine config map '{name}'",
-        )
-        data = dict(body.get("data") or {})
-        mappings = json.loads(data.get("CERTSYNC_MAPPINGS") or "[]")
-        canary = {"secret": secret_id, "target": self.name, "verify": False}
-        changed = {
-            **data,
-            "CERTSYNC_MAPPINGS": json.dumps(
-                [m for m in mappings if m.get("target") != self.name] + [canary],
-                separators=(",", ":"),
-                sort_keys=True,
-            ),
-        }
-        self.clients.call(
-            lambda: ce.replace_config_map(
-                project_id=project, name=name, if_match=str(body["entity_tag"]), data=changed
-            ),
-            f"map the canary in Code Engine config map '{name}'",
-        )
-        return data
-
-    def _rotate(self, secret_id: str) -> str:
-        sm = self.clients.secrets_manager
-        cert_pem, key_pem = canary_cert.make(self.name)
-        self.clients.call(
-            lambda: sm.create_secret_version(
-                secret_id=secret_id,
-                secret_version_prototype={"certificate": cert_pem, "private_key": key_pem},
-            ),
-            f"create a new version of the canary certificate '{self.name}'",
-        )
-        serial = canary_cert.serial(cert_pem)
-        meta = self.clients.call(
-            lambda: sm.get_secret_metadata(id=secret_id),
-            f"get the canary certificate '{self.name}'",
-        )
-        if _serial(meta.get("serial_number")) != serial:
-            raise CertsyncError(
-                f"its current version has serial {meta.get('serial_number')}, not {serial}"
-            )
-        return serial
+        runs.extend(r["name"] for r in watch.runs)
+        return report(watch, self.config, self.session.facts.project_name)
 
     # -- following the rotation ------------------------------------------------------------
     def _observe(
@@ -184,7 +122,7 @@ class Canary:
             watch.seen["synced"] = self.clock() - watch.started
 
     def _check_trigger(self, watch: Watch, before: dict[str, Any] | None) -> None:
-        record = trigger_record(self.session)
+        record = self._trigger_record()
         if record is None:
             return
         now = self.clock() - watch.started
@@ -200,6 +138,41 @@ class Canary:
             for outcome, count in (record.get("refused") or {}).items()
             if count > int(then.get(outcome, 0))
         }
+
+    def _trigger_record(self) -> dict[str, Any] | None:
+        if not self.webhook:
+            return None
+        url, token = self.session.app_url(), self.session.webhook_token()
+        if url is None or token is None:
+            return None
+        try:
+            response = requests.get(
+                f"{url}/deliveries",
+                headers={"Authorization": f"Bearer {token.reveal()}"},
+                timeout=10,
+            )
+        except requests.RequestException:
+            return None
+        if response.status_code != 200:
+            return None
+        body = response.json()
+        return body if isinstance(body, dict) else None
+
+    def _canary_runs(self, secret_id: str) -> list[dict[str, Any]]:
+        """The job's runs that carry a notification naming the canary (in `ibmendata`)."""
+        from ibm_code_engine_sdk.code_engine_v2 import JobRunsPager
+
+        runs = call_pages(
+            JobRunsPager(
+                client=self.clients.code_engine,
+                project_id=self.session.facts.project_id,
+                job_name=self.config.job_name,
+                limit=100,
+            ),
+            what=f"list the job runs of '{self.config.job_name}'",
+            policy=self.clients.policy,
+        )
+        return [r for r in runs if _names_secret(r, secret_id)]
 
     def _fresh(self, run: dict[str, Any]) -> dict[str, Any]:
         ce, project, name = self.clients.code_engine, self.session.facts.project_id, run["name"]
@@ -222,61 +195,15 @@ class Canary:
         pem = str((body.get("data") or {}).get("tls_cert") or "")
         return bool(pem) and canary_cert.serial(pem) == serial
 
-    @staticmethod
-    def _run_ended_unsynced(watch: Watch) -> bool:
-        statuses = [r.get("status") for r in watch.runs]
-        return bool(statuses) and all(s in {"completed", "failed"} for s in statuses)
 
-    # -- afterwards ----------------------------------------------------------------------------
-    def _clean_up(self, restore: dict[str, str]) -> None:
-        ce, project = self.clients.code_engine, self.session.facts.project_id
-        for name in self._seen_runs:
-            try:
-                self.clients.call(
-                    lambda n=name: ce.delete_job_run(project_id=project, name=n),
-                    f"delete the canary's job run '{name}'",
-                )
-            except CertsyncError as exc:
-                self.progress(f"canary: job run '{name}' left in place ({exc})")
-        self._forget_target()
-        name = self.config.config_map_name
-        try:
-            body = self.clients.call(
-                lambda: ce.get_config_map(project_id=project, name=name),
-                f"get Code Engine config map '{name}'",
-            )
-            self.clients.call(
-                lambda: ce.replace_config_map(
-                    project_id=project, name=name, if_match=str(body["entity_tag"]), data=restore
-                ),
-                f"unmap the canary in Code Engine config map '{name}'",
-            )
-        except CertsyncError as exc:
-            self.progress(
-                f"canary: config map '{name}' still maps the canary ({exc}); "
-                f"python -m deploy apply --config {self.config.path} puts it back"
-            )
-
-    def _forget_target(self) -> None:
-        """The canary's run recorded its target in the job's status record: take it out again,
-        so `job status` and `deploy status` show only the user's targets."""
-        store = StatusStore(
-            self.clients.code_engine,
-            self.session.facts.project_id,
-            status_configmap(self.config),
-            policy=self.clients.policy,
-        )
-        try:
-            record, tag = store.read()
-            if tag is not None and self.name in record:
-                store.update(
-                    lambda r: {k: v for k, v in r.items() if k != self.name}, first=(record, tag)
-                )
-        except CertsyncError as exc:
-            self.progress(f"canary: its entry stays in the status record ({exc})")
+def _ended_unsynced(watch: Watch) -> bool:
+    """Every canary job run ended, and the target does not hold the new serial."""
+    statuses = [r.get("status") for r in watch.runs]
+    return bool(statuses) and all(s in {"completed", "failed"} for s in statuses)
 
 
-def _serial(value: Any) -> str:
-    """Secrets Manager writes serials as colon-separated hex; compare them as bare hex."""
-    text = str(value or "").replace(":", "").lower().lstrip("0")
-    return text or "0"
+def _names_secret(run: dict[str, Any], secret_id: str) -> bool:
+    for variable in run.get("run_env_variables") or []:
+        if variable.get("name") == "ibmendata" and secret_id in str(variable.get("value") or ""):
+            return True
+    return False

@@ -1,4 +1,4 @@
-"""`doctor --canary`'s report: each hop with its seconds, or why it did not happen. Pure."""
+"""What `doctor --canary` saw, hop by hop, and what each hop's line says: pure."""
 
 from __future__ import annotations
 
@@ -43,108 +43,102 @@ class Watch:
     seen: dict[str, float] = field(default_factory=dict)  # hop -> seconds
     runs: list[dict[str, Any]] = field(default_factory=list)  # the canary's job runs
     refused: dict[str, int] = field(default_factory=dict)  # trigger refusals since the rotation
-    trigger_detail: str = ""
+
+
+def failed(detail: str) -> CanaryReport:
+    """The canary did not rotate: `detail` says why; no later hop was reached."""
+    hops = [Hop("rotated", False, None, detail)]
+    hops += [Hop(h, False, None, "not reached: the canary did not rotate") for h in HOPS[1:]]
+    return CanaryReport(tuple(hops))
+
+
+def report(watch: Watch, config: Config, project_name: str) -> CanaryReport:
+    """Each hop with its seconds since the rotation, or why it was not reached."""
+    texts = _Texts(config, project_name)
+    seconds = watch.seen
+    hops = [Hop("rotated", True, _round(seconds["rotated"]), f"serial {watch.serial}")]
+    for hop in HOPS[1:]:
+        if hop in seconds:
+            hops.append(Hop(hop, True, _round(seconds[hop]), texts.ok(hop, watch)))
+        else:
+            hops.append(Hop(hop, False, None, texts.failed(hop, watch)))
+    return CanaryReport(tuple(hops))
 
 
 @dataclass(frozen=True)
-class Where:
-    """What the report names: the config, the canary's name and the project's."""
-
+class _Texts:
     config: Config
     project_name: str
 
     @property
-    def canary(self) -> str:
+    def name(self) -> str:
         return f"{self.config.name}-canary"
 
     @property
     def webhook(self) -> bool:
         return self.config.delivery == "webhook"
 
+    def ok(self, hop: str, watch: Watch) -> str:
+        if hop == "delivered":
+            return (
+                "the trigger acknowledged the notification"
+                if self.webhook
+                else "Event Notifications started the job"
+            )
+        if hop == "run_started":
+            return f"job run {', '.join(r['name'] for r in watch.runs)}"
+        return f"'{self.name}' holds serial {watch.serial}"
 
-def not_rotated(detail: str) -> CanaryReport:
-    """The canary could not rotate: the first hop fails with `detail`; the rest are unreached."""
-    hops = [Hop("rotated", False, None, detail)]
-    hops += [Hop(h, False, None, "not reached: the canary did not rotate") for h in HOPS[1:]]
-    return CanaryReport(tuple(hops))
-
-
-def hops(watch: Watch, where: Where) -> tuple[Hop, ...]:
-    """Each hop with its seconds, or why it did not happen and what to check."""
-    seconds = watch.seen
-    hops = [Hop("rotated", True, _round(seconds["rotated"]), f"serial {watch.serial}")]
-    for hop in HOPS[1:]:
-        if hop in seconds:
-            hops.append(Hop(hop, True, _round(seconds[hop]), _ok_detail(hop, watch, where)))
-        else:
-            hops.append(Hop(hop, False, None, _fail_detail(hop, watch, where)))
-    return tuple(hops)
-
-
-def _ok_detail(hop: str, watch: Watch, where: Where) -> str:
-    runs = ", ".join(r["name"] for r in watch.runs)
-    if hop == "delivered":
+    def failed(self, hop: str, watch: Watch) -> str:
+        c = self.config
+        if hop == "delivered":
+            return self._undelivered(watch)
+        if hop == "run_started":
+            if "delivered" not in watch.seen:
+                return "not reached: the notification was not delivered"
+            return (
+                "the trigger acknowledged the notification but no job run for the canary "
+                f"started: check `ibmcloud ce app logs --name {c.app_name}` and that trusted "
+                f"profile '{c.profile_name}' has Writer on the project"
+            )
+        if "run_started" not in watch.seen:
+            return "not reached: no job run for the canary"
+        ended = "; ".join(f"{r['name']} {r.get('status') or 'unknown'}" for r in watch.runs)
         return (
-            "the trigger acknowledged the notification"
-            if where.webhook
-            else "Event Notifications started the job"
+            f"'{self.name}' does not hold serial {watch.serial} (job run {ended}): check "
+            f"`ibmcloud ce jobrun logs --name {watch.runs[0]['name']}` and that trusted profile "
+            f"'{c.profile_name}' may write secrets in project '{self.project_name}'"
         )
-    if hop == "run_started":
-        return f"job run {runs}"
-    return f"'{where.canary}' holds serial {watch.serial}"
 
-
-def _fail_detail(hop: str, watch: Watch, where: Where) -> str:
-    c = where.config
-    if hop == "delivered":
-        return _undelivered(watch, where)
-    if hop == "run_started":
-        if "delivered" not in watch.seen:
-            return "not reached: the notification was not delivered"
+    def _undelivered(self, watch: Watch) -> str:
+        c = self.config
+        topic = f"{c.name}-rotations"
+        if not self.webhook:
+            return (
+                "Event Notifications started no job run for the canary: check topic "
+                f"'{topic}' (its filter must pass Secrets Manager's secret_rotated events), "
+                f"its subscription to destination '{c.name}-job' and the service authorization "
+                "Event Notifications -> Code Engine"
+            )
+        if watch.refused.get("unauthorized"):
+            return (
+                f"the trigger refused {watch.refused['unauthorized']} delivery(ies) with a "
+                "missing or wrong bearer token: the destination's token is not the app's; "
+                f"delete destination '{c.name}-trigger' and run python -m deploy apply "
+                f"--config {c.path}"
+            )
+        if watch.refused.get("forbidden"):
+            return (
+                f"the trigger refused {watch.refused['forbidden']} notification(s) from a source "
+                "not in CERTSYNC_ALLOWED_SOURCES: check that the app's allowed source is the "
+                "Secrets Manager instance's CRN (python -m deploy apply puts it there)"
+            )
         return (
-            "the trigger acknowledged the notification but no job run for the canary "
-            f"started: check `ibmcloud ce app logs --name {c.app_name}` and that trusted "
-            f"profile '{c.profile_name}' has Writer on the project"
+            "no notification about the canary reached the trigger, and it refused none: "
+            f"Secrets Manager's event did not pass topic '{topic}' (check its filters) or its "
+            "registration with Event Notifications is missing; python -m deploy doctor checks "
+            "the registration, the topic and the destination"
         )
-    if "run_started" not in watch.seen:
-        return "not reached: no job run for the canary"
-    ended = "; ".join(f"{r['name']} {r.get('status') or 'unknown'}" for r in watch.runs)
-    return (
-        f"'{where.canary}' does not hold serial {watch.serial} (job run {ended}): check "
-        f"`ibmcloud ce jobrun logs --name {watch.runs[0]['name']}` and that trusted profile "
-        f"'{c.profile_name}' may write secrets in project '{where.project_name}'"
-    )
-
-
-def _undelivered(watch: Watch, where: Where) -> str:
-    c = where.config
-    topic = f"{c.name}-rotations"
-    if not where.webhook:
-        return (
-            "Event Notifications started no job run for the canary: check topic "
-            f"'{topic}' (its filter must pass Secrets Manager's secret_rotated events), "
-            f"its subscription to destination '{c.name}-job' and the service authorization "
-            "Event Notifications -> Code Engine"
-        )
-    if watch.refused.get("unauthorized"):
-        return (
-            f"the trigger refused {watch.refused['unauthorized']} delivery(ies) with a "
-            "missing or wrong bearer token: the destination's token is not the app's; "
-            f"delete destination '{c.name}-trigger' and run python -m deploy apply "
-            f"--config {c.path}"
-        )
-    if watch.refused.get("forbidden"):
-        return (
-            f"the trigger refused {watch.refused['forbidden']} notification(s) from a source "
-            "not in CERTSYNC_ALLOWED_SOURCES: check that the app's allowed source is the "
-            "Secrets Manager instance's CRN (python -m deploy apply puts it there)"
-        )
-    return (
-        "no notification about the canary reached the trigger, and it refused none: "
-        f"Secrets Manager's event did not pass topic '{topic}' (check its filters) or its "
-        "registration with Event Notifications is missing; python -m deploy doctor checks "
-        "the registration, the topic and the destination"
-    )
 
 
 def _round(seconds: float) -> float:

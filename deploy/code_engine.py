@@ -5,311 +5,242 @@ Code Engine's v2 resources have no description or labels, so certsync marks its 
 `CERTSYNC_MANAGED_BY` key (config map and secret data) or environment variable (job and app).
 Builds cannot carry one: a build is certsync's when its name is one certsync gives and its output
 image is a certsync image (`<registry>/certsync-<job|trigger>:<tag>`).
+
+Reads and writes return what they learn in the `Found` handle: the webhook token (`token`, masked)
+and the ready app's URL (`url`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from deploy.clients import Clients, wait_for_status
-from deploy.code_engine_specs import (
-    APP_FIELDS,
-    BUILD_FIELDS,
-    JOB_FIELDS,
-    BuildFailed,
-    app_not_ready,
-    workload_spec,
-)
+from deploy.ce_waits import run_build, wait_for_app
+from deploy.clients import Clients
 from deploy.config import Config
-from deploy.model import MARKER_KEY, Facts, Found, Kind, Resource
-from deploy.workloads import TOKEN_KEY
+from deploy.model import MARKER_KEY, Facts, Found, Kind, Known, Resource
+from deploy.sizing import canonical
+from deploy.workloads import TOKEN_KEY, sort_env
 from shared.errors import NotFoundError
+from shared.settings import SecretValue
 
 Progress = Callable[[str], None]
-BUILD_TIMEOUT = 1800.0  # a Code Engine build may take up to its `timeout` (default 600 s)
-APP_TIMEOUT = 600.0
+ENV_KEYS = ("type", "name", "value", "reference", "key", "prefix")
+JOB_FIELDS = (
+    "image_reference",
+    "image_secret",
+    "run_compute_resource_token_enabled",
+    "scale_retry_limit",
+    "scale_max_execution_time",
+    "scale_cpu_limit",
+    "scale_memory_limit",
+)
+APP_FIELDS = (
+    "image_reference",
+    "image_secret",
+    "image_port",
+    "run_compute_resource_token_enabled",
+    "scale_min_instances",
+    "scale_cpu_limit",
+    "scale_memory_limit",
+)
+BUILD_FIELDS = (
+    "output_image",
+    "output_secret",
+    "source_type",
+    "source_url",
+    "source_revision",
+    "strategy_type",
+    "strategy_spec_file",
+)
+
+
+@dataclass(frozen=True)
+class Api:
+    """One kind of Code Engine resource in `CodeEngineV2`: its get, create and delete take
+    `project_id` and `name`; config maps and secrets are replaced with their fields
+    (`replace_<kind>`), builds, jobs and apps patched with the spec as one argument
+    (`update_build(build=...)`, `update_job(job=...)`, `update_app(app=...)`)."""
+
+    what: str
+    get: Callable[..., Any]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., Any]
+    patch: str | None = None  # the update's argument holding the spec; None: replaced by fields
 
 
 class CodeEngine:
     kinds: tuple[Kind, ...] = (Kind.CONFIG_MAP, Kind.SECRET, Kind.BUILD, Kind.JOB, Kind.APP)
 
-    def __init__(
-        self,
-        clients: Clients,
-        config: Config,
-        facts: Facts,
-        progress: Progress,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, clients: Clients, config: Config, facts: Facts, progress: Progress) -> None:
         self.clients = clients
         self.config = config
-        self.facts = facts
+        self.project = facts.project_id
         self.progress = progress
-        self.sleep = sleep
-        self.sdk = clients.code_engine
-        self._token: str | None = None
-        self._app: dict[str, Any] | None = None
+        sdk = clients.code_engine
+        self.apis = {
+            Kind.CONFIG_MAP: Api(
+                "config map",
+                sdk.get_config_map,
+                sdk.create_config_map,
+                sdk.replace_config_map,
+                sdk.delete_config_map,
+            ),
+            Kind.SECRET: Api(
+                "secret", sdk.get_secret, sdk.create_secret, sdk.replace_secret, sdk.delete_secret
+            ),
+            Kind.BUILD: Api(
+                "build",
+                sdk.get_build,
+                sdk.create_build,
+                sdk.update_build,
+                sdk.delete_build,
+                "build",
+            ),
+            Kind.JOB: Api(
+                "job", sdk.get_job, sdk.create_job, sdk.update_job, sdk.delete_job, "job"
+            ),
+            Kind.APP: Api(
+                "app", sdk.get_app, sdk.create_app, sdk.update_app, sdk.delete_app, "app"
+            ),
+        }
+        self.readers: dict[Kind, Callable[[str, dict[str, Any]], Found]] = {
+            Kind.CONFIG_MAP: self._config_map,
+            Kind.SECRET: self._secret,
+            Kind.BUILD: self._build,
+            Kind.JOB: lambda name, body: self._workload(Kind.JOB, name, body, JOB_FIELDS),
+            Kind.APP: lambda name, body: self._workload(Kind.APP, name, body, APP_FIELDS),
+        }
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> list[Found]:
         c = self.config
-        found = [
-            self._config_map(c.config_map_name),
-            self._secret(c.webhook_secret_name),
-            *(self._build(f"{c.name}-{component}") for component in ("job", "trigger")),
-            self._workload(Kind.JOB, c.job_name),
-            self._workload(Kind.APP, c.app_name),
+        names = [
+            (Kind.CONFIG_MAP, c.config_map_name),
+            (Kind.SECRET, c.webhook_secret_name),
+            *((Kind.BUILD, f"{c.name}-{component}") for component in ("job", "trigger")),
+            (Kind.JOB, c.job_name),
+            (Kind.APP, c.app_name),
         ]
+        found = [self._read(kind, name) for kind, name in names]
         return [f for f in found if f is not None]
 
-    def _get(self, request: Callable[[], Any], what: str) -> dict[str, Any] | None:
+    def _read(self, kind: Kind, name: str) -> Found | None:
         try:
-            return self.clients.call(request, what)
+            body = self._get(kind, name)
         except NotFoundError:
             return None
+        return self.readers[kind](name, body)
 
-    def _config_map(self, name: str) -> Found | None:
-        body = self._get(
-            lambda: self.sdk.get_config_map(project_id=self.facts.project_id, name=name),
-            f"get Code Engine config map '{name}'",
-        )
-        if body is None:
-            return None
-        data = dict(body.get("data") or {})
-        spec = {"data": data}
-        return Found(
-            Kind.CONFIG_MAP,
-            name,
-            spec,
-            data.get(MARKER_KEY) == self.config.name,
-            {"entity_tag": body.get("entity_tag")},
+    def _get(self, kind: Kind, name: str) -> dict[str, Any]:
+        api = self.apis[kind]
+        return self.clients.call(
+            lambda: api.get(project_id=self.project, name=name),
+            f"get Code Engine {api.what} '{name}'",
         )
 
-    def _secret(self, name: str) -> Found | None:
-        body = self._get(
-            lambda: self.sdk.get_secret(project_id=self.facts.project_id, name=name),
-            f"get Code Engine secret '{name}'",
-        )
-        if body is None:
-            return None
+    def _config_map(self, name: str, body: dict[str, Any]) -> Found:
         data = dict(body.get("data") or {})
+        managed = data.get(MARKER_KEY) == self.config.name
+        return Found(Kind.CONFIG_MAP, name, {"data": data}, managed, _tag(body))
+
+    def _secret(self, name: str, body: dict[str, Any]) -> Found:
+        data = dict(body.get("data") or {})
+        handle = {**_tag(body), "data_keys": sorted(data)}
         if body.get("format") == "generic" and data.get(TOKEN_KEY):
-            self._token = data[TOKEN_KEY]
+            handle["token"] = SecretValue(data[TOKEN_KEY])
         spec = {"format": body.get("format"), "keys": sorted(data)}
-        return Found(
-            Kind.SECRET,
-            name,
-            spec,
-            data.get(MARKER_KEY) == self.config.name,
-            {"entity_tag": body.get("entity_tag"), "data_keys": sorted(data)},
-        )
+        return Found(Kind.SECRET, name, spec, data.get(MARKER_KEY) == self.config.name, handle)
 
-    def _build(self, name: str) -> Found | None:
-        body = self._get(
-            lambda: self.sdk.get_build(project_id=self.facts.project_id, name=name),
-            f"get Code Engine build '{name}'",
-        )
-        if body is None:
-            return None
+    def _build(self, name: str, body: dict[str, Any]) -> Found:
         spec = {k: body.get(k) for k in BUILD_FIELDS}
         image = str(body.get("output_image") or "")
         component = name.removeprefix(f"{self.config.name}-")
         managed = f"/certsync-{component}:" in image
-        return Found(Kind.BUILD, name, spec, managed, {"entity_tag": body.get("entity_tag")})
+        return Found(Kind.BUILD, name, spec, managed, _tag(body))
 
-    def _workload(self, kind: Kind, name: str) -> Found | None:
-        if kind is Kind.JOB:
-            body = self._get(
-                lambda: self.sdk.get_job(project_id=self.facts.project_id, name=name),
-                f"get Code Engine job '{name}'",
-            )
-            fields = JOB_FIELDS
-        else:
-            body = self._get(
-                lambda: self.sdk.get_app(project_id=self.facts.project_id, name=name),
-                f"get Code Engine app '{name}'",
-            )
-            fields = APP_FIELDS
-            self._app = body
-        if body is None:
-            return None
-        spec = workload_spec(body, fields)
+    def _workload(
+        self, kind: Kind, name: str, body: dict[str, Any], fields: tuple[str, ...]
+    ) -> Found:
+        env = [
+            {k: v for k, v in var.items() if k in ENV_KEYS and v not in (None, "")}
+            for var in body.get("run_env_variables") or []
+        ]
+        spec: dict[str, Any] = canonical({k: body.get(k) for k in fields})
+        spec["run_compute_resource_token_enabled"] = bool(
+            spec["run_compute_resource_token_enabled"]
+        )
+        spec["run_env_variables"] = sort_env(env)
         managed = any(
             v.get("name") == MARKER_KEY and v.get("value") == self.config.name
             for v in spec["run_env_variables"]
         )
-        return Found(kind, name, spec, managed, {"entity_tag": body.get("entity_tag")})
-
-    # -- what other adapters need ------------------------------------------------------------
-    def webhook_token(self) -> str:
-        """The bearer token, as stored in the webhook secret (read or created by now)."""
-        if self._token is None:
-            raise RuntimeError("the webhook secret has not been read or created yet")
-        return self._token
-
-    def app_url(self) -> str | None:
-        if self._app is None or self._app.get("status") != "ready":
-            return None
-        endpoint = self._app.get("endpoint")
-        return str(endpoint).rstrip("/") if endpoint else None
+        return Found(kind, name, spec, managed, {**_tag(body), **_url(body)})
 
     # -- writing ---------------------------------------------------------------------------
-    def create(self, resource: Resource) -> None:
-        project, name, spec = self.facts.project_id, resource.name, resource.spec
-        if resource.kind is Kind.CONFIG_MAP:
-            self.clients.call(
-                lambda: self.sdk.create_config_map(
-                    project_id=project, name=name, data=spec["data"]
-                ),
-                f"create Code Engine config map '{name}'",
-            )
-        elif resource.kind is Kind.SECRET:
-            self._token = secrets.token_hex(32)
-            data = {TOKEN_KEY: self._token, MARKER_KEY: self.config.name}
-            self.clients.call(
-                lambda: self.sdk.create_secret(
-                    project_id=project, format="generic", name=name, data=data
-                ),
-                f"create Code Engine secret '{name}'",
-            )
-        elif resource.kind is Kind.BUILD:
-            self.clients.call(
-                lambda: self.sdk.create_build(project_id=project, name=name, **spec),
-                f"create Code Engine build '{name}'",
-            )
-            self._run_build(name)
-        elif resource.kind is Kind.JOB:
-            self.clients.call(
-                lambda: self.sdk.create_job(project_id=project, name=name, **spec),
-                f"create Code Engine job '{name}'",
-            )
-        elif resource.kind is Kind.APP:
-            self.clients.call(
-                lambda: self.sdk.create_app(project_id=project, name=name, **spec),
-                f"create Code Engine app '{name}'",
-            )
-            self._wait_for_app(name)
-
-    def update(self, resource: Resource, found: Found) -> None:
-        project, name, spec = self.facts.project_id, resource.name, resource.spec
-        etag = str(found.handle.get("entity_tag") or "*")
-        if resource.kind is Kind.CONFIG_MAP:
-            self.clients.call(
-                lambda: self.sdk.replace_config_map(
-                    project_id=project, name=name, if_match=etag, data=spec["data"]
-                ),
-                f"update Code Engine config map '{name}'",
-            )
-        elif resource.kind is Kind.SECRET:
-            self._update_secret(name, etag)
-        elif resource.kind is Kind.BUILD:
-            self.clients.call(
-                lambda: self.sdk.update_build(
-                    project_id=project, name=name, if_match=etag, build=spec
-                ),
-                f"update Code Engine build '{name}'",
-            )
-            self._run_build(name)
-        elif resource.kind is Kind.JOB:
-            self.clients.call(
-                lambda: self.sdk.update_job(project_id=project, name=name, if_match=etag, job=spec),
-                f"update Code Engine job '{name}'",
-            )
-        elif resource.kind is Kind.APP:
-            self.clients.call(
-                lambda: self.sdk.update_app(project_id=project, name=name, if_match=etag, app=spec),
-                f"update Code Engine app '{name}'",
-            )
-            self._wait_for_app(name)
-
-    def _update_secret(self, name: str, etag: str) -> None:
-        """Add what is missing, keeping an existing token (it is generated once)."""
+    def create(self, resource: Resource, known: Known) -> Found:
+        api, name = self.apis[resource.kind], resource.name
+        fields = self._fields(resource, {})
         body = self.clients.call(
-            lambda: self.sdk.get_secret(project_id=self.facts.project_id, name=name),
-            f"get Code Engine secret '{name}'",
+            lambda: api.create(project_id=self.project, name=name, **fields),
+            f"create Code Engine {api.what} '{name}'",
         )
-        data = dict(body.get("data") or {})
+        return self._done(resource, fields, body)
+
+    def update(self, resource: Resource, found: Found, known: Known) -> Found:
+        api, name = self.apis[resource.kind], resource.name
+        etag = str(found.handle.get("entity_tag") or "*")
+        if api.patch is not None:
+            fields = {api.patch: resource.spec}
+        else:  # replaced: a secret keeps what it holds (its token is generated once)
+            held = self._get(resource.kind, name) if resource.kind is Kind.SECRET else {}
+            fields = self._fields(resource, dict(held.get("data") or {}))
+        body = self.clients.call(
+            lambda: api.update(project_id=self.project, name=name, if_match=etag, **fields),
+            f"update Code Engine {api.what} '{name}'",
+        )
+        return self._done(resource, fields, body)
+
+    def _fields(self, resource: Resource, held: dict[str, Any]) -> dict[str, Any]:
+        """The create's (and a replace's) fields: the spec, or for the webhook secret its data
+        with a token generated once."""
+        if resource.kind is not Kind.SECRET:
+            return dict(resource.spec)
+        data = {**held, MARKER_KEY: self.config.name}
         data.setdefault(TOKEN_KEY, secrets.token_hex(32))
-        data[MARKER_KEY] = self.config.name
-        self._token = data[TOKEN_KEY]
-        self.clients.call(
-            lambda: self.sdk.replace_secret(
-                project_id=self.facts.project_id,
-                name=name,
-                if_match=etag,
-                format="generic",
-                data=data,
-            ),
-            f"update Code Engine secret '{name}'",
-        )
+        return {"format": "generic", "data": data}
+
+    def _done(self, resource: Resource, fields: dict[str, Any], body: dict[str, Any]) -> Found:
+        """After a write: a build runs, an app is waited for; the handle has what was learnt."""
+        handle = _tag(body)
+        if resource.kind is Kind.BUILD:
+            run_build(self.clients, self.project, resource.name, self.progress)
+        elif resource.kind is Kind.APP:
+            handle |= _url(wait_for_app(self.clients, self.project, resource.name, self.progress))
+        elif resource.kind is Kind.SECRET:
+            handle["token"] = SecretValue(fields["data"][TOKEN_KEY])
+        return Found(resource.kind, resource.name, resource.spec, True, handle)
 
     def delete(self, found: Found) -> None:
-        project, name = self.facts.project_id, found.name
-        requests = {
-            Kind.CONFIG_MAP: lambda: self.sdk.delete_config_map(project_id=project, name=name),
-            Kind.SECRET: lambda: self.sdk.delete_secret(project_id=project, name=name),
-            Kind.BUILD: lambda: self.sdk.delete_build(project_id=project, name=name),
-            Kind.JOB: lambda: self.sdk.delete_job(project_id=project, name=name),
-            Kind.APP: lambda: self.sdk.delete_app(project_id=project, name=name),
-        }
+        api = self.apis[found.kind]
         with contextlib.suppress(NotFoundError):  # already gone
-            self.clients.call(requests[found.kind], f"delete {found.kind.value} '{name}'")
-
-    # -- waiting -----------------------------------------------------------------------------
-    def _run_build(self, build: str) -> None:
-        run = self.clients.call(
-            lambda: self.sdk.create_build_run(project_id=self.facts.project_id, build_name=build),
-            f"start a run of Code Engine build '{build}'",
-        )
-        run_name = str(run["name"])
-        self.progress(f"building '{build}' (build run '{run_name}')")
-        body = self._wait(
-            lambda: self.clients.call(
-                lambda: self.sdk.get_build_run(project_id=self.facts.project_id, name=run_name),
-                f"get Code Engine build run '{run_name}'",
-            ),
-            done=lambda b: b.get("status") in {"succeeded", "failed"},
-            label=f"build run '{run_name}'",
-            timeout=BUILD_TIMEOUT,
-        )
-        if body.get("status") != "succeeded":
-            reason = (body.get("status_details") or {}).get("reason") or "no reason given"
-            raise BuildFailed(
-                f"Code Engine build run '{run_name}' failed ({reason}); see "
-                f"`ibmcloud ce buildrun logs --name {run_name}`"
+            self.clients.call(
+                lambda: api.delete(project_id=self.project, name=found.name),
+                f"delete {found.kind.value} '{found.name}'",
             )
 
-    def _wait_for_app(self, name: str) -> None:
-        self.progress(f"waiting for app '{name}' to be ready")
-        self._app = self._wait(
-            lambda: self.clients.call(
-                lambda: self.sdk.get_app(project_id=self.facts.project_id, name=name),
-                f"get Code Engine app '{name}'",
-            ),
-            # `warning` is final too (SDK `App.StatusEnum`): the new revision failed and an
-            # earlier one serves (docs `appdeploy-access.md`, "Ready (with warnings)").
-            done=lambda b: b.get("status") in {"ready", "failed", "warning"},
-            label=f"app '{name}'",
-            timeout=APP_TIMEOUT,
-        )
-        if self._app.get("status") != "ready":
-            raise BuildFailed(app_not_ready(name, self._app))
 
-    def _wait(
-        self,
-        get: Callable[[], dict[str, Any]],
-        *,
-        done: Callable[[dict[str, Any]], bool],
-        label: str,
-        timeout: float,
-    ) -> dict[str, Any]:
-        body, final = wait_for_status(
-            get, done=done, label=label, timeout=timeout, progress=self.progress, sleep=self.sleep
-        )
-        if not final:
-            raise BuildFailed(f"{label} still '{body.get('status')}' after {timeout:.0f} s")
-        return body
+def _tag(body: dict[str, Any]) -> dict[str, Any]:
+    return {"entity_tag": body.get("entity_tag")}
+
+
+def _url(app: dict[str, Any]) -> dict[str, str]:
+    """The app's public URL once it is ready (an app's `endpoint`); nothing before."""
+    endpoint = app.get("endpoint")
+    if app.get("status") != "ready" or not endpoint:
+        return {}
+    return {"url": str(endpoint).rstrip("/")}

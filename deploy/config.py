@@ -129,7 +129,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
     reader = Reader(raw, where)
     for problem in schema.unknown_keys(raw):
         reader.problem(problem)
-    name, region = reader.name(), reader.region()
+    name, region = _name(reader), _region(reader)
     ce, sm, en = (
         reader.section(key) for key in ("code_engine", "secrets_manager", "event_notifications")
     )
@@ -166,14 +166,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             trigger_image=trigger_image,
             build=build,
             image_secret=image_secret,
-            iam_url=reader.url("iam_url", raw.get("iam_url")) or "https://iam.cloud.ibm.com",
-            resource_controller_url=(
-                reader.url("resource_controller_url", raw.get("resource_controller_url"))
-                or RESOURCE_CONTROLLER_URL
-            ),
-            code_engine_url=reader.url("code_engine.url", ce.get("url")),
-            secrets_manager_url=reader.url("secrets_manager.url", sm.get("url")),
-            event_notifications_url=reader.url("event_notifications.url", en.get("url")),
+            **_urls(reader, ce, sm, en),
             alerts=reader.boolean("alerts", default=True),
             job_env=job_env,
             trigger_env=trigger_env,
@@ -185,3 +178,41 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             watch_unmanaged=reader.boolean("watch_unmanaged", default=False),
         )
     )
+
+
+def _name(reader: Reader) -> str:
+    name = reader.string("name", default="certsync")
+    if name and not _NAME.match(name):
+        reader.problem(
+            f"'name' has value {name!r}: use lowercase letters, digits and '-', starting with a "
+            "letter, at most 53 characters (Code Engine names, with room for suffixes)"
+        )
+    return name
+
+
+def _region(reader: Reader) -> str:
+    region = reader.string("region")
+    if region and region not in regions.CODE_ENGINE:
+        reader.problem(
+            f"'region' has value {region!r}: use the Code Engine project's region, one of "
+            f"{regions.named(regions.CODE_ENGINE)} (IBM Cloud docs, Code Engine 'Regions')"
+        )
+    return region
+
+
+def _urls(
+    reader: Reader, ce: dict[str, Any], sm: dict[str, Any], en: dict[str, Any]
+) -> dict[str, Any]:
+    """Where the services answer, each optional: IAM, the Resource Controller, and the
+    `url` of the `code_engine`, `secrets_manager` and `event_notifications` sections."""
+    raw = reader.raw
+    return {
+        "iam_url": reader.url("iam_url", raw.get("iam_url")) or "https://iam.cloud.ibm.com",
+        "resource_controller_url": (
+            reader.url("resource_controller_url", raw.get("resource_controller_url"))
+            or RESOURCE_CONTROLLER_URL
+        ),
+        "code_engine_url": reader.url("code_engine.url", ce.get("url")),
+        "secrets_manager_url": reader.url("secrets_manager.url", sm.get("url")),
+        "event_notifications_url": reader.url("event_notifications.url", en.get("url")),
+    }

@@ -9,49 +9,24 @@ and its target; each mapped certificate's days left; the safety net, which no AP
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import secrets
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from deploy.canary_lookup import find_certificate
+from deploy.checks import Check, Status
 from deploy.clients import wait_for_status
+from deploy.doctor_certs import canary_hint, certificate_checks
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from shared.errors import CertsyncError, NotFoundError
-from shared.expiry import days_left, expiring
 from shared.run_names import DOCTOR, run_name
 
 TEST_TIMEOUT = 60.0
 PROBE_TIMEOUT = 900.0
-
-
-class Status(enum.StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "FAIL"
-    MANUAL = "manual"
-
-
-@dataclass(frozen=True)
-class Check:
-    status: Status
-    what: str
-    detail: str = ""
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "status": self.status.value.lower(),
-            "what": self.what,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
 
 
 class Doctor:
@@ -81,9 +56,9 @@ class Doctor:
             checks.append(self._health())
         checks.append(self._test_delivery())
         checks.append(self._probe())
-        checks += self._expiry(self._references())
+        checks += certificate_checks(self.session, self.now(), self.progress)
         if not self.canary_planned:
-            checks += self._canary_hint()
+            checks += canary_hint(self.session)
         for step in planned.manual:
             title, _, rest = step.partition("\n")
             checks.append(Check(Status.MANUAL, f"by hand: {title}", fix=rest.strip()))
@@ -146,7 +121,7 @@ class Doctor:
 
     # -- the trigger -----------------------------------------------------------------------
     def _health(self) -> Check:
-        url = self.session.code_engine.app_url()
+        url = self.session.app_url()
         what = f"the trigger answers /healthz ({self.config.app_name})"
         if url is None:
             return Check(Status.FAIL, what, "the app is missing or not ready", self.apply_hint)
@@ -179,10 +154,10 @@ class Doctor:
                 "a test to a Code Engine job destination starts a job run; not sent",
                 "the dry-run job run below checks the job itself",
             )
-        ident = self.session.events.destination_id(name)
+        ident = self.session.learnt(Kind.DESTINATION, name, "id")
         if ident is None:
             return Check(Status.FAIL, what, "the destination is missing", self.apply_hint)
-        en, instance = self.session.events.en, self.config.en_instance
+        en, instance = self.session.clients.event_notifications, self.config.en_instance
         try:
             body = self.session.clients.call(
                 lambda: en.test_destination(instance_id=instance, id=ident),
@@ -258,70 +233,6 @@ class Doctor:
         )
         return body
 
-    # -- the certificates ------------------------------------------------------------------
-    def _references(self) -> dict[int, str]:
-        """What each mapping points at; a failed read leaves it to the expiry check to name."""
-        try:
-            return self.session.references()
-        except CertsyncError as exc:
-            self.progress(f"the mappings' secrets could not be checked: {exc}")
-            return {}
-
-    def _expiry(self, problems: dict[int, str]) -> list[Check]:
-        """Each mapping's certificate: what it points at (`problems`), then its days left."""
-        sm = self.session.clients.secrets_manager
-        out = []
-        for index, mapping in enumerate(self.config.mappings):
-            what = f"certificate {mapping.secret_id} -> '{mapping.target}'"
-            if index in problems:
-                out.append(Check(Status.FAIL, what, problems[index], "fix the mapping's 'secret'"))
-                continue
-            try:
-                meta = self.session.clients.call(
-                    lambda m=mapping: sm.get_secret_metadata(id=m.secret_id),
-                    f"get Secrets Manager secret '{mapping.secret_id}'",
-                )
-            except CertsyncError as exc:
-                out.append(Check(Status.FAIL, what, str(exc), "fix the mapping's 'secret'"))
-                continue
-            expires = meta.get("expiration_date")
-            if not expires:
-                out.append(Check(Status.WARN, what, "has no expiration date (not a certificate?)"))
-                continue
-            out.append(self._expiry_check(what, meta, str(expires)))
-        return out
-
-    def _expiry_check(self, what: str, meta: dict[str, Any], expires: str) -> Check:
-        """Expired: a failure; fewer than `expiry_warn_days` days left (the job's threshold, and
-        its alerts'): a warning."""
-        left = days_left(expires, self.now())
-        label = meta.get("name") or meta.get("id")
-        detail = f"'{label}' expires {expires} ({left} days left)"
-        fix = "renew or rotate it in Secrets Manager"
-        if left is None or left < 0:  # whole days, rounded down: -1 from the first second past
-            return Check(Status.FAIL, what, detail, fix)
-        if expiring(left, self.config.expiry_warn_days):
-            warn = f"{detail}; fewer than {self.config.expiry_warn_days} (expiry_warn_days)"
-            return Check(Status.WARN, what, warn, fix)
-        return Check(Status.OK, what, detail)
-
-    def _canary_hint(self) -> list[Check]:
-        """Plain doctor cannot see a rotation through; say so until a canary has run once."""
-        try:
-            if find_certificate(self.session) is not None:
-                return []
-        except CertsyncError as exc:
-            return [Check(Status.WARN, "canary rotation", str(exc))]
-        return [
-            Check(
-                Status.MANUAL,
-                "canary rotation: never run on this account",
-                "only a real rotation shows that the topic filter, the destination, the job run "
-                "and the profile's write work together",
-                f"python -m deploy doctor --canary --config {self.config.path}",
-            )
-        ]
-
 
 def _manual_fix(change: Change) -> str:
     """The CLI command that makes one missing piece by hand, where it is short."""
@@ -335,7 +246,3 @@ def _manual_fix(change: Change) -> str:
         f"{spec['target_service']} {roles} --source-service-instance-id "
         f"{spec['source_instance']} --target-service-instance-id {spec['target_instance']}"
     )
-
-
-def failed(checks: list[Check]) -> list[Check]:
-    return [c for c in checks if c.status is Status.FAIL]

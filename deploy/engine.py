@@ -16,11 +16,12 @@ from deploy.desired import desired, manual_steps
 from deploy.events import Events
 from deploy.iam import Iam
 from deploy.instances import EVENT_NOTIFICATIONS, SECRETS_MANAGER, InstanceError, Wanted, look_up
-from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Resource
+from deploy.model import ORDER, Action, Change, Facts, Found, Kind, Known, Resource
 from deploy.plan import plan, teardown
 from deploy.references import ReferenceProblems, check
 from shared.crn import instance_crn
 from shared.errors import CertsyncError
+from shared.settings import SecretValue
 
 T = TypeVar("T")
 
@@ -31,8 +32,8 @@ class Adapter(Protocol):
     kinds: tuple[Kind, ...]
 
     def read(self) -> list[Found]: ...
-    def create(self, resource: Resource) -> None: ...
-    def update(self, resource: Resource, found: Found) -> None: ...
+    def create(self, resource: Resource, known: Known) -> Found: ...
+    def update(self, resource: Resource, found: Found, known: Known) -> Found: ...
     def delete(self, found: Found) -> None: ...
 
 
@@ -154,11 +155,10 @@ class Session:
         self.facts = facts
         self.progress = progress
         self.iam = Iam(clients, config, facts)
-        self.code_engine = CodeEngine(clients, config, facts, progress, sleep=clients.policy.sleep)
-        self.events = Events(
-            clients, config, facts, token=self.code_engine.webhook_token, progress=progress
-        )
+        self.code_engine = CodeEngine(clients, config, facts, progress)
+        self.events = Events(clients, config, facts, progress=progress)
         self.adapters: list[Adapter] = [self.iam, self.code_engine, self.events]
+        # What was read, then what each write made: the facts later steps need (`Known`).
         self.found: dict[tuple[Kind, str], Found] = {}
 
     def adapter(self, kind: Kind) -> Adapter:
@@ -180,13 +180,24 @@ class Session:
         self.found = {f.key: f for adapter in self.adapters for f in adapter.read()}
         return self.found
 
+    def learnt(self, kind: Kind, name: str, key: str) -> Any:
+        """A fact read or written so far (a handle's `id`, `url`, `token`), or None."""
+        found = self.found.get((kind, name))
+        return None if found is None else found.handle.get(key)
+
+    def app_url(self) -> str | None:
+        """The trigger app's public URL, once it is ready."""
+        url = self.learnt(Kind.APP, self.config.app_name, "url")
+        return None if url is None else str(url)
+
+    def webhook_token(self) -> SecretValue | None:
+        """The bearer token in the webhook secret, once it is read or created."""
+        token = self.learnt(Kind.SECRET, self.config.webhook_secret_name, "token")
+        return token if isinstance(token, SecretValue) else None
+
     def wanted(self) -> list[Resource]:
-        return desired(
-            self.config,
-            self.facts,
-            app_url=self.code_engine.app_url(),
-            alert_source=self.events.alert_source_id(),
-        )
+        alert_source = self.learnt(Kind.SOURCE, self.config.alerts_name, "id")
+        return desired(self.config, self.facts, app_url=self.app_url(), alert_source=alert_source)
 
     def plan(self) -> Plan:
         found = self.read()
@@ -228,13 +239,14 @@ class Session:
         return plan([fresh], {change.found.key: change.found} if change.found else {})[0]
 
     def _carry_out(self, change: Change) -> None:
-        adapter = self.adapter(change.kind)
+        adapter, key = self.adapter(change.kind), (change.kind, change.name)
         if change.action is Action.CREATE and change.wanted is not None:
-            adapter.create(change.wanted)
+            self.found[key] = adapter.create(change.wanted, self.found)
         elif change.action in {Action.UPDATE, Action.REPLACE} and change.wanted and change.found:
-            adapter.update(change.wanted, change.found)
+            self.found[key] = adapter.update(change.wanted, change.found, self.found)
         elif change.action is Action.DELETE and change.found is not None:
             adapter.delete(change.found)
+            self.found.pop(key, None)
 
     def destroy_plan(self) -> list[Change]:
         return teardown(self.read().values())

@@ -4,6 +4,7 @@ service-to-service authorizations (IAM Identity v1 and IAM Policy Management v1)
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from ibm_platform_services.iam_policy_management_v1 import PoliciesPager
@@ -11,7 +12,8 @@ from ibm_platform_services.iam_policy_management_v1 import PoliciesPager
 from deploy.clients import Clients
 from deploy.config import Config
 from deploy.desired import policy_name
-from deploy.model import MARKER, Facts, Found, Kind, Resource
+from deploy.model import MARKER, Facts, Found, Kind, Known, Resource
+from deploy.policy_bodies import access_body, attributes, authorization_body
 from deploy.roles import Roles
 from shared.errors import NotFoundError
 
@@ -24,25 +26,18 @@ class Iam:
         self.config = config
         self.facts = facts
         self.roles = Roles(clients)
-        self.profile: dict[str, Any] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> list[Found]:
         found: list[Found] = []
-        self.profile = self._profile()
-        if self.profile is not None:
-            managed = MARKER in (self.profile.get("description") or "")
-            found.append(
-                Found(
-                    Kind.PROFILE,
-                    self.config.profile_name,
-                    {"description": self.profile.get("description") or ""},
-                    managed,
-                    {"id": self.profile["id"], "entity_tag": self.profile.get("entity_tag")},
-                )
-            )
-            found += self._links(managed)
-            found += self._policies()
+        profile = self._profile()
+        if profile is not None:
+            managed = MARKER in (profile.get("description") or "")
+            spec = {"description": profile.get("description") or ""}
+            handle = _profile_handle(profile)
+            found.append(Found(Kind.PROFILE, self.config.profile_name, spec, managed, handle))
+            found += self._links(profile["id"], managed)
+            found += self._policies(profile["iam_id"])
         found += self._authorizations()
         return found
 
@@ -58,10 +53,9 @@ class Iam:
                 return dict(profile)
         return None
 
-    def _links(self, managed: bool) -> list[Found]:
-        assert self.profile is not None
+    def _links(self, profile_id: str, managed: bool) -> list[Found]:
         result = self.clients.call(
-            lambda: self.clients.identity.list_links(profile_id=self.profile_id),
+            lambda: self.clients.identity.list_links(profile_id=profile_id),
             f"list the links of trusted profile '{self.config.profile_name}'",
         )
         out = []
@@ -73,22 +67,23 @@ class Iam:
                 "component_type": target.get("component_type"),
                 "component_name": target.get("component_name"),
             }
-            out.append(Found(Kind.LINK, link.get("name") or "", spec, managed, {"id": link["id"]}))
+            handle = {"id": link["id"], "profile_id": profile_id}
+            out.append(Found(Kind.LINK, link.get("name") or "", spec, managed, handle))
         return out
 
-    def _policies(self) -> list[Found]:
+    def _policies(self, iam_id: str) -> list[Found]:
         policies = self.clients.pages(
             PoliciesPager(
                 client=self.clients.policies,
                 account_id=self.facts.account_id,
-                iam_id=self.iam_id,
+                iam_id=iam_id,
                 type="access",
             ),
             f"list the access policies of trusted profile '{self.config.profile_name}'",
         )
         out = []
         for policy in policies:
-            resource = _attributes(policy.get("resources"))
+            resource = attributes(policy.get("resources"))
             service = resource.get("serviceName", "")
             name = policy_name(service, resource.get("serviceInstance", ""), self.facts.project_id)
             spec = {
@@ -121,8 +116,8 @@ class Iam:
         }
         out = []
         for policy in policies:
-            subject = _attributes(policy.get("subjects"))
-            resource = _attributes(policy.get("resources"))
+            subject = attributes(policy.get("subjects"))
+            resource = attributes(policy.get("resources"))
             spec: dict[str, Any] = {
                 "source_service": subject.get("serviceName"),
                 "source_instance": subject.get("serviceInstance"),
@@ -141,71 +136,57 @@ class Iam:
             out.append(Found(Kind.AUTHORIZATION, name, spec, managed, {"id": policy["id"]}))
         return _prefer_managed(out)
 
-    @property
-    def profile_id(self) -> str:
-        assert self.profile is not None, "the trusted profile is read or created first"
-        return str(self.profile["id"])
-
-    @property
-    def iam_id(self) -> str:
-        assert self.profile is not None, "the trusted profile is read or created first"
-        return str(self.profile["iam_id"])
+    def _profile_of(self, known: Known) -> dict[str, Any]:
+        """The trusted profile's handle: read or created before its links and policies."""
+        return known[(Kind.PROFILE, self.config.profile_name)].handle
 
     # -- writing ---------------------------------------------------------------------------
-    def create(self, resource: Resource) -> None:
-        spec = resource.spec
-        if resource.kind is Kind.PROFILE:
-            self.profile = self.clients.call(
-                lambda: self.clients.identity.create_profile(
-                    name=resource.name,
-                    account_id=self.facts.account_id,
-                    description=spec["description"],
+    def create(self, resource: Resource, known: Known) -> Found:
+        spec, name = resource.spec, resource.name
+        identity, policies = self.clients.identity, self.clients.policies
+        profile = self.config.profile_name
+        requests: dict[Kind, tuple[Callable[[], Any], str]] = {
+            Kind.PROFILE: (
+                lambda: identity.create_profile(
+                    name=name, account_id=self.facts.account_id, description=spec["description"]
                 ),
-                f"create trusted profile '{resource.name}'",
-            )
-        elif resource.kind is Kind.LINK:
-            link = {k: spec[k] for k in ("crn", "component_type", "component_name")}
-            self.clients.call(
-                lambda: self.clients.identity.create_link(
-                    profile_id=self.profile_id,
+                f"create trusted profile '{name}'",
+            ),
+            Kind.LINK: (
+                lambda: identity.create_link(
+                    profile_id=self._profile_of(known)["id"],
                     cr_type=spec["cr_type"],
-                    link=link,
-                    name=resource.name,
+                    link={k: spec[k] for k in ("crn", "component_type", "component_name")},
+                    name=name,
                 ),
-                f"create link '{resource.name}' on trusted profile '{self.config.profile_name}'",
-            )
-        elif resource.kind is Kind.POLICY:
-            self.clients.call(
-                lambda: self.clients.policies.create_policy(**self._access_body(resource)),
-                f"create the {resource.name} access policy of '{self.config.profile_name}'",
-            )
-        elif resource.kind is Kind.AUTHORIZATION:
-            self.clients.call(
-                lambda: self.clients.policies.create_policy(**self._authorization_body(resource)),
-                f"create authorization {resource.name}",
-            )
-
-    def update(self, resource: Resource, found: Found) -> None:
+                f"create link '{name}' on trusted profile '{profile}'",
+            ),
+            Kind.POLICY: (
+                lambda: policies.create_policy(**self._access_body(resource, known)),
+                f"create the {name} access policy of '{profile}'",
+            ),
+            Kind.AUTHORIZATION: (
+                lambda: policies.create_policy(**self._authorization_body(resource)),
+                f"create authorization {name}",
+            ),
+        }
+        body = self.clients.call(*requests[resource.kind])
+        handle: dict[str, Any] = {"id": body.get("id")}
         if resource.kind is Kind.PROFILE:
-            current = self.clients.call(
-                lambda: self.clients.identity.get_profile(profile_id=found.handle["id"]),
-                f"get trusted profile '{resource.name}'",
-            )
-            self.clients.call(
-                lambda: self.clients.identity.update_profile(
-                    profile_id=found.handle["id"],
-                    if_match=current.get("entity_tag") or "*",
-                    description=resource.spec["description"],
-                ),
-                f"update trusted profile '{resource.name}'",
-            )
-            return
+            handle = _profile_handle(body)
+        elif resource.kind is Kind.LINK:
+            handle["profile_id"] = self._profile_of(known)["id"]
+        return Found(resource.kind, name, spec, True, handle)
+
+    def update(self, resource: Resource, found: Found, known: Known) -> Found:
         if resource.kind is Kind.LINK:
             self.delete(found)
-            self.create(resource)
-            return
+            return self.create(resource, known)
+        if resource.kind is Kind.PROFILE:
+            self._update_profile(resource, str(found.handle["id"]))
+            return Found(resource.kind, resource.name, resource.spec, True, found.handle)
         body = (
-            self._access_body(resource)
+            self._access_body(resource, known)
             if resource.kind is Kind.POLICY
             else self._authorization_body(resource)
         )
@@ -217,26 +198,36 @@ class Iam:
             ),
             f"update {resource.kind.value} '{resource.name}'",
         )
+        return Found(resource.kind, resource.name, resource.spec, True, found.handle)
+
+    def _update_profile(self, resource: Resource, profile_id: str) -> None:
+        identity = self.clients.identity
+        current = self.clients.call(
+            lambda: identity.get_profile(profile_id=profile_id),
+            f"get trusted profile '{resource.name}'",
+        )
+        self.clients.call(
+            lambda: identity.update_profile(
+                profile_id=profile_id,
+                if_match=current.get("entity_tag") or "*",
+                description=resource.spec["description"],
+            ),
+            f"update trusted profile '{resource.name}'",
+        )
 
     def delete(self, found: Found) -> None:
-        what = f"delete {found.kind.value} '{found.name}'"
+        identity, ident = self.clients.identity, found.handle["id"]
+        requests: dict[Kind, Callable[[], Any]] = {
+            Kind.PROFILE: lambda: identity.delete_profile(profile_id=ident),
+            Kind.LINK: lambda: identity.delete_link(
+                profile_id=found.handle["profile_id"], link_id=ident
+            ),
+        }
+        request = requests.get(
+            found.kind, lambda: self.clients.policies.delete_policy(policy_id=ident)
+        )
         with contextlib.suppress(NotFoundError):  # already gone
-            if found.kind is Kind.PROFILE:
-                self.clients.call(
-                    lambda: self.clients.identity.delete_profile(profile_id=found.handle["id"]),
-                    what,
-                )
-            elif found.kind is Kind.LINK:
-                self.clients.call(
-                    lambda: self.clients.identity.delete_link(
-                        profile_id=self.profile_id, link_id=found.handle["id"]
-                    ),
-                    what,
-                )
-            else:
-                self.clients.call(
-                    lambda: self.clients.policies.delete_policy(policy_id=found.handle["id"]), what
-                )
+            self.clients.call(request, f"delete {found.kind.value} '{found.name}'")
 
     def _policy_etag(self, policy_id: str) -> str:
         response: dict[str, Any] = {}
@@ -249,58 +240,19 @@ class Iam:
         self.clients.call(get, f"get policy {policy_id}")
         return str(response.get("etag") or "*")
 
-    def _access_body(self, resource: Resource) -> dict[str, Any]:
-        spec = resource.spec
-        return {
-            "type": "access",
-            "subjects": [{"attributes": [{"name": "iam_id", "value": self.iam_id}]}],
-            "roles": [
-                {"role_id": crn} for crn in self.roles.crns(spec["roles"], spec["service_name"])
-            ],
-            "resources": [
-                {
-                    "attributes": [
-                        {"name": "accountId", "value": self.facts.account_id},
-                        {"name": "serviceName", "value": spec["service_name"]},
-                        {"name": "serviceInstance", "value": spec["service_instance"]},
-                    ]
-                }
-            ],
-            "description": f"certsync: {resource.detail} ({MARKER})",
-        }
+    def _access_body(self, resource: Resource, known: Known) -> dict[str, Any]:
+        crns = self.roles.crns(resource.spec["roles"], resource.spec["service_name"])
+        iam_id = self._profile_of(known)["iam_id"]
+        return access_body(resource, self.facts.account_id, iam_id, crns)
 
     def _authorization_body(self, resource: Resource) -> dict[str, Any]:
         spec = resource.spec
-        account = self.facts.account_id
-
-        def side(service: str, instance: str) -> dict[str, Any]:
-            return {
-                "attributes": [
-                    {"name": "accountId", "value": account},
-                    {"name": "serviceName", "value": service},
-                    {"name": "serviceInstance", "value": instance},
-                ]
-            }
-
-        return {
-            "type": "authorization",
-            "subjects": [side(spec["source_service"], spec["source_instance"])],
-            "roles": [
-                {"role_id": crn}
-                for crn in self.roles.crns(
-                    spec["roles"], spec["target_service"], source=spec["source_service"]
-                )
-            ],
-            "resources": [side(spec["target_service"], spec["target_instance"])],
-            "description": f"certsync: {resource.name} ({MARKER})",
-        }
+        crns = self.roles.crns(spec["roles"], spec["target_service"], source=spec["source_service"])
+        return authorization_body(resource, self.facts.account_id, crns)
 
 
-def _attributes(items: Any) -> dict[str, str]:
-    """The `name: value` attributes of a policy's first subject or resource."""
-    if not items:
-        return {}
-    return {a.get("name", ""): a.get("value", "") for a in items[0].get("attributes") or []}
+def _profile_handle(profile: dict[str, Any]) -> dict[str, Any]:
+    return {k: profile.get(k) for k in ("id", "iam_id", "entity_tag")}
 
 
 def _prefer_managed(found: list[Found]) -> list[Found]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from deploy.clients import TIMEOUT, Clients
 from deploy.config import Config
-from deploy.inventory import DomainFact, Facts, Place, SmCertificate, TlsSecret
+from deploy.inventory_facts import DomainFact, Facts, Place, SmCertificate, TlsSecret
 from job.secrets_manager import SecretSource
 from job.served import ServedCertificates
 from shared.clients import code_engine_client

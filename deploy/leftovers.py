@@ -22,7 +22,7 @@ import contextlib
 from typing import Any
 
 from deploy import canary_cert
-from deploy.canary_lookup import LABEL, find_certificate
+from deploy.canary_setup import LABEL, find_certificate
 from deploy.engine import Session
 from deploy.model import Action, Change, Found, Kind
 from deploy.status import status_configmap

@@ -8,6 +8,7 @@ with `==`. Secret values (the webhook token) are never part of a spec.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,11 +75,18 @@ class Found:
     name: str
     spec: dict[str, Any]
     managed: bool  # carries certsync's marker
-    handle: dict[str, Any] = field(default_factory=dict)  # ids and entity tags to act on it
+    # What was learnt reading or writing it: ids and entity tags to act on it, and facts other
+    # resources need (the app's `url`, the webhook secret's `token` as a masked SecretValue).
+    handle: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[Kind, str]:
         return (self.kind, self.name)
+
+
+# What the session has read or made so far, by kind and name: a later write finds in the handles
+# the facts an earlier read or write learnt (ids, the app's URL, the webhook token).
+Known = Mapping[tuple[Kind, str], Found]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deploy.canary_report import CanaryReport
-from deploy.doctor import Check, Status
+from deploy.checks import Check, Status
 from deploy.engine import Plan
 from deploy.model import Action, Change
 

@@ -9,18 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from deploy import adopt, inventory_render
-from deploy.inventory import (
-    NEWER,
-    SAME,
-    DomainFact,
-    Facts,
-    Inventory,
-    Place,
-    SmCertificate,
-    TlsSecret,
-    inventory,
-    managing,
-)
+from deploy.inventory import NEWER, SAME, Inventory, inventory, managing
+from deploy.inventory_facts import DomainFact, Facts, Place, SmCertificate, TlsSecret
 from job.mappings import SecretMapping
 from tests.pki import Chain, make_chain, renew
 
