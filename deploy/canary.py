@@ -24,12 +24,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import requests
+
 from deploy import canary_cert
 from deploy.canary_report import CanaryReport, Watch, failed, report
 from deploy.canary_setup import certificate, clean_up, map_canary, rotate
 from deploy.engine import Session
 from shared.errors import CertsyncError, NotFoundError
-from shared.retry import poll
+from shared.retry import Waits, poll
 from shared.sdk import call_pages
 
 TIMEOUT = 300.0
@@ -91,8 +93,7 @@ class Canary:
         poll(
             settled,
             timeout=max(deadline - self.clock(), 0.0),
-            initial_wait=POLL_SECONDS,
-            max_wait=POLL_SECONDS,
+            waits=Waits(POLL_SECONDS, POLL_SECONDS),
             sleep=self.sleep,
             clock=self.clock,
         )
@@ -107,9 +108,7 @@ class Canary:
             self._check_trigger(watch, trigger_before)
         if "run_started" not in watch.seen:
             watch.runs = [
-                r
-                for r in canary_runs(self.session, watch.secret_id)
-                if r["name"] not in runs_before
+                r for r in self._canary_runs(watch.secret_id) if r["name"] not in runs_before
             ]
             if watch.runs:
                 watch.seen["run_started"] = self.clock() - watch.started

@@ -129,7 +129,7 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
     reader = Reader(raw, where)
     for problem in schema.unknown_keys(raw):
         reader.problem(problem)
-    name, region = _name(reader), _region(reader)
+    name, region = reader.name(), reader.region()
     ce, sm, en = (
         reader.section(key) for key in ("code_engine", "secrets_manager", "event_notifications")
     )
@@ -178,26 +178,6 @@ def parse(raw: Any, where: str = "certsync.yaml") -> Config:
             watch_unmanaged=reader.boolean("watch_unmanaged", default=False),
         )
     )
-
-
-def _name(reader: Reader) -> str:
-    name = reader.string("name", default="certsync")
-    if name and not _NAME.match(name):
-        reader.problem(
-            f"'name' has value {name!r}: use lowercase letters, digits and '-', starting with a "
-            "letter, at most 53 characters (Code Engine names, with room for suffixes)"
-        )
-    return name
-
-
-def _region(reader: Reader) -> str:
-    region = reader.string("region")
-    if region and region not in regions.CODE_ENGINE:
-        reader.problem(
-            f"'region' has value {region!r}: use the Code Engine project's region, one of "
-            f"{regions.named(regions.CODE_ENGINE)} (IBM Cloud docs, Code Engine 'Regions')"
-        )
-    return region
 
 
 def _urls(
