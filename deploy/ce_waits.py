@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from deploy.clients import Clients, wait_for_status
+from deploy.clients import Clients, Wait, wait_for_status
 
 BUILD_TIMEOUT = 1800.0  # a Code Engine build may take up to its `timeout` (default 600 s)
 APP_TIMEOUT = 600.0
@@ -31,11 +31,9 @@ def run_build(clients: Clients, project: str, build: str, progress: Progress) ->
             lambda: ce.get_build_run(project_id=project, name=run_name),
             f"get Code Engine build run '{run_name}'",
         ),
-        done=lambda b: b.get("status") in {"succeeded", "failed"},
-        label=f"build run '{run_name}'",
-        timeout=BUILD_TIMEOUT,
-        clients=clients,
-        progress=progress,
+        Wait(f"build run '{run_name}'", frozenset({"succeeded", "failed"}), BUILD_TIMEOUT),
+        clients,
+        progress,
     )
     if body.get("status") != "succeeded":
         reason = (body.get("status_details") or {}).get("reason") or "no reason given"
@@ -55,11 +53,9 @@ def wait_for_app(clients: Clients, project: str, name: str, progress: Progress) 
         ),
         # `warning` is final too (SDK `App.StatusEnum`): the new revision failed and an
         # earlier one serves (docs `appdeploy-access.md`, "Ready (with warnings)").
-        done=lambda b: b.get("status") in {"ready", "failed", "warning"},
-        label=f"app '{name}'",
-        timeout=APP_TIMEOUT,
-        clients=clients,
-        progress=progress,
+        Wait(f"app '{name}'", frozenset({"ready", "failed", "warning"}), APP_TIMEOUT),
+        clients,
+        progress,
     )
     if app.get("status") != "ready":
         raise BuildFailed(_app_not_ready(name, app))
@@ -67,19 +63,11 @@ def wait_for_app(clients: Clients, project: str, name: str, progress: Progress) 
 
 
 def _wait(
-    get: Callable[[], dict[str, Any]],
-    *,
-    done: Callable[[dict[str, Any]], bool],
-    label: str,
-    timeout: float,
-    clients: Clients,
-    progress: Progress,
+    get: Callable[[], dict[str, Any]], wait: Wait, clients: Clients, progress: Progress
 ) -> dict[str, Any]:
-    body, final = wait_for_status(
-        get, done=done, label=label, timeout=timeout, progress=progress, sleep=clients.policy.sleep
-    )
+    body, final = wait_for_status(get, wait, progress, sleep=clients.policy.sleep)
     if not final:
-        raise BuildFailed(f"{label} still '{body.get('status')}' after {timeout:.0f} s")
+        raise BuildFailed(f"{wait.label} still '{body.get('status')}' after {wait.timeout:.0f} s")
     return body
 
 

@@ -122,27 +122,33 @@ def build(config: Config, looked_up: AccountClients, facts: Facts) -> Clients:
     )
 
 
+@dataclass(frozen=True)
+class Wait:
+    """Reading a resource until its status is final: `label` names it in progress lines."""
+
+    label: str
+    final: frozenset[str]  # the statuses that end the wait
+    timeout: float
+
+
 def wait_for_status(
     get: Callable[[], dict[str, Any]],
-    *,
-    done: Callable[[dict[str, Any]], bool],
-    label: str,
-    timeout: float,
+    wait: Wait,
     progress: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[dict[str, Any], bool]:
-    """Read a resource until `done` says its status is final, under the one polling helper
+    """Read a resource until its status is one of `wait.final`, under the one polling helper
     (`shared.retry.poll`), reporting each new status; the last body read, and whether it was
-    final before `timeout` seconds passed."""
+    final before `wait.timeout` seconds passed."""
     start, seen, last = time.monotonic(), [None], [dict[str, Any]()]
 
     def check() -> dict[str, Any] | None:
         body = last[0] = get()
         status = body.get("status")
         if status != seen[0]:
-            progress(f"{label}: {status} ({time.monotonic() - start:.0f} s)")
+            progress(f"{wait.label}: {status} ({time.monotonic() - start:.0f} s)")
             seen[0] = status
-        return body if done(body) else None
+        return body if status in wait.final else None
 
-    final = poll(check, timeout=timeout, waits=Waits(0.2, 5.0), sleep=sleep)
+    final = poll(check, timeout=wait.timeout, waits=Waits(0.2, 5.0), sleep=sleep)
     return last[0], final is not None

@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from deploy.checks import Check, Status
-from deploy.clients import wait_for_status
+from deploy.clients import Wait, wait_for_status
 from deploy.doctor_certs import canary_hint, certificate_checks
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
@@ -171,9 +171,7 @@ class Doctor:
                         lambda: en.get_notifications_status(instance_id=instance, id=notification),
                         "get the test notification's status",
                     ),
-                    done=lambda b: b.get("status") in {"success", "failure"},
-                    label="the test notification",
-                    timeout=TEST_TIMEOUT,
+                    Wait("the test notification", frozenset({"success", "failure"}), TEST_TIMEOUT),
                     progress=lambda _: None,
                     sleep=self.sleep,
                 )
@@ -225,9 +223,7 @@ class Doctor:
             lambda: self.session.clients.call(
                 lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
             ),
-            done=lambda b: b.get("status") in {"completed", "failed"},
-            label=f"job run '{name}'",
-            timeout=PROBE_TIMEOUT,
+            Wait(f"job run '{name}'", frozenset({"completed", "failed"}), PROBE_TIMEOUT),
             progress=self.progress,
             sleep=self.sleep,
         )

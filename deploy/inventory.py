@@ -130,19 +130,12 @@ def inventory(
     roots: Sequence[x509.Certificate] = (),
 ) -> Inventory:
     """Every TLS secret's finding, worst first (fewest days left; unreadable ones first)."""
+    judged = _Judged(now, warn_days, tuple(roots))
     by_secret: dict[tuple[Place, str], list[DomainFact]] = {}
     for d in facts.domains:
         by_secret.setdefault((d.place, d.tls_secret), []).append(d)
     findings = [
-        _finding(
-            s,
-            by_secret.get((s.place, s.name), []),
-            facts=facts,
-            managed=managed,
-            now=now,
-            warn_days=warn_days,
-            roots=roots,
-        )
+        _finding(s, by_secret.get((s.place, s.name), []), facts, managed, judged)
         for s in facts.secrets
     ]
     findings.sort(key=lambda f: (f.days_left is not None, f.days_left or 0, f.place, f.name))
@@ -157,15 +150,17 @@ def inventory(
     return Inventory(tuple(findings), summary, facts.problems)
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """What a finding is judged against: the time, the warning window, the trusted roots."""
+
+    now: dt.datetime
+    warn_days: int
+    roots: tuple[x509.Certificate, ...]
+
+
 def _finding(
-    secret: TlsSecret,
-    domains: list[DomainFact],
-    *,
-    facts: Facts,
-    managed: Managing,
-    now: dt.datetime,
-    warn_days: int,
-    roots: Sequence[x509.Certificate],
+    secret: TlsSecret, domains: list[DomainFact], facts: Facts, managed: Managing, judged: _Judged
 ) -> SecretFinding:
     is_managed = (secret.place.region, secret.place.project, secret.name) in managed.targets
     what = f"TLS secret '{secret.name}'"
@@ -178,7 +173,7 @@ def _finding(
         )  # fmt: skip
     leaf = certs[0]
     not_after = leaf.not_valid_after_utc
-    left = (not_after - now).days
+    left = (not_after - judged.now).days
     checks = tuple(_domain(d, leaf) for d in domains)
     source = managed.source(secret.place, secret.name)
     renewed = is_managed and (source is None or _later(source.not_after, not_after))
@@ -197,9 +192,9 @@ def _finding(
         not_after=not_after,
         days_left=left,
         key_matches=_key_matches(leaf, secret.tls_key),
-        chain_complete=_chain_complete(leaf, certs[1:], roots),
+        chain_complete=_chain_complete(leaf, certs[1:], judged.roots),
         managed=is_managed,
-        at_risk=bool(domains) and left < warn_days and not renewed,
+        at_risk=bool(domains) and left < judged.warn_days and not renewed,
         domains=checks,
         candidates=candidates,
         uncovered=uncovered,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -61,20 +61,29 @@ def watch_unmanaged(
     return close
 
 
+@dataclass(frozen=True)
+class Reporting:
+    """Where a run's outcomes go: the status record (`store`) and the alerts (`notifier`; None:
+    none sent), raised below `warn_days` days left and, with `on_update`, for every update."""
+
+    store: StatusStore
+    notifier: Notifier | None
+    warn_days: int
+    on_update: bool = False
+
+
 def report(
     outcomes: Sequence[Outcome],
     now: dt.datetime,
+    to: Reporting,
     *,
-    store: StatusStore,
-    notifier: Notifier | None,
-    warn_days: int,
-    on_update: bool = False,
     first: tuple[Record, str | None] | None = None,
     expiring_unmanaged: Sequence[tuple[unmanaged.UnmanagedSecret, int]] = (),
 ) -> None:
     """Record the outcomes and send the alerts that are due; never raises. `first`: the record
     as this run read it at its start (`StatusStore.update`). `expiring_unmanaged`: the expiring TLS
     secrets no mapping manages (`job.unmanaged`), with their days left."""
+    store, notifier, warn_days, on_update = to.store, to.notifier, to.warn_days, to.on_update
     claimed: list[Alert] = []
 
     def change(record: Record) -> Record:

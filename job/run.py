@@ -24,13 +24,13 @@ from job.domains import public_roots
 from job.event_notifications import Notifier
 from job.mappings import SecretMapping, SelectedBy, Selection, select
 from job.outcome import Outcome, Result
-from job.report import report, watch_expiry, watch_unmanaged
-from job.runner import FetchOnce, run_all
+from job.report import Reporting, report, watch_expiry, watch_unmanaged
+from job.runner import FetchOnce, Lines, run_all
 from job.secrets_manager import SecretSource
 from job.settings import Settings
 from job.sites import Sites
 from job.status import Record
-from job.sync import Syncer
+from job.sync import Rules, Syncer
 from job.unchanged import Snapshot
 from job.unmanaged import UnmanagedSecret, find_unmanaged
 from shared.errors import CertsyncError, ConfigError
@@ -112,36 +112,26 @@ def execute(settings: Settings, services: Services, run: Plan, *, dry_run: bool)
     snapshot, first = None, None
     if selection.selected_by is SelectedBy.ALL and selection.mappings:
         snapshot, first = take_snapshot(
-            selection.mappings,
-            source=services.source,
-            sites=services.sites,
-            store=services.store,
-            listed=run.listed,
-            concurrency=settings.concurrency,
+            selection.mappings, services, listed=run.listed, concurrency=settings.concurrency
         )
     result = run_all(
         selection.mappings,
         _syncer(settings, services, selection, snapshot, dry_run=dry_run),
         concurrency=settings.concurrency,
-        dry_run=dry_run,
         failed=run.conflicts,
-        where=settings.where,
-        warn_days=settings.expiry_warn_days,
+        lines=Lines(dry_run=dry_run, where=settings.where, warn_days=settings.expiry_warn_days),
     )
     now = dt.datetime.now(dt.UTC)
     watch_expiry(result.outcomes, now, settings.expiry_warn_days)
     unmanaged = _unmanaged(settings, services, run, now)
     if not dry_run:
-        report(
-            result.outcomes,
-            now,
-            store=services.store,
-            notifier=services.notifier,
-            warn_days=settings.expiry_warn_days,
+        to = Reporting(
+            services.store,
+            services.notifier,
+            settings.expiry_warn_days,
             on_update=settings.alerts.on_update if settings.alerts else False,
-            first=first,
-            expiring_unmanaged=unmanaged,
         )
+        report(result.outcomes, now, to, first=first, expiring_unmanaged=unmanaged)
         if services.history is not None:
             _prune_runs(services.history, settings.jobrun)
     exit_code = result.exit_code if not (run.malformed or run.discovery_failed) else 1
@@ -161,15 +151,14 @@ def find_declared(source: SecretSource, label: str) -> tuple[Discovered, list[di
 
 def take_snapshot(
     mappings: Sequence[SecretMapping],
+    services: Services,
     *,
-    source: SecretSource,
-    sites: Sites,
-    store: StatusStore,
     listed: Sequence[dict[str, Any]] = (),
     concurrency: int = 1,
 ) -> tuple[Snapshot | None, tuple[Record, str | None] | None]:
     """The snapshot (None when a listing failed) and the status record as read (None when it
-    could not be read). `listed`: metadata already in hand (from discovery). The listings are
+    could not be read), from the services' source, sites and store. `listed`: metadata already
+    in hand (from discovery). The listings are
     independent, so up to `concurrency` of them are in flight at once: a run over ten projects
     waits for about one round trip here, not eleven."""
     known = {str(s.get("id")): s for s in listed}
@@ -179,11 +168,11 @@ def take_snapshot(
         def start(call: Callable[[], T]) -> Future[T]:
             return pool.submit(contextvars.copy_context().run, call)
 
-        read = start(store.read)
+        read = start(services.store.read)
         more = None
         if any(m.secret_id not in known for m in mappings):
-            more = start(source.list_certificates)
-        tags = {place: start(sites.targets(*place).list_tags) for place in places}
+            more = start(services.source.list_certificates)
+        tags = {place: start(services.sites.targets(*place).list_tags) for place in places}
     try:
         record, tag = read.result()
     except CertsyncError as exc:
@@ -223,10 +212,12 @@ def _syncer(
     return Syncer(
         fetch=FetchOnce(services.source.fetch),
         sites=services.sites.site,
-        allow_rollback=settings.allow_rollback,
-        roots=(*public_roots(), *settings.trust_anchors) if settings.verify else (),
-        check_current=selection.selected_by is SelectedBy.ALL,
-        dry_run=dry_run,
+        rules=Rules(
+            allow_rollback=settings.allow_rollback,
+            roots=(*public_roots(), *settings.trust_anchors) if settings.verify else (),
+            check_current=selection.selected_by is SelectedBy.ALL,
+            dry_run=dry_run,
+        ),
         unchanged=(lambda m: snapshot.outcome(m, dt.datetime.now(dt.UTC))) if snapshot else None,
     )
 

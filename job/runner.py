@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import structlog
@@ -59,68 +60,63 @@ class RunResult:
         return counts
 
 
+@dataclass(frozen=True)
+class Lines:
+    """How each mapping's log line reads: planned (`dry_run`) or done; the `project` and
+    `region` it carries (`where`; by default the mapping's own); below `warn_days` days left, a
+    domain serving the certificate is logged as a warning."""
+
+    dry_run: bool = False
+    where: Callable[[SecretMapping], dict[str, str | None]] | None = None
+    warn_days: int = DEFAULT_WARN_DAYS
+
+    def place(self, mapping: SecretMapping) -> dict[str, str | None]:
+        if self.where is not None:
+            return self.where(mapping)
+        return {"project": mapping.project or None, "region": mapping.region or None}
+
+
 def run_all(
     mappings: Sequence[SecretMapping],
     syncer: Syncer,
     *,
     concurrency: int,
-    dry_run: bool = False,
     failed: Sequence[Outcome] = (),
-    where: Callable[[SecretMapping], dict[str, str | None]] | None = None,
-    warn_days: int = DEFAULT_WARN_DAYS,
+    lines: Lines = Lines(),
 ) -> RunResult:
-    """Sync (or with `dry_run`, plan) each mapping; one log line each. `failed`: outcomes decided
-    before any sync (a target with two sources), logged and counted the same way. `where`: the
-    `project` and `region` each line carries (the job's own, for a mapping that names neither).
-    `warn_days`: a domain serving a certificate with fewer days left is logged as a warning."""
+    """Sync (or with `lines.dry_run`, plan) each mapping; one log line each. `failed`: outcomes
+    decided before any sync (a target with two sources), logged and counted the same way."""
     started = time.monotonic()
-    place = where or (lambda m: {"project": m.project or None, "region": m.region or None})
-    done = [_log_outcome(o, dry_run, place(o.mapping), warn_days) for o in failed]
+    done = []
+    for outcome in failed:
+        with _bound(lines, outcome.mapping):
+            done.append(_emit(outcome, lines.dry_run, lines.warn_days))
     if not mappings:
         return RunResult(tuple(done), 0.0)
     with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
         futures = [
-            pool.submit(
-                contextvars.copy_context().run,
-                _sync_and_log,
-                syncer,
-                m,
-                dry_run,
-                place(m),
-                warn_days,
-            )
+            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, lines)
             for m in mappings
         ]
         outcomes = tuple(f.result() for f in futures)
     return RunResult((*done, *outcomes), round(time.monotonic() - started, 3))
 
 
-def _sync_and_log(
-    syncer: Syncer,
-    mapping: SecretMapping,
-    dry_run: bool,
-    place: dict[str, str | None],
-    warn_days: int,
-) -> Outcome:
-    with structlog.contextvars.bound_contextvars(
-        secret_id=mapping.secret_id, target=mapping.target, **place
-    ):
+def _sync_and_log(syncer: Syncer, mapping: SecretMapping, lines: Lines) -> Outcome:
+    with _bound(lines, mapping):
         try:
             outcome = syncer.sync(mapping)
         except Exception as exc:  # a bug must not stop the other mappings
             outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
             log.exception("mapping_crashed")
-        return _emit(outcome, dry_run, warn_days)
+        return _emit(outcome, lines.dry_run, lines.warn_days)
 
 
-def _log_outcome(
-    outcome: Outcome, dry_run: bool, place: dict[str, str | None], warn_days: int
-) -> Outcome:
-    mapping = outcome.mapping
-    with structlog.contextvars.bound_contextvars(
-        secret_id=mapping.secret_id, target=mapping.target, **place
-    ):
-        return _emit(outcome, dry_run, warn_days)
+def _bound(lines: Lines, mapping: SecretMapping) -> AbstractContextManager[object]:
+    """The mapping's secret id, target and place on every line logged within."""
+    return structlog.contextvars.bound_contextvars(
+        secret_id=mapping.secret_id, target=mapping.target, **lines.place(mapping)
+    )
 
 
 def _emit(outcome: Outcome, dry_run: bool, warn_days: int) -> Outcome:

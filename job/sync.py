@@ -46,6 +46,29 @@ class Site:
     rollout: Rollout | None = None
 
 
+@dataclass(frozen=True)
+class Rules:
+    """How a run syncs. `roots`: the trust anchors for domains. `check_current`: a full run also
+    checks what the domains of a target that needs no write serve. `dry_run`: plan, write
+    nothing."""
+
+    allow_rollback: bool = False
+    roots: tuple[x509.Certificate, ...] = ()
+    check_current: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class _Synced:
+    """What a sync that got as far as a bundle learnt, for its outcome."""
+
+    source: SourceCertificate
+    bundle: TlsBundle
+    decision: Plan | None
+    domains: list[DomainCheck]
+    target_tag: str | None
+
+
 class Syncer:
     def __init__(
         self,
@@ -53,24 +76,16 @@ class Syncer:
         sites: Callable[[SecretMapping], Site],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         *,
-        allow_rollback: bool = False,
-        roots: tuple[x509.Certificate, ...] = (),
-        check_current: bool = False,
-        dry_run: bool = False,
+        rules: Rules = Rules(),
         unchanged: Callable[[SecretMapping], Outcome | None] | None = None,
     ) -> None:
         """`sites`: where each mapping's target lives (its project's secrets, and its custom
-        domains: a site's `rollout` None is CERTSYNC_VERIFY=off). `roots`: the trust anchors for
-        domains. `check_current`: a full run also checks what the domains of a target that needs
-        no write serve. `unchanged`: the outcome of a target known to be current without
-        reading it (`job.unchanged`), or None."""
+        domains: a site's `rollout` None is CERTSYNC_VERIFY=off). `unchanged`: the outcome of a
+        target known to be current without reading it (`job.unchanged`), or None."""
         self._fetch = fetch
         self._sites = sites
         self._clock = clock
-        self._allow_rollback = allow_rollback
-        self._roots = roots
-        self._check_current = check_current
-        self._dry_run = dry_run
+        self._rules = rules
         self._unchanged = unchanged
 
     def sync(self, mapping: SecretMapping) -> Outcome:
@@ -90,35 +105,28 @@ class Syncer:
             if domains:
                 what = f"secret {source.name!r} ({source.secret_id})"
                 check_names(bundle, domains, what)
-                check_trusted(bundle, domains, self._roots, now, what)
+                check_trusted(bundle, domains, self._rules.roots, now, what)
         except CertificateRejected as exc:
-            kind = source.secret_type if source else None
-            return _outcome(
-                mapping, started, Result.REJECTED, f"{exc}; {untouched}", secret_type=kind
+            return Outcome(
+                mapping,
+                Result.REJECTED,
+                f"{exc}; {untouched}",
+                _since(started),
+                secret_type=source.secret_type if source else None,
             )
         except CertsyncError as exc:
-            return _outcome(mapping, started, Result.FAILED, f"{exc}; {untouched}")
+            return Outcome(mapping, Result.FAILED, f"{exc}; {untouched}", _since(started))
         try:
             result, reason, decision, tag = self._apply(site.targets, mapping, bundle)
         except CertsyncError as exc:
             result, reason, decision, tag = Result.FAILED, str(exc), None, None
         checks = self._verify(site, mapping, bundle, result) if domains else []
         stale = [c for c in checks if not c.verified]
-        if stale and not self._dry_run:
+        if stale and not self._rules.dry_run:
             result = Result.FAILED
             reason = f"{reason}; but " + "; ".join(f"{c.domain!r} {c.reason}" for c in stale)
-        return _outcome(
-            mapping,
-            started,
-            result,
-            reason,
-            bundle=bundle,
-            decision=decision,
-            domains=checks,
-            secret_type=source.secret_type,
-            source_version=source.version,
-            target_tag=tag,
-        )
+        synced = _Synced(source, bundle, decision, checks, tag)
+        return _outcome(mapping, started, result, reason, synced)
 
     def _domains(self, site: Site, mapping: SecretMapping) -> tuple[str, ...]:
         if site.rollout is None or not mapping.verify:
@@ -129,11 +137,11 @@ class Syncer:
         self, site: Site, mapping: SecretMapping, bundle: TlsBundle, result: Result
     ) -> list[DomainCheck]:
         assert site.rollout is not None  # there are domains only with a rollout
-        if self._dry_run:
+        if self._rules.dry_run:
             return site.rollout.peek(mapping.target, bundle.leaf)
         if result in (Result.CREATED, Result.UPDATED):
             return site.rollout.after_write(mapping.target, bundle.leaf)
-        if result is Result.CURRENT and self._check_current:
+        if result is Result.CURRENT and self._rules.check_current:
             return site.rollout.check(mapping.target, bundle.leaf)
         return []
 
@@ -144,13 +152,13 @@ class Syncer:
         the next run compares); conflicts re-read and re-plan."""
         for attempt in range(1, MAX_CONFLICTS + 1):
             current = targets.get(mapping.target)
-            decision = plan(bundle, current, allow_rollback=self._allow_rollback)
+            decision = plan(bundle, current, allow_rollback=self._rules.allow_rollback)
             read_tag = current.entity_tag if current is not None else None
             if decision.action is Action.NOTHING:
                 return Result.CURRENT, decision.reason, decision, read_tag
             if decision.action is Action.REFUSE:
                 return Result.REFUSED, f"{decision.reason}; left unchanged", decision, None
-            if self._dry_run:
+            if self._rules.dry_run:
                 result = Result.CREATED if decision.action is Action.CREATE else Result.UPDATED
                 return result, f"would {decision.action.value}: {decision.reason}", decision, None
             try:
@@ -171,35 +179,27 @@ class Syncer:
         return Result.FAILED, reason, None, None
 
 
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
+
+
 def _outcome(
-    mapping: SecretMapping,
-    started: float,
-    result: Result,
-    reason: str,
-    *,
-    bundle: TlsBundle | None = None,
-    decision: Plan | None = None,
-    domains: list[DomainCheck] | None = None,
-    secret_type: str | None = None,
-    source_version: str | None = None,
-    target_tag: str | None = None,
+    mapping: SecretMapping, started: float, result: Result, reason: str, synced: _Synced
 ) -> Outcome:
-    ok = bundle is not None and result.ok
+    bundle, decision, ok = synced.bundle, synced.decision, result.ok
     return Outcome(
         mapping=mapping,
         result=result,
         reason=reason,
-        seconds=round(time.monotonic() - started, 3),
-        serial=bundle.serial if bundle else None,
-        not_after=bundle.not_after.isoformat() if bundle else None,
+        seconds=_since(started),
+        serial=bundle.serial,
+        not_after=bundle.not_after.isoformat(),
         previous_serial=decision.current_serial if decision else None,
         previous_not_after=decision.current_not_after if decision else None,
         rollback=decision.rollback if decision and result is Result.UPDATED else False,
-        domains=tuple(domains or ()),
-        secret_type=secret_type,
-        source_version=source_version if ok else None,
-        target_tag=target_tag if ok else None,
-        valid_until=min(c.not_valid_after_utc for c in bundle.chain).isoformat()
-        if bundle is not None and ok
-        else None,
+        domains=tuple(synced.domains),
+        secret_type=synced.source.secret_type,
+        source_version=synced.source.version if ok else None,
+        target_tag=synced.target_tag if ok else None,
+        valid_until=min(c.not_valid_after_utc for c in bundle.chain).isoformat() if ok else None,
     )
