@@ -14,7 +14,13 @@ import pytest
 from cryptography import x509
 
 from tests.builders import code_engine_sdk, secrets_manager_sdk
-from tests.integration.test_deploy import Account, account, applied, cloud  # noqa: F401
+from tests.integration.test_deploy import (  # noqa: F401
+    Account,
+    account,
+    applied,
+    cloud,
+    give_the_destination_a_wrong_token,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -140,26 +146,7 @@ def test_a_topic_filter_that_lets_nothing_through_fails_the_delivered_hop(
 
 def test_a_wrong_destination_token_fails_the_delivered_hop(account: Account) -> None:  # noqa: F811
     applied(account)
-    en, instance = account.event_notifications(), account.cloud.identity.en_instance_id
-    (ours,) = [
-        d
-        for d in en.list_destinations(instance_id=instance).get_result()["destinations"]
-        if d["name"] == "certsync-trigger"
-    ]
-    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
-    en.update_destination(
-        instance_id=instance,
-        id=ours["id"],
-        name="certsync-trigger",
-        config={
-            "params": {
-                "url": url,
-                "verb": "post",
-                "custom_headers": {"Authorization": "Bearer not-the-apps-token-at-all"},
-                "sensitive_headers": ["Authorization"],
-            }
-        },
-    )
+    give_the_destination_a_wrong_token(account)
     code, report = canary(account, "--canary-timeout", "10")
     assert code == 1
     delivered = hops(report)["delivered"]

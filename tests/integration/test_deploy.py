@@ -95,6 +95,28 @@ class Account:
         return client
 
 
+def give_the_destination_a_wrong_token(account: Account) -> Any:
+    """The webhook destination sends a bearer token that is not the app's; returns it as listed."""
+    en, instance = account.event_notifications(), account.cloud.identity.en_instance_id
+    destinations = en.list_destinations(instance_id=instance).get_result()["destinations"]
+    (ours,) = [d for d in destinations if d["name"] == "certsync-trigger"]
+    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
+    en.update_destination(
+        instance_id=instance,
+        id=ours["id"],
+        name="certsync-trigger",
+        config={
+            "params": {
+                "url": url,
+                "verb": "post",
+                "custom_headers": {"Authorization": "Bearer not-the-apps-token-at-all"},
+                "sensitive_headers": ["Authorization"],
+            }
+        },
+    )
+    return ours
+
+
 def applied(account: Account) -> Any:
     done = account.deploy("apply")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -179,22 +201,7 @@ def test_doctor_passes_then_names_a_wrong_token_a_removed_authorization_and_a_mi
     assert "All checks passed" in done.stdout
     # A destination whose token is not the app's fails Event Notifications' test delivery.
     en, instance = account.event_notifications(), account.cloud.identity.en_instance_id
-    destinations = en.list_destinations(instance_id=instance).get_result()["destinations"]
-    (ours,) = [d for d in destinations if d["name"] == "certsync-trigger"]
-    url = f"{account.cloud.code_engine.apps.get('certsync-trigger')['endpoint']}/events"
-    en.update_destination(
-        instance_id=instance,
-        id=ours["id"],
-        name="certsync-trigger",
-        config={
-            "params": {
-                "url": url,
-                "verb": "post",
-                "custom_headers": {"Authorization": "Bearer not-the-apps-token-at-all"},
-                "sensitive_headers": ["Authorization"],
-            }
-        },
-    )
+    ours = give_the_destination_a_wrong_token(account)
     report = json.loads(account.deploy("doctor", "--json").stdout)
     (test,) = [c for c in report["checks"] if c["what"].startswith("Event Notifications test")]
     assert test["status"] == "fail"
