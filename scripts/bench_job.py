@@ -52,8 +52,8 @@ from localcloud.pki import Profile, issue, make_chain
 from localcloud.secrets_manager.model import CertificateParts
 from scripts import loadgen
 from scripts.processes import APIKEY, ROOT, job_env
-from shared.clients import CODE_ENGINE_API_VERSION, ServiceAuth, build_authenticator
-from shared.settings import SecretValue
+from shared.clients import CODE_ENGINE_API_VERSION, build_authenticator
+from shared.settings import SecretValue, ServiceAuth
 
 # The unchanged run is repeated and its figures are medians: a start of ~0.3 s varies by tens
 # of milliseconds from one process to the next.

@@ -29,13 +29,12 @@ from ibm_cloud_sdk_core.token_managers.token_manager import TokenManager
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from requests.adapters import HTTPAdapter
 
-from shared.settings import ServiceAuth, read_service_auth, service_auth_variables
+from shared.settings import ServiceAuth
 
 if TYPE_CHECKING:  # imported where used: each SDK costs ~0.1 s, and not every process needs it
     from ibm_eventnotifications.event_notifications_v1 import EventNotificationsV1
     from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsManagerV2
 
-__all__ = ["ServiceAuth", "read_service_auth", "service_auth_variables"]  # now in shared.settings
 
 # The Code Engine API version certsync is written against (the SDK accepts 2021-03-31..2026-09-04).
 CODE_ENGINE_API_VERSION = "2026-09-04"

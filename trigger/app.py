@@ -59,16 +59,7 @@ class Reply:
     background: BackgroundTask | None = None
 
     def response(self) -> Response:
-        return _JSONResponse(self.body, self.status, self.headers, background=self.background)
-
-
-# Starlette's `JSONResponse.render` settings, in an encoder built once instead of per reply.
-_encode_reply = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-
-class _JSONResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return _encode_reply(content).encode("utf-8")
+        return JSONResponse(self.body, self.status, self.headers, background=self.background)
 
 
 class Rejected(Exception):
@@ -130,8 +121,7 @@ class Events:
         emit(
             "request_finished",
             method=request.method,
-            # What `request.url.path` gives for these routes, without building the whole URL.
-            path=request.scope["path"],
+            path=request.url.path,
             status=reply.status,
             outcome=reply.outcome,
             latency_ms=round((time.monotonic() - started) * 1000, 1),

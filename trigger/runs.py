@@ -12,11 +12,9 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 
 from shared.events import Notification, compact
 from shared.run_names import MAX_RUN_NAME, ROTATION, run_name
@@ -46,15 +44,8 @@ def run_request_body(job_name: str, name: str, notification_json: str) -> bytes:
 
 
 def run_request_size(job_name: str, notification_json: str) -> int:
-    """`len(run_request_body(job_name, <longest run name>, notification_json))`, measured without
-    serialising the body again: its fixed part once per job name, plus the notification as the
-    JSON string `json.dumps` writes for it (`ensure_ascii`, so one byte a character)."""
-    return _fixed_size(job_name) + len(encode_basestring_ascii(notification_json))
-
-
-@functools.lru_cache(maxsize=16)
-def _fixed_size(job_name: str) -> int:
-    return len(run_request_body(job_name, "x" * MAX_RUN_NAME, "")) - len('""')
+    """The body's size with the longest run name possible."""
+    return len(run_request_body(job_name, "x" * MAX_RUN_NAME, notification_json))
 
 
 def plan_runs(
@@ -101,9 +92,5 @@ def _pack(
     return groups
 
 
-# `json.dumps(..., separators=(",", ":"))` without building an encoder for every call.
-_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _text(notification: Notification, secret_ids: Sequence[str]) -> str:
-    return _encode_compact(compact(notification, secret_ids))
+    return json.dumps(compact(notification, secret_ids), separators=(",", ":"))

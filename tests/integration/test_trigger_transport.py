@@ -9,10 +9,10 @@ import pytest
 
 from localcloud import LocalCloud
 from localcloud.faults import Fault
-from shared.clients import ServiceAuth, code_engine_client
+from shared.clients import code_engine_client
 from shared.retry import RetryPolicy
 from shared.runs import Retention, RunHistory
-from shared.settings import SecretValue
+from shared.settings import SecretValue, ServiceAuth
 from trigger.jobruns import AlreadyExists, CodeEngineJobRuns, Job, Submitted
 
 pytestmark = pytest.mark.integration

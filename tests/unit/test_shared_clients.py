@@ -15,16 +15,14 @@ from shared.clients import (
     CODE_ENGINE_API_VERSION,
     RetryableIAMTokenManager,
     RetryablePacing,
-    ServiceAuth,
     build_authenticator,
     code_engine_client,
-    read_service_auth,
     secrets_manager_client,
 )
 from shared.errors import PermanentError, RetryableError
 from shared.retry import RetryPolicy
 from shared.sdk import call_api
-from shared.settings import EnvReader, SecretValue
+from shared.settings import EnvReader, SecretValue, ServiceAuth, read_service_auth
 
 PREFIX = "SECRETS_MANAGER"
 APIKEY = "very-secret-api-key"
