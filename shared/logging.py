@@ -4,9 +4,7 @@ Each JSON line carries `timestamp` (ISO-8601 UTC), `level` and `message` (the ev
 `event`), which is where IBM Cloud Logs reads a line's severity and text; data stays in its keys.
 
 A last-line-of-defence processor withholds anything that looks like key or certificate material
-or a bearer token, so a mistake elsewhere cannot print a secret. For JSON lines it runs only when
-the rendered line holds a literal every such secret contains: one pass over the line, instead of a
-regular expression over each value, on every line the trigger writes per request.
+or a bearer token, so a mistake elsewhere cannot print a secret.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 import structlog
 
@@ -26,10 +24,6 @@ _SECRET = re.compile(
     r"|(?i:\bbearer\s+\S{8,})"
 )
 WITHHELD = "[withheld: looked like secret material]"
-# A literal in every match of `_SECRET`, lower-cased. JSON writes them as they are (it escapes
-# only quotes, backslashes, control and non-ASCII characters), so a rendered line that has none
-# of them has nothing to withhold.
-_SECRET_LITERALS = ("-----begin", "eyj", "bearer")
 
 
 def redact_secrets(
@@ -54,24 +48,6 @@ def _redact(value: Any) -> Any:
     return WITHHELD if _redact(repr(value)) == WITHHELD else value
 
 
-class RedactingJSONRenderer:
-    """`redact_secrets` then `JSONRenderer`, the same line, at the cost of one look at the line.
-
-    The line is rendered first; only when it holds one of `_SECRET_LITERALS` (in a value, a key
-    or a false alarm) are its values redacted one by one and the line rendered again.
-    """
-
-    def __init__(self) -> None:
-        self._render = structlog.processors.JSONRenderer()
-
-    def __call__(self, logger: Any, name: str, event_dict: MutableMapping[str, Any]) -> str:
-        line = cast(str, self._render(logger, name, event_dict))  # json.dumps: a str
-        lowered = line.lower()
-        if not any(literal in lowered for literal in _SECRET_LITERALS):
-            return line
-        return cast(str, self._render(logger, name, redact_secrets(logger, name, event_dict)))
-
-
 def add_message(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """IBM Cloud Logs shows `message` as a line's text: the event name (`target_updated`)."""
     event_dict["message"] = event_dict.get("event")
@@ -85,7 +61,7 @@ def configure_logging(
     out = stream or sys.stdout
     use_json = json if json is not None else not out.isatty()
     rendering: list[Any] = (
-        [add_message, RedactingJSONRenderer()]
+        [add_message, redact_secrets, structlog.processors.JSONRenderer()]
         if use_json
         else [redact_secrets, structlog.dev.ConsoleRenderer(colors=False)]
     )

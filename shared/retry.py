@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from tenacity import (
@@ -72,23 +72,20 @@ class _StopBeforeBudget(stop_base):
         return elapsed + state.upcoming_sleep >= self._budget
 
 
-def call_with_retry(
-    fn: Callable[[], T],
-    policy: RetryPolicy,
-    *,
-    operation: str,
-) -> T:
-    """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
+def _rules(policy: RetryPolicy, operation: str) -> dict[str, Any]:
+    """The stop, wait, retry and logging rules both forms share."""
+    return {
+        "stop": stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
+        "wait": _Wait(policy),
+        "retry": retry_if_exception_type(RetryableError),
+        "before_sleep": _log_retry(operation),
+        "reraise": True,
+    }
 
-    retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
-        wait=_Wait(policy),
-        retry=retry_if_exception_type(RetryableError),
-        sleep=policy.sleep,
-        before_sleep=_log_retry(operation),
-        reraise=True,
-    )
-    return retrying(fn)
+
+def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, operation: str) -> T:
+    """Run `fn`, retrying RetryableError under `policy`; the last error propagates unchanged."""
+    return Retrying(sleep=policy.sleep, **_rules(policy, operation))(fn)
 
 
 async def call_with_retry_async(
@@ -99,16 +96,8 @@ async def call_with_retry_async(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """`call_with_retry` for a coroutine (the trigger's submissions, on its event loop): the same
-    stop, waits and `call_retried` lines; it waits with `sleep` instead of `policy.sleep`."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts) | _StopBeforeBudget(policy.total_seconds),
-        wait=_Wait(policy),
-        retry=retry_if_exception_type(RetryableError),
-        sleep=sleep,
-        before_sleep=_log_retry(operation),
-        reraise=True,
-    )
-    return await retrying(fn)
+    rules; it waits with `sleep` instead of `policy.sleep`."""
+    return await AsyncRetrying(sleep=sleep, **_rules(policy, operation))(fn)
 
 
 def _log_retry(operation: str) -> Callable[[RetryCallState], None]:

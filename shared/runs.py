@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -147,13 +147,11 @@ class RunHistory:
     def _delete(self, name: str) -> None:
         # A run already gone was deleted by Code Engine, a person, or another run's pruning.
         with contextlib.suppress(NotFoundError):
-            self._call(
-                f"delete job run {name!r}",
+            call_api(
                 lambda: self._api.delete_job_run(self._project, name),
+                what=f"delete job run {name!r}",
+                policy=self._policy,
             )
-
-    def _call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
-        return call_api(request, what=what, policy=self._policy)
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
