@@ -34,7 +34,6 @@ from shared.errors import CertsyncError, NotFoundError
 from shared.retry import Waits, poll
 from shared.sdk import call_pages
 
-TIMEOUT = 300.0
 POLL_SECONDS = 1.0
 
 
@@ -44,7 +43,7 @@ class Canary:
         session: Session,
         progress: Callable[[str], None],
         *,
-        timeout: float = TIMEOUT,
+        timeout: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -143,3 +143,16 @@ class _Texts:
 
 def _round(seconds: float) -> float:
     return round(seconds, 2)
+
+
+def canary_text(report: CanaryReport) -> str:
+    """One line per hop: its name, ok or FAIL, and seconds since the rotation; then the detail."""
+    lines = ["", "Canary rotation (seconds since the new version):"]
+    for hop in report.hops:
+        seconds = f"{hop.seconds:6.2f} s" if hop.seconds is not None else "     - s"
+        lines.append(f"  {hop.hop:<12} {'ok' if hop.ok else 'FAIL':<4} {seconds}  {hop.detail}")
+    failing = next((h.hop for h in report.hops if not h.ok), None)
+    lines.append("")
+    passed = "Canary passed: every hop happened."
+    lines.append(passed if failing is None else f"Canary failed at '{failing}'.")
+    return "\n".join(lines)

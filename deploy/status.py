@@ -8,15 +8,20 @@ targets in other projects (a mapping's `project`) show their recorded domain che
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from deploy.arguments import EXIT_OK, dump
 from deploy.clients import Clients
 from deploy.config import Config
 from job.code_engine import StatusStore
 from job.status import Record
 from job.status_cli import render_table
+
+if TYPE_CHECKING:
+    from deploy.engine import Session
 
 STATUS_CONFIGMAP = "certsync-status"  # the job's default (job/settings.py)
 
@@ -51,6 +56,15 @@ class Status:
             "domains": self.domains,
             "last_run": asdict(self.last_run) if self.last_run else None,
         }
+
+
+def run_status(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    status = read_status(session.clients, session.config, session.facts.project_id)
+    if args.json:
+        dump(out, status.to_dict())
+    else:
+        print(status_text(status, header, dt.datetime.now(dt.UTC)), file=out)
+    return EXIT_OK
 
 
 def read_status(clients: Clients, config: Config, project_id: str) -> Status:

@@ -7,8 +7,7 @@ import datetime as dt
 from cryptography import x509
 
 from deploy import canary_cert
-from deploy.canary_report import HOPS, CanaryReport, Hop
-from deploy.render import canary_text
+from deploy.canary_report import HOPS, CanaryReport, Hop, canary_text
 
 NOW = dt.datetime(2026, 12, 8, 12, 0, tzinfo=dt.UTC)
 
