@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deploy.config import Config
@@ -17,9 +17,6 @@ class Hop:
     seconds: float | None
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"hop": self.hop, "ok": self.ok, "seconds": self.seconds, "detail": self.detail}
-
 
 @dataclass(frozen=True)
 class CanaryReport:
@@ -30,7 +27,7 @@ class CanaryReport:
         return len(self.hops) == len(HOPS) and all(h.ok for h in self.hops)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "hops": [h.to_dict() for h in self.hops]}
+        return {"ok": self.ok, "hops": [asdict(h) for h in self.hops]}
 
 
 @dataclass

@@ -27,7 +27,3 @@ class Check:
             "detail": self.detail,
             "fix": self.fix,
         }
-
-
-def failed(checks: list[Check]) -> list[Check]:
-    return [c for c in checks if c.status is Status.FAIL]

@@ -21,7 +21,7 @@ import requests
 from deploy.arguments import EXIT_FAILED, EXIT_OK, dump
 from deploy.canary import Canary
 from deploy.canary_report import canary_text
-from deploy.checks import Check, Status, failed
+from deploy.checks import Check, Status
 from deploy.clients import Wait, wait_for_status
 from deploy.doctor_certs import canary_hint, certificate_checks
 from deploy.engine import Session
@@ -42,7 +42,7 @@ def run_doctor(session: Session, args: argparse.Namespace, header: str, out: Tex
     if args.canary:
         session.progress("canary: rotating a canary certificate and following it (--canary)")
         canary = Canary(session, session.progress, timeout=args.canary_timeout).run()
-    ok = not failed(checks) and (canary is None or canary.ok)
+    ok = all(c.status is not Status.FAIL for c in checks) and (canary is None or canary.ok)
     if args.json:
         body: dict[str, Any] = {"ok": ok, "checks": [c.to_dict() for c in checks]}
         if canary is not None:

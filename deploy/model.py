@@ -57,10 +57,7 @@ class Resource:
     kind: Kind
     name: str
     spec: dict[str, Any]
-    # Say what it is for, in the plan ("job 'certsync' in project 'x'").
-    detail: str = ""
-    # Fields compared only when creating (cannot be read back, e.g. a sensitive header's value).
-    replace_on: tuple[str, ...] = ()
+    detail: str = ""  # what it is for, in the plan
 
     @property
     def key(self) -> tuple[Kind, str]:
