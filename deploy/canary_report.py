@@ -68,10 +68,6 @@ class _Texts:
     project_name: str
 
     @property
-    def name(self) -> str:
-        return f"{self.config.name}-canary"
-
-    @property
     def webhook(self) -> bool:
         return self.config.delivery == "webhook"
 
@@ -84,7 +80,7 @@ class _Texts:
             )
         if hop == "run_started":
             return f"job run {', '.join(r['name'] for r in watch.runs)}"
-        return f"'{self.name}' holds serial {watch.serial}"
+        return f"'{self.config.canary_name}' holds serial {watch.serial}"
 
     def failed(self, hop: str, watch: Watch) -> str:
         c = self.config
@@ -102,7 +98,7 @@ class _Texts:
             return "not reached: no job run for the canary"
         ended = "; ".join(f"{r['name']} {r.get('status') or 'unknown'}" for r in watch.runs)
         return (
-            f"'{self.name}' does not hold serial {watch.serial} (job run {ended}): check "
+            f"'{c.canary_name}' does not hold serial {watch.serial} (job run {ended}): check "
             f"`ibmcloud ce jobrun logs --name {watch.runs[0]['name']}` and that trusted profile "
             f"'{c.profile_name}' may write secrets in project '{self.project_name}'"
         )

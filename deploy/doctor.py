@@ -21,9 +21,8 @@ import requests
 from deploy.arguments import EXIT_FAILED, EXIT_OK, dump
 from deploy.canary import Canary
 from deploy.canary_report import canary_text
-from deploy.checks import Check, Status
+from deploy.checks import Check, Status, canary_hint, certificate_checks
 from deploy.clients import Wait, wait_for_status
-from deploy.doctor_certs import canary_hint, certificate_checks
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from shared.errors import CertsyncError, NotFoundError

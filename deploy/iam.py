@@ -13,8 +13,7 @@ from deploy.clients import Clients
 from deploy.config import Config
 from deploy.desired import policy_name
 from deploy.model import MARKER, Facts, Found, Kind, Known, Resource
-from deploy.policy_bodies import access_body, attributes, authorization_body
-from deploy.roles import Roles
+from deploy.roles import Roles, access_body, attributes, authorization_body
 from shared.errors import NotFoundError
 
 

@@ -111,7 +111,7 @@ def take_inventory(
         home,
         facts.certificates,
         discovery_label=settings.discovery_label,
-        own=[f"{config.name}-canary"],  # `doctor --canary`'s TLS secret (deploy/canary.py)
+        own=[config.canary_name],  # `doctor --canary`'s TLS secret
     )
     roots = (*public_roots(), *settings.anchors)
     found = inventory(facts, managed, now, warn_days=settings.warn_days, roots=roots)
