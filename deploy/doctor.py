@@ -253,25 +253,20 @@ class Doctor:
                 f"submit dry-run job run '{name}'",
             )
             self.progress(f"dry-run job run '{name}' submitted")
-            body = self._wait_run(name)
+            body, _ = wait_for_status(
+                lambda: self.session.clients.call(
+                    lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
+                ),
+                Wait(f"job run '{name}'", frozenset({"completed", "failed"}), PROBE_TIMEOUT),
+                progress=self.progress,
+                sleep=self.sleep,
+            )
         except CertsyncError as exc:
             return Check(Status.FAIL, what, str(exc), self.apply_hint)
         status = body.get("status")
         if status == "completed":
             return Check(Status.OK, what, f"job run '{name}' completed")
         return Check(Status.FAIL, what, f"job run '{name}' ended '{status}'", fix)
-
-    def _wait_run(self, name: str) -> dict[str, Any]:
-        ce, project = self.session.clients.code_engine, self.session.facts.project_id
-        body, _ = wait_for_status(
-            lambda: self.session.clients.call(
-                lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
-            ),
-            Wait(f"job run '{name}'", frozenset({"completed", "failed"}), PROBE_TIMEOUT),
-            progress=self.progress,
-            sleep=self.sleep,
-        )
-        return body
 
 
 def _manual_fix(change: Change) -> str:
