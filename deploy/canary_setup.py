@@ -17,7 +17,6 @@ from cryptography.x509.oid import NameOID
 from deploy.engine import Session
 from deploy.status import status_store
 from shared.errors import CertsyncError
-from shared.sdk import call_pages
 
 LABEL = "certsync-canary"
 LIFETIME = dt.timedelta(days=7)  # long enough for the canary's job to accept it, short if it leaks
@@ -72,12 +71,11 @@ def find_certificate(session: Session) -> str | None:
     from ibm_secrets_manager_sdk.secrets_manager_v2 import SecretsPager
 
     name, clients = session.config.canary_name, session.clients
-    listed = call_pages(
+    listed = clients.pages(
         SecretsPager(
             client=clients.secrets_manager, search=name, secret_types=["imported_cert"], limit=100
         ),
-        what=f"list Secrets Manager certificates named '{name}'",
-        policy=clients.policy,
+        f"list Secrets Manager certificates named '{name}'",
     )
     for item in listed:
         if item.get("name") != name:

@@ -156,7 +156,7 @@ class Session:
         self.progress = progress
         self.iam = Iam(clients, config, facts)
         self.code_engine = CodeEngine(clients, config, facts, progress)
-        self.events = Events(clients, config, facts, progress=progress)
+        self.events = Events(clients, config, facts, progress)
         self.adapters: list[Adapter] = [self.iam, self.code_engine, self.events]
         # What was read, then what each write made: the facts later steps need (`Known`).
         self.found: dict[tuple[Kind, str], Found] = {}

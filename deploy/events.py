@@ -50,11 +50,7 @@ class Events:
     )
 
     def __init__(
-        self,
-        clients: Clients,
-        config: Config,
-        facts: Facts,
-        progress: Callable[[str], None] = lambda _: None,
+        self, clients: Clients, config: Config, facts: Facts, progress: Callable[[str], None]
     ) -> None:
         self.clients = clients
         self.config = config
