@@ -9,30 +9,24 @@ Results go to stdout (text, or one JSON document with `--json`); progress goes t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
+import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
-from deploy import clients as client_factory
-from deploy import render
-from deploy.arguments import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, parse_args
-from deploy.canary import Canary
-from deploy.ce_waits import BuildFailed
-from deploy.checks import failed
-from deploy.config import load
-from deploy.doctor import Doctor
-from deploy.engine import DeployError, Session, lookup_facts
-from deploy.inventory_cli import RUNNERS as INVENTORY_RUNNERS
-from deploy.leftovers import Leftovers, by_hand
-from deploy.model import Action, Change
-from deploy.references import ReferenceProblems
-from deploy.status import read_status, status_text
-from shared.errors import CertsyncError, ConfigError
-from shared.logging import configure_logging
-from shared.settings import EXIT_CONFIG
+from deploy.arguments import EXIT_FAILED, dump, parse_args
+
+# Each verb's runner, imported when the verb runs: `--help` loads no SDK.
+RUNNERS = {
+    "plan": "deploy.render:run_plan",
+    "apply": "deploy.render:run_apply",
+    "destroy": "deploy.render:run_destroy",
+    "doctor": "deploy.doctor:run_doctor",
+    "status": "deploy.status:run_status",
+    "inventory": "deploy.inventory_cli:run_inventory",
+    "adopt": "deploy.inventory_cli:run_adopt",
+}
 
 
 def main(
@@ -42,20 +36,20 @@ def main(
     err: TextIO | None = None,
 ) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    environ = os.environ if environ is None else environ
+    args.environ = os.environ if environ is None else environ  # inventory and adopt read it
     out, err = out or sys.stdout, err or sys.stderr
-    args.environ = environ  # inventory and adopt read the job's settings from it
+    from deploy import clients as client_factory
+    from deploy.config import load
+    from deploy.engine import Session, lookup_facts
+    from deploy.references import ReferenceProblems
+    from shared.errors import CertsyncError, ConfigError
+    from shared.logging import configure_logging
+    from shared.settings import EXIT_CONFIG
+
     configure_logging(err)  # retries and warnings: stdout holds only the result
     refused = refuse_unattended(args, sys.stdin)
     if refused:
-        print(f"deploy: {refused}", file=err)
-        if args.json:
-            _dump(out, {"ok": False, "problems": [refused]})
-        return EXIT_CONFIG
-
-    def progress(text: str) -> None:
-        print(text, file=err, flush=True)
-
+        return _refuse([refused], args, (out, err), EXIT_CONFIG)
     problems: list[str] = []  # every problem at once: the config's and the environment's
     config = apikey = None
     try:
@@ -63,162 +57,44 @@ def main(
     except ConfigError as exc:
         problems += exc.problems
     try:
-        apikey = client_factory.read_apikey(environ)
+        apikey = client_factory.read_apikey(args.environ)
     except ConfigError as exc:
         problems += exc.problems
     if config is None or apikey is None:
-        for problem in problems:
-            print(f"deploy: {problem}", file=err)
-        if args.json:
-            _dump(out, {"ok": False, "problems": problems})
-        return EXIT_CONFIG
+        return _refuse(problems, args, (out, err), EXIT_CONFIG)
+    module, _, name = RUNNERS[args.verb].partition(":")
     try:
         looked_up = client_factory.account(config, apikey)
         facts = lookup_facts(looked_up, config)
         clients = client_factory.build(config, looked_up, facts)
-        session = Session(config, clients, facts, progress)
+        session = Session(config, clients, facts, lambda text: print(text, file=err, flush=True))
         header = (
             f"certsync {args.verb}: project '{facts.project_name}' ({config.region}), "
             f"config {config.path}"
         )
-        return VERB_RUNNERS[args.verb](session, args, header, out, progress)
+        runner = getattr(importlib.import_module(module), name)
+        return int(runner(session, args, header, out))
     except ReferenceProblems as exc:  # what certsync.yaml points at: one line each
-        for problem in exc.problems:
-            print(f"deploy: {problem}", file=err)
+        code = _refuse(exc.problems, args, (out, err), EXIT_FAILED)
         print(f"deploy: {args.verb}: nothing was changed", file=err)
-        if args.json:
-            _dump(out, {"ok": False, "problems": exc.problems})
-        return EXIT_FAILED
-    except (CertsyncError, BuildFailed) as exc:
+        return code
+    except CertsyncError as exc:
         print(f"deploy: {args.verb} failed: {exc}", file=err)
         if args.json:
-            _dump(out, {"ok": False, "error": str(exc)})
+            dump(out, {"ok": False, "error": str(exc)})
         return EXIT_FAILED
 
 
-def _plan(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
-    session.check_references()
-    planned = session.plan()
-    if args.json:
-        _dump(out, {"ok": not planned.conflicts, **planned.to_dict()})
-    else:
-        print(render.plan_text(planned, header), file=out)
-    if planned.conflicts:
-        return EXIT_FAILED
-    return EXIT_CHANGES if args.detailed_exitcode and planned.writes else EXIT_OK
-
-
-def _apply(
-    session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
+def _refuse(
+    problems: list[str], args: argparse.Namespace, streams: tuple[TextIO, TextIO], code: int
 ) -> int:
-    session.check_references()
-    planned = session.plan()
-    if not args.json:
-        print(render.plan_text(planned, header), file=out, flush=True)
-    if planned.conflicts:
-        if args.json:
-            _dump(out, {"ok": False, **planned.to_dict()})
-            return EXIT_FAILED
-        raise DeployError("conflicts: nothing changed (see the plan)")
-    if not planned.writes:
-        if args.json:
-            _dump(out, {"ok": True, "applied": [], **planned.to_dict()})
-        return EXIT_OK
-    deleting = [c for c in planned.writes if c.action in {Action.DELETE, Action.REPLACE}]
-    if deleting and not args.yes and sys.stdin.isatty():
-        names = ", ".join(f"{c.kind.value} '{c.name}'" for c in deleting)
-        if not confirm(f"This deletes {names}. Go ahead?"):
-            progress("Nothing changed.")
-            return EXIT_FAILED
-    done = session.apply(planned, report=lambda c: progress(render.done_line(c)))
+    """Each problem on stderr, and with `--json` the document naming them."""
+    out, err = streams
+    for problem in problems:
+        print(f"deploy: {problem}", file=err)
     if args.json:
-        _dump(out, {"ok": True, "applied": [c.to_dict() for c in done], **planned.to_dict()})
-    else:
-        print(f"\nApplied {len(done)} change(s).", file=out)
-        if planned.manual:
-            print("Still to do by hand:", file=out)
-            for step in planned.manual:
-                print(f"  - {step}", file=out)
-    return EXIT_OK
-
-
-def _doctor(
-    session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
-) -> int:
-    checks = Doctor(session, progress, canary_planned=args.canary).run()
-    bad = failed(checks)
-    canary = None
-    if args.canary:
-        progress("canary: rotating a canary certificate and following it (--canary)")
-        canary = Canary(session, progress, timeout=args.canary_timeout).run()
-    ok = not bad and (canary is None or canary.ok)
-    if args.json:
-        body: dict[str, Any] = {"ok": ok, "checks": [c.to_dict() for c in checks]}
-        if canary is not None:
-            body["canary"] = canary.to_dict()
-        _dump(out, body)
-    else:
-        print(render.doctor_text(checks, header), file=out)
-        if canary is not None:
-            print(render.canary_text(canary), file=out)
-    return EXIT_OK if ok else EXIT_FAILED
-
-
-def _destroy(
-    session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
-) -> int:
-    leftovers = Leftovers(session)
-    own, made_by_runs = session.destroy_plan(), leftovers.changes()
-    changes = [*own, *made_by_runs]
-    manual = by_hand(session)
-    if not args.json:
-        print(render.destroy_text(changes, header), file=out, flush=True)
-    deleting = [c for c in changes if c.writes]
-    if deleting and not args.yes and not confirm(f"Delete these {len(deleting)} resources?"):
-        progress("Nothing deleted.")
-        return EXIT_FAILED
-
-    def report(change: Change) -> None:
-        progress(render.done_line(change))
-
-    session.destroy(own, report=report)
-    for change in made_by_runs:  # after the job: no run of it writes the status record again
-        if change.writes:
-            leftovers.delete(change)
-            report(change)
-    if args.json:
-        _dump(out, {"ok": True, "changes": [c.to_dict() for c in changes], "manual": manual})
-    else:
-        print(f"\nDeleted {len(deleting)} resource(s).", file=out)
-        print("Left for you to remove by hand (destroy cannot, or must not):", file=out)
-        for step in manual:
-            print(f"  - {step}", file=out)
-    return EXIT_OK
-
-
-def _status(session: Session, args: argparse.Namespace, header: str, out: TextIO, _: Any) -> int:
-    status = read_status(session.clients, session.config, session.facts.project_id)
-    if args.json:
-        _dump(out, status.to_dict())
-    else:
-        print(status_text(status, header, dt.datetime.now(dt.UTC)), file=out)
-    return EXIT_OK
-
-
-VERB_RUNNERS = {
-    "plan": _plan,
-    "apply": _apply,
-    "doctor": _doctor,
-    "status": _status,
-    "destroy": _destroy,
-}
-VERB_RUNNERS.update(INVENTORY_RUNNERS)
-
-
-def confirm(question: str) -> bool:
-    """Ask on the terminal (the question on stderr, so stdout stays the result)."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+        dump(out, {"ok": False, "problems": problems})
+    return code
 
 
 def refuse_unattended(args: argparse.Namespace, stdin: TextIO) -> str | None:
@@ -229,10 +105,6 @@ def refuse_unattended(args: argparse.Namespace, stdin: TextIO) -> str | None:
             "read or deleted (run it again with --yes to delete)"
         )
     return None
-
-
-def _dump(out: TextIO, body: dict[str, Any]) -> None:
-    print(json.dumps(body, indent=2, sort_keys=True), file=out)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def text(chosen: list[Proposal], unmatched: list[Unmatched], header: str) -> str
     lines = [header, ""]
     if chosen:
         lines.append(f"Mappings to add ({len(chosen)}):")
-        lines.append(_yaml_block([p.mapping() for p in chosen], chosen))
+        lines.append(_yaml_block(chosen))
     else:
         lines.append("No mapping to add.")
     if unmatched:
@@ -99,10 +99,11 @@ def text(chosen: list[Proposal], unmatched: list[Unmatched], header: str) -> str
     return "\n".join(lines)
 
 
-def _yaml_block(mappings: list[dict[str, str]], chosen: list[Proposal]) -> str:
+def _yaml_block(chosen: list[Proposal]) -> str:
     """The mappings as they will be written, each with the rule that matched as a comment."""
     out = []
-    for mapping, p in zip(mappings, chosen, strict=True):
+    for p in chosen:
+        mapping = p.mapping()
         source = f"Secrets Manager '{p.candidate.name}', {p.candidate.rule}"
         out.append(f"  # {p.finding.name}: {source}")
         keys = list(mapping)

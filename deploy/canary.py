@@ -26,15 +26,13 @@ from typing import Any
 
 import requests
 
-from deploy import canary_cert
 from deploy.canary_report import CanaryReport, Watch, failed, report
-from deploy.canary_setup import certificate, clean_up, map_canary, rotate
+from deploy.canary_setup import certificate, clean_up, map_canary, rotate, serial_of
 from deploy.engine import Session
+from deploy.status import job_runs
 from shared.errors import CertsyncError, NotFoundError
 from shared.retry import Waits, poll
-from shared.sdk import call_pages
 
-TIMEOUT = 300.0
 POLL_SECONDS = 1.0
 
 
@@ -44,7 +42,7 @@ class Canary:
         session: Session,
         progress: Callable[[str], None],
         *,
-        timeout: float = TIMEOUT,
+        timeout: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -55,7 +53,7 @@ class Canary:
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
-        self.name = f"{self.config.name}-canary"  # the certificate and the TLS secret
+        self.name = self.config.canary_name
         self.webhook = self.config.delivery == "webhook"
 
     # -- the whole check -------------------------------------------------------------------
@@ -159,18 +157,7 @@ class Canary:
 
     def _canary_runs(self, secret_id: str) -> list[dict[str, Any]]:
         """The job's runs that carry a notification naming the canary (in `ibmendata`)."""
-        from ibm_code_engine_sdk.code_engine_v2 import JobRunsPager
-
-        runs = call_pages(
-            JobRunsPager(
-                client=self.clients.code_engine,
-                project_id=self.session.facts.project_id,
-                job_name=self.config.job_name,
-                limit=100,
-            ),
-            what=f"list the job runs of '{self.config.job_name}'",
-            policy=self.clients.policy,
-        )
+        runs = job_runs(self.clients, self.config, self.session.facts.project_id)
         return [r for r in runs if _names_secret(r, secret_id)]
 
     def _fresh(self, run: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +179,7 @@ class Canary:
         except NotFoundError:
             return False
         pem = str((body.get("data") or {}).get("tls_cert") or "")
-        return bool(pem) and canary_cert.serial(pem) == serial
+        return bool(pem) and serial_of(pem) == serial
 
 
 def _ended_unsynced(watch: Watch) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deploy.config import Config
@@ -17,9 +17,6 @@ class Hop:
     seconds: float | None
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"hop": self.hop, "ok": self.ok, "seconds": self.seconds, "detail": self.detail}
-
 
 @dataclass(frozen=True)
 class CanaryReport:
@@ -30,7 +27,7 @@ class CanaryReport:
         return len(self.hops) == len(HOPS) and all(h.ok for h in self.hops)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "hops": [h.to_dict() for h in self.hops]}
+        return {"ok": self.ok, "hops": [asdict(h) for h in self.hops]}
 
 
 @dataclass
@@ -71,10 +68,6 @@ class _Texts:
     project_name: str
 
     @property
-    def name(self) -> str:
-        return f"{self.config.name}-canary"
-
-    @property
     def webhook(self) -> bool:
         return self.config.delivery == "webhook"
 
@@ -87,7 +80,7 @@ class _Texts:
             )
         if hop == "run_started":
             return f"job run {', '.join(r['name'] for r in watch.runs)}"
-        return f"'{self.name}' holds serial {watch.serial}"
+        return f"'{self.config.canary_name}' holds serial {watch.serial}"
 
     def failed(self, hop: str, watch: Watch) -> str:
         c = self.config
@@ -105,7 +98,7 @@ class _Texts:
             return "not reached: no job run for the canary"
         ended = "; ".join(f"{r['name']} {r.get('status') or 'unknown'}" for r in watch.runs)
         return (
-            f"'{self.name}' does not hold serial {watch.serial} (job run {ended}): check "
+            f"'{c.canary_name}' does not hold serial {watch.serial} (job run {ended}): check "
             f"`ibmcloud ce jobrun logs --name {watch.runs[0]['name']}` and that trusted profile "
             f"'{c.profile_name}' may write secrets in project '{self.project_name}'"
         )
@@ -143,3 +136,16 @@ class _Texts:
 
 def _round(seconds: float) -> float:
     return round(seconds, 2)
+
+
+def canary_text(report: CanaryReport) -> str:
+    """One line per hop: its name, ok or FAIL, and seconds since the rotation; then the detail."""
+    lines = ["", "Canary rotation (seconds since the new version):"]
+    for hop in report.hops:
+        seconds = f"{hop.seconds:6.2f} s" if hop.seconds is not None else "     - s"
+        lines.append(f"  {hop.hop:<12} {'ok' if hop.ok else 'FAIL':<4} {seconds}  {hop.detail}")
+    failing = next((h.hop for h in report.hops if not h.ok), None)
+    lines.append("")
+    passed = "Canary passed: every hop happened."
+    lines.append(passed if failing is None else f"Canary failed at '{failing}'.")
+    return "\n".join(lines)

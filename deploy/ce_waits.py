@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from deploy.clients import Clients, Wait, wait_for_status
+from shared.errors import CertsyncError
 
 BUILD_TIMEOUT = 1800.0  # a Code Engine build may take up to its `timeout` (default 600 s)
 APP_TIMEOUT = 600.0
 Progress = Callable[[str], None]
 
 
-class BuildFailed(Exception):
+class BuildFailed(CertsyncError):
     """A build run failed or an app did not become ready: apply stops, naming it."""
 
 

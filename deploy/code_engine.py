@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from deploy.ce_waits import run_build, wait_for_app
@@ -29,92 +28,41 @@ from shared.settings import SecretValue
 
 Progress = Callable[[str], None]
 ENV_KEYS = ("type", "name", "value", "reference", "key", "prefix")
-JOB_FIELDS = (
-    "image_reference",
-    "image_secret",
-    "run_compute_resource_token_enabled",
-    "scale_retry_limit",
-    "scale_max_execution_time",
-    "scale_cpu_limit",
-    "scale_memory_limit",
-)
-APP_FIELDS = (
-    "image_reference",
-    "image_secret",
-    "image_port",
-    "run_compute_resource_token_enabled",
-    "scale_min_instances",
-    "scale_cpu_limit",
-    "scale_memory_limit",
-)
-BUILD_FIELDS = (
-    "output_image",
-    "output_secret",
-    "source_type",
-    "source_url",
-    "source_revision",
-    "strategy_type",
-    "strategy_spec_file",
-)
-
-
-@dataclass(frozen=True)
-class Api:
-    """One kind of Code Engine resource in `CodeEngineV2`: its get, create and delete take
-    `project_id` and `name`; config maps and secrets are replaced with their fields
-    (`replace_<kind>`), builds, jobs and apps patched with the spec as one argument
-    (`update_build(build=...)`, `update_job(job=...)`, `update_app(app=...)`)."""
-
-    what: str
-    get: Callable[..., Any]
-    create: Callable[..., Any]
-    update: Callable[..., Any]
-    delete: Callable[..., Any]
-    patch: str | None = None  # the update's argument holding the spec; None: replaced by fields
+# Each kind's name in `CodeEngineV2`'s methods (`get_<api>`, `create_<api>`, ...), and how it is
+# changed: config maps and secrets are replaced with their fields (`replace_<api>`), builds, jobs
+# and apps patched with the spec as one argument (`update_job(job=...)`).
+APIS = {
+    Kind.CONFIG_MAP: ("config_map", False),
+    Kind.SECRET: ("secret", False),
+    Kind.BUILD: ("build", True),
+    Kind.JOB: ("job", True),
+    Kind.APP: ("app", True),
+}
 
 
 class CodeEngine:
-    kinds: tuple[Kind, ...] = (Kind.CONFIG_MAP, Kind.SECRET, Kind.BUILD, Kind.JOB, Kind.APP)
+    kinds: tuple[Kind, ...] = tuple(APIS)
 
     def __init__(self, clients: Clients, config: Config, facts: Facts, progress: Progress) -> None:
         self.clients = clients
         self.config = config
         self.project = facts.project_id
         self.progress = progress
-        sdk = clients.code_engine
-        self.apis = {
-            Kind.CONFIG_MAP: Api(
-                "config map",
-                sdk.get_config_map,
-                sdk.create_config_map,
-                sdk.replace_config_map,
-                sdk.delete_config_map,
-            ),
-            Kind.SECRET: Api(
-                "secret", sdk.get_secret, sdk.create_secret, sdk.replace_secret, sdk.delete_secret
-            ),
-            Kind.BUILD: Api(
-                "build",
-                sdk.get_build,
-                sdk.create_build,
-                sdk.update_build,
-                sdk.delete_build,
-                "build",
-            ),
-            Kind.JOB: Api(
-                "job", sdk.get_job, sdk.create_job, sdk.update_job, sdk.delete_job, "job"
-            ),
-            Kind.APP: Api(
-                "app", sdk.get_app, sdk.create_app, sdk.update_app, sdk.delete_app, "app"
-            ),
-        }
         self.readers: dict[Kind, Callable[[str, dict[str, Any]], Found]] = {
             Kind.CONFIG_MAP: self._config_map,
             Kind.SECRET: self._secret,
             Kind.BUILD: self._build,
-            Kind.JOB: lambda name, body: self._workload(Kind.JOB, name, body, JOB_FIELDS),
-            Kind.APP: lambda name, body: self._workload(Kind.APP, name, body, APP_FIELDS),
+            Kind.JOB: lambda name, body: self._workload(Kind.JOB, name, body),
+            Kind.APP: lambda name, body: self._workload(Kind.APP, name, body),
         }
+
+    def _call(self, verb: str, kind: Kind, **fields: Any) -> dict[str, Any]:
+        """`get`, `create`, `update` (`replace_<api>` or `update_<api>`) or `delete` of `kind`."""
+        api, patched = APIS[kind]
+        method = "replace" if verb == "update" and not patched else verb
+        request = getattr(self.clients.code_engine, f"{method}_{api}")
+        what = f"{verb} {kind.value} '{fields['name']}'"
+        return self.clients.call(lambda: request(project_id=self.project, **fields), what)
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> list[Found]:
@@ -131,17 +79,10 @@ class CodeEngine:
 
     def _read(self, kind: Kind, name: str) -> Found | None:
         try:
-            body = self._get(kind, name)
+            body = self._call("get", kind, name=name)
         except NotFoundError:
             return None
         return self.readers[kind](name, body)
-
-    def _get(self, kind: Kind, name: str) -> dict[str, Any]:
-        api = self.apis[kind]
-        return self.clients.call(
-            lambda: api.get(project_id=self.project, name=name),
-            f"get Code Engine {api.what} '{name}'",
-        )
 
     def _config_map(self, name: str, body: dict[str, Any]) -> Found:
         data = dict(body.get("data") or {})
@@ -157,20 +98,18 @@ class CodeEngine:
         return Found(Kind.SECRET, name, spec, data.get(MARKER_KEY) == self.config.name, handle)
 
     def _build(self, name: str, body: dict[str, Any]) -> Found:
-        spec = {k: body.get(k) for k in BUILD_FIELDS}
         image = str(body.get("output_image") or "")
         component = name.removeprefix(f"{self.config.name}-")
         managed = f"/certsync-{component}:" in image
-        return Found(Kind.BUILD, name, spec, managed, _tag(body))
+        return Found(Kind.BUILD, name, body, managed, _tag(body))
 
-    def _workload(
-        self, kind: Kind, name: str, body: dict[str, Any], fields: tuple[str, ...]
-    ) -> Found:
+    def _workload(self, kind: Kind, name: str, body: dict[str, Any]) -> Found:
+        """A job or an app as `plan` compares it: sizes and variables normalised."""
         env = [
             {k: v for k, v in var.items() if k in ENV_KEYS and v not in (None, "")}
             for var in body.get("run_env_variables") or []
         ]
-        spec: dict[str, Any] = canonical({k: body.get(k) for k in fields})
+        spec: dict[str, Any] = canonical(body)
         spec["run_compute_resource_token_enabled"] = bool(
             spec["run_compute_resource_token_enabled"]
         )
@@ -183,26 +122,20 @@ class CodeEngine:
 
     # -- writing ---------------------------------------------------------------------------
     def create(self, resource: Resource, known: Known) -> Found:
-        api, name = self.apis[resource.kind], resource.name
         fields = self._fields(resource, {})
-        body = self.clients.call(
-            lambda: api.create(project_id=self.project, name=name, **fields),
-            f"create Code Engine {api.what} '{name}'",
-        )
+        body = self._call("create", resource.kind, name=resource.name, **fields)
         return self._done(resource, fields, body)
 
     def update(self, resource: Resource, found: Found, known: Known) -> Found:
-        api, name = self.apis[resource.kind], resource.name
-        etag = str(found.handle.get("entity_tag") or "*")
-        if api.patch is not None:
-            fields = {api.patch: resource.spec}
+        kind, name = resource.kind, resource.name
+        api, patched = APIS[kind]
+        if patched:
+            fields = {api: resource.spec}
         else:  # replaced: a secret keeps what it holds (its token is generated once)
-            held = self._get(resource.kind, name) if resource.kind is Kind.SECRET else {}
+            held = self._call("get", kind, name=name) if kind is Kind.SECRET else {}
             fields = self._fields(resource, dict(held.get("data") or {}))
-        body = self.clients.call(
-            lambda: api.update(project_id=self.project, name=name, if_match=etag, **fields),
-            f"update Code Engine {api.what} '{name}'",
-        )
+        etag = str(found.handle.get("entity_tag") or "*")
+        body = self._call("update", kind, name=name, if_match=etag, **fields)
         return self._done(resource, fields, body)
 
     def _fields(self, resource: Resource, held: dict[str, Any]) -> dict[str, Any]:
@@ -226,12 +159,8 @@ class CodeEngine:
         return Found(resource.kind, resource.name, resource.spec, True, handle)
 
     def delete(self, found: Found) -> None:
-        api = self.apis[found.kind]
         with contextlib.suppress(NotFoundError):  # already gone
-            self.clients.call(
-                lambda: api.delete(project_id=self.project, name=found.name),
-                f"delete {found.kind.value} '{found.name}'",
-            )
+            self._call("delete", found.kind, name=found.name)
 
 
 def _tag(body: dict[str, Any]) -> dict[str, Any]:

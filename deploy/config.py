@@ -90,6 +90,11 @@ class Config:
         """The alerts' source and topic in Event Notifications."""
         return f"{self.name}-alerts"
 
+    @property
+    def canary_name(self) -> str:
+        """`doctor --canary`'s certificate in Secrets Manager and TLS secret in Code Engine."""
+        return f"{self.name}-canary"
+
     # -- where the services answer -------------------------------------------------------
     @property
     def ce_url(self) -> str:

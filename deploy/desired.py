@@ -142,7 +142,7 @@ def _policy(
     service: str, instance: str, roles: list[str], why: str, *, name: str | None = None
 ) -> Resource:
     spec = {"service_name": service, "service_instance": instance, "roles": sorted(roles)}
-    detail = f"{_role_names(roles)} on {service} {instance}: {why}"
+    detail = f"{', '.join(roles)} on {service} {instance}: {why}"
     return Resource(Kind.POLICY, name or service, spec, detail=detail)
 
 
@@ -173,11 +173,7 @@ def _authorization(
         "target_instance": target_instance,
         "roles": sorted(roles),
     }
-    return Resource(Kind.AUTHORIZATION, f"{source} -> {target}", spec, detail=_role_names(roles))
-
-
-def _role_names(roles: list[str]) -> str:
-    return ", ".join(roles)
+    return Resource(Kind.AUTHORIZATION, f"{source} -> {target}", spec, detail=", ".join(roles))
 
 
 def _event_notifications(config: Config, facts: Facts, app_url: str | None) -> list[Resource]:

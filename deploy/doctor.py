@@ -8,18 +8,21 @@ and its target; each mapped certificate's days left; the safety net, which no AP
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import secrets
 import shlex
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 import requests
 
-from deploy.checks import Check, Status
+from deploy.arguments import EXIT_FAILED, EXIT_OK, dump
+from deploy.canary import Canary
+from deploy.canary_report import canary_text
+from deploy.checks import Check, Status, canary_hint, certificate_checks
 from deploy.clients import Wait, wait_for_status
-from deploy.doctor_certs import canary_hint, certificate_checks
 from deploy.engine import Session
 from deploy.model import Action, Change, Kind
 from shared.errors import CertsyncError, NotFoundError
@@ -27,6 +30,47 @@ from shared.run_names import DOCTOR, run_name
 
 TEST_TIMEOUT = 60.0
 PROBE_TIMEOUT = 900.0
+
+
+MARK = {Status.OK: "[ ok ]", Status.WARN: "[warn]", Status.FAIL: "[FAIL]", Status.MANUAL: "[ -- ]"}
+
+
+def run_doctor(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    checks = Doctor(session, session.progress, canary_planned=args.canary).run()
+    canary = None
+    if args.canary:
+        session.progress("canary: rotating a canary certificate and following it (--canary)")
+        canary = Canary(session, session.progress, timeout=args.canary_timeout).run()
+    ok = all(c.status is not Status.FAIL for c in checks) and (canary is None or canary.ok)
+    if args.json:
+        body: dict[str, Any] = {"ok": ok, "checks": [c.to_dict() for c in checks]}
+        if canary is not None:
+            body["canary"] = canary.to_dict()
+        dump(out, body)
+    else:
+        print(doctor_text(checks, header), file=out)
+        if canary is not None:
+            print(canary_text(canary), file=out)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def doctor_text(checks: Sequence[Check], header: str) -> str:
+    lines = [header, ""]
+    for check in checks:
+        lines.append(f"  {MARK[check.status]} {check.what}")
+        if check.detail:
+            lines.append(f"         {check.detail}")
+        if check.fix and check.status is not Status.OK:
+            for n, fix_line in enumerate(check.fix.splitlines()):
+                lines.append(f"         {'fix: ' if n == 0 else '     '}{fix_line.strip()}")
+    failures = sum(1 for c in checks if c.status is Status.FAIL)
+    warnings = sum(1 for c in checks if c.status is Status.WARN)
+    lines.append("")
+    if failures:
+        lines.append(f"{failures} of {len(checks)} checks failed.")
+    else:
+        lines.append(f"All checks passed ({warnings} warning(s)).")
+    return "\n".join(lines)
 
 
 class Doctor:
@@ -209,25 +253,20 @@ class Doctor:
                 f"submit dry-run job run '{name}'",
             )
             self.progress(f"dry-run job run '{name}' submitted")
-            body = self._wait_run(name)
+            body, _ = wait_for_status(
+                lambda: self.session.clients.call(
+                    lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
+                ),
+                Wait(f"job run '{name}'", frozenset({"completed", "failed"}), PROBE_TIMEOUT),
+                progress=self.progress,
+                sleep=self.sleep,
+            )
         except CertsyncError as exc:
             return Check(Status.FAIL, what, str(exc), self.apply_hint)
         status = body.get("status")
         if status == "completed":
             return Check(Status.OK, what, f"job run '{name}' completed")
         return Check(Status.FAIL, what, f"job run '{name}' ended '{status}'", fix)
-
-    def _wait_run(self, name: str) -> dict[str, Any]:
-        ce, project = self.session.clients.code_engine, self.session.facts.project_id
-        body, _ = wait_for_status(
-            lambda: self.session.clients.call(
-                lambda: ce.get_job_run(project_id=project, name=name), f"get job run '{name}'"
-            ),
-            Wait(f"job run '{name}'", frozenset({"completed", "failed"}), PROBE_TIMEOUT),
-            progress=self.progress,
-            sleep=self.sleep,
-        )
-        return body
 
 
 def _manual_fix(change: Change) -> str:

@@ -66,7 +66,7 @@ def lookup_facts(clients: AccountClients, config: Config) -> Facts:
         )
         lookups = [
             (wanted.service, submit(functools.partial(look_up, clients, wanted)))
-            for wanted in (_wanted_sm(config), _wanted_en(config))
+            for wanted in _instances(config)
         ]
         account = str(details_read.result().get("account_id") or "")
         projects = projects_read.result()
@@ -101,23 +101,23 @@ def lookup_facts(clients: AccountClients, config: Config) -> Facts:
     )
 
 
-def _wanted_sm(config: Config) -> Wanted:
-    return Wanted(
-        "secrets_manager.instance_id",
-        SECRETS_MANAGER,
-        config.sm_instance,
-        config.sm_instance_crn,
-        config.secrets_manager_url,
-    )
-
-
-def _wanted_en(config: Config) -> Wanted:
-    return Wanted(
-        "event_notifications.instance_id",
-        EVENT_NOTIFICATIONS,
-        config.en_instance,
-        config.en_instance_crn,
-        config.event_notifications_url,
+def _instances(config: Config) -> tuple[Wanted, ...]:
+    """The Secrets Manager and Event Notifications instances, as certsync.yaml names them."""
+    return (
+        Wanted(
+            "secrets_manager.instance_id",
+            SECRETS_MANAGER,
+            config.sm_instance,
+            config.sm_instance_crn,
+            config.secrets_manager_url,
+        ),
+        Wanted(
+            "event_notifications.instance_id",
+            EVENT_NOTIFICATIONS,
+            config.en_instance,
+            config.en_instance_crn,
+            config.event_notifications_url,
+        ),
     )
 
 
@@ -156,7 +156,7 @@ class Session:
         self.progress = progress
         self.iam = Iam(clients, config, facts)
         self.code_engine = CodeEngine(clients, config, facts, progress)
-        self.events = Events(clients, config, facts, progress=progress)
+        self.events = Events(clients, config, facts, progress)
         self.adapters: list[Adapter] = [self.iam, self.code_engine, self.events]
         # What was read, then what each write made: the facts later steps need (`Known`).
         self.found: dict[tuple[Kind, str], Found] = {}

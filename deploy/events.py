@@ -50,11 +50,7 @@ class Events:
     )
 
     def __init__(
-        self,
-        clients: Clients,
-        config: Config,
-        facts: Facts,
-        progress: Callable[[str], None] = lambda _: None,
+        self, clients: Clients, config: Config, facts: Facts, progress: Callable[[str], None]
     ) -> None:
         self.clients = clients
         self.config = config
@@ -159,8 +155,7 @@ class Events:
     def update(self, resource: Resource, found: Found, known: Known) -> Found:
         api, ident = self.apis.get(resource.kind), str(found.handle.get("id", ""))
         if resource.kind is Kind.TOPIC:
-            ident = update_topic(self.clients, self.instance, resource, ident, self.progress)
-            return _made(resource, ident)
+            return _made(resource, update_topic(self, resource, ident))
         if api is None or api.update is None or resource.spec.get("type") != found.spec.get("type"):
             # a registration, a subscription's topic or destination, a destination's type
             self.delete(found)

@@ -13,8 +13,7 @@ from deploy.clients import Clients
 from deploy.config import Config
 from deploy.desired import policy_name
 from deploy.model import MARKER, Facts, Found, Kind, Known, Resource
-from deploy.policy_bodies import access_body, attributes, authorization_body
-from deploy.roles import Roles
+from deploy.roles import Roles, access_body, attributes, authorization_body
 from shared.errors import NotFoundError
 
 
@@ -124,10 +123,7 @@ class Iam:
                 "target_service": resource.get("serviceName"),
                 "target_instance": resource.get("serviceInstance"),
             }
-            key = tuple(
-                spec[k]
-                for k in ("source_service", "source_instance", "target_service", "target_instance")
-            )
+            key = tuple(spec.values())  # source service and instance, target's
             if key not in wanted:
                 continue
             spec["roles"] = self.roles.names(policy.get("roles") or [], key[2] or "", source=key[0])

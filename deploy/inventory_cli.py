@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from cryptography import x509
 
 from deploy import adopt as adoption
 from deploy import inventory_render as render
 from deploy import regions as known_regions
+from deploy.arguments import EXIT_OK, dump
 from deploy.config import Config
 from deploy.engine import Session
 from deploy.inventory import Inventory, inventory, managing
@@ -33,7 +33,7 @@ from job.variables import ConnectTo, parse_connect_to
 from shared.errors import ConfigError
 from shared.settings import EnvReader
 
-EXIT_OK, EXIT_AT_RISK = 0, 1
+EXIT_AT_RISK = 1
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -71,26 +71,6 @@ class InventorySettings:
         )
         env.check()
         return settings
-
-
-def inventory_options(sub: argparse.ArgumentParser) -> None:
-    _regions_option(sub)
-    sub.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
-
-
-def adopt_options(sub: argparse.ArgumentParser) -> None:
-    _regions_option(sub)
-    sub.add_argument(
-        "--write", action="store_true", help="add the mappings to the config file (keeps comments)"
-    )
-
-
-def _regions_option(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument(
-        "--regions",
-        metavar="R1,R2|all",
-        help="Code Engine regions to read (default: the config's region and its mappings')",
-    )
 
 
 def chosen_regions(given: str | None, config: Config) -> list[str]:
@@ -131,39 +111,35 @@ def take_inventory(
         home,
         facts.certificates,
         discovery_label=settings.discovery_label,
-        own=[f"{config.name}-canary"],  # `doctor --canary`'s TLS secret (deploy/canary.py)
+        own=[config.canary_name],  # `doctor --canary`'s TLS secret
     )
     roots = (*public_roots(), *settings.anchors)
     found = inventory(facts, managed, now, warn_days=settings.warn_days, roots=roots)
     return found, settings, now
 
 
-def run_inventory(
-    session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
-) -> int:
+def run_inventory(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
     found, settings, now = take_inventory(session, args, probe=True)
     if args.html:
         page = render.html_page(found, f"certsync inventory: {session.config.path}", now,
                                 settings.warn_days)  # fmt: skip
         Path(args.html).write_text(page, encoding="utf-8")
-        progress(f"wrote {args.html}")
+        session.progress(f"wrote {args.html}")
     if args.json:
-        _dump(out, render.to_dict(found))
+        dump(out, render.to_dict(found))
     else:
         print(render.text(found, header), file=out)
     return EXIT_AT_RISK if found.summary.at_risk or found.problems else EXIT_OK
 
 
-def run_adopt(
-    session: Session, args: argparse.Namespace, header: str, out: TextIO, progress: Any
-) -> int:
+def run_adopt(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
     found, _, _ = take_inventory(session, args, probe=False)
     chosen, unmatched = adoption.proposals(found)
     written = bool(args.write and chosen)
     if written:
         adoption.write(session.config.path, chosen)
     if args.json:
-        _dump(out, {"ok": True, "written": written, **adoption.to_dict(chosen, unmatched)})
+        dump(out, {"ok": True, "written": written, **adoption.to_dict(chosen, unmatched)})
         return EXIT_OK
     print(adoption.text(chosen, unmatched, header), file=out)
     path = session.config.path
@@ -176,10 +152,3 @@ def run_adopt(
     elif chosen:
         print(f"\nNothing written: run again with --write to add them to {path}.", file=out)
     return EXIT_OK
-
-
-def _dump(out: TextIO, body: dict[str, Any]) -> None:
-    print(json.dumps(body, indent=2, sort_keys=True), file=out)
-
-
-RUNNERS: dict[str, Callable[..., int]] = {"inventory": run_inventory, "adopt": run_adopt}

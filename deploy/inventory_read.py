@@ -11,7 +11,7 @@ read is a problem named in the result, not the end of the inventory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -87,13 +87,10 @@ class _Reader:
         self._clients = clients
         self._apis = apis
 
-    def _pages(self, pager: Any, what: str) -> list[dict[str, Any]]:
-        return self._clients.pages(pager, what)
-
     def projects(self, region: str) -> list[Place]:
         from ibm_code_engine_sdk.code_engine_v2 import ProjectsPager
 
-        found = self._pages(
+        found = self._clients.pages(
             ProjectsPager(client=self._apis[region], limit=PAGE),
             f"list Code Engine projects in {region}",
         )
@@ -106,7 +103,7 @@ class _Reader:
     def secret_names(self, place: Place) -> list[str]:
         from ibm_code_engine_sdk.code_engine_v2 import SecretsPager
 
-        listed = self._pages(
+        listed = self._clients.pages(
             SecretsPager(client=self._apis[place.region], project_id=place.project,
                          format="tls", limit=PAGE),
             f"list the TLS secrets of project '{place.name}' ({place.region})",
@@ -116,7 +113,7 @@ class _Reader:
     def domain_mappings(self, place: Place) -> list[dict[str, Any]]:
         from ibm_code_engine_sdk.code_engine_v2 import DomainMappingsPager
 
-        return self._pages(
+        return self._clients.pages(
             DomainMappingsPager(client=self._apis[place.region], project_id=place.project,
                                 limit=PAGE),
             f"list the domain mappings of project '{place.name}' ({place.region})",
@@ -125,12 +122,10 @@ class _Reader:
     def secret(self, place: Place, name: str) -> TlsSecret | None:
         """The secret with its data; None when it went away since the listing."""
         api = self._apis[place.region]
-        request: Callable[[], Any] = lambda: api.get_secret(  # noqa: E731
-            project_id=place.project, name=name
-        )
         try:
             body = self._clients.call(
-                request, f"get TLS secret '{name}' of project '{place.name}' ({place.region})"
+                lambda: api.get_secret(project_id=place.project, name=name),
+                f"get TLS secret '{name}' of project '{place.name}' ({place.region})",
             )
         except NotFoundError:
             return None

@@ -6,6 +6,7 @@ escaped (`html.escape`), so a certificate named `<script>` shows as text."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from html import escape
 from typing import Any
 
@@ -83,50 +84,22 @@ def _details(f: SecretFinding) -> list[str]:
 
 
 def to_dict(inv: Inventory) -> dict[str, Any]:
-    s = inv.summary
     return {
         "secrets": [_secret(f) for f in inv.secrets],
-        "summary": {
-            "projects": s.projects,
-            "secrets": s.secrets,
-            "managed": s.managed,
-            "unmanaged": s.unmanaged,
-            "at_risk": s.at_risk,
-        },
+        "summary": asdict(inv.summary),
         "problems": list(inv.problems),
     }
 
 
 def _secret(f: SecretFinding) -> dict[str, Any]:
+    """The finding's fields, its place spelt out, without `uncovered` (adopt's own detail)."""
+    out = {k: v for k, v in asdict(f).items() if k not in ("place", "uncovered")}
     return {
+        **out,
         "region": f.place.region,
         "project": f.place.project,
         "project_name": f.place.name,
-        "name": f.name,
-        "subject": f.subject,
-        "sans": list(f.sans),
-        "issuer": f.issuer,
-        "serial": f.serial,
         "not_after": f.not_after.isoformat() if f.not_after else None,
-        "days_left": f.days_left,
-        "key_matches": f.key_matches,
-        "chain_complete": f.chain_complete,
-        "managed": f.managed,
-        "at_risk": f.at_risk,
-        "problem": f.problem,
-        "domains": [
-            {
-                "domain": d.domain,
-                "app": d.app,
-                "serves_secret": d.serves_secret,
-                "served_serial": d.served_serial,
-                "reason": d.reason,
-            }
-            for d in f.domains
-        ],
-        "candidates": [
-            {"secret_id": c.secret_id, "name": c.name, "rule": c.rule} for c in f.candidates
-        ],
     }
 
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from deploy import canary_cert
-from deploy.canary_setup import LABEL, find_certificate
+from deploy.canary_setup import LABEL, find_certificate, is_canary
 from deploy.engine import Session
 from deploy.model import Action, Change, Found, Kind
-from deploy.status import status_configmap
+from deploy.status import status_store
 from job.status import from_data
 from shared.errors import CertsyncError, NotFoundError
 
@@ -35,7 +34,7 @@ class Leftovers:
         self.session = session
         self.config = session.config
         self.clients = session.clients
-        self.canary = f"{self.config.name}-canary"
+        self.canary = self.config.canary_name
 
     def changes(self) -> list[Change]:
         """`destroy`'s changes for what the runs made: delete certsync's, leave the rest."""
@@ -57,7 +56,7 @@ class Leftovers:
 
     # -- what the runs made ------------------------------------------------------------------
     def _status(self) -> Change | None:
-        name = status_configmap(self.config)
+        name = status_store(self.clients, self.config, self.session.facts.project_id).name
         body = self._get(lambda ce, p: ce.get_config_map(project_id=p, name=name), name)
         if body is None:
             return None
@@ -72,7 +71,7 @@ class Leftovers:
         if body is None:
             return None
         pem = str((body.get("data") or {}).get("tls_cert") or "")
-        ours = body.get("format") == "tls" and canary_cert.is_canary(pem, name)
+        ours = body.get("format") == "tls" and is_canary(pem, name)
         why = "written for doctor --canary" if ours else "does not hold the canary's certificate"
         return _change(Kind.SECRET, name, ours, why)
 

@@ -1,8 +1,9 @@
 """The values `deploy` reasons with: resources wanted, resources found, and the changes between.
 
-A resource is identified by its kind and name; its `spec` holds only the fields certsync manages,
-normalised to plain JSON values so that what the config asks for and what the API returns compare
-with `==`. Secret values (the webhook token) are never part of a spec.
+A resource is identified by its kind and name. A wanted resource's `spec` holds only the fields
+certsync manages, as plain JSON values; a found one's holds what the API returned, normalised the
+same way (it may hold more: `plan` compares the wanted fields), so the two compare with `==`.
+Secret values (the webhook token) are never part of a spec.
 """
 
 from __future__ import annotations
@@ -57,10 +58,7 @@ class Resource:
     kind: Kind
     name: str
     spec: dict[str, Any]
-    # Say what it is for, in the plan ("job 'certsync' in project 'x'").
-    detail: str = ""
-    # Fields compared only when creating (cannot be read back, e.g. a sensitive header's value).
-    replace_on: tuple[str, ...] = ()
+    detail: str = ""  # what it is for, in the plan
 
     @property
     def key(self) -> tuple[Kind, str]:

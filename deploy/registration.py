@@ -26,7 +26,7 @@ from ibm_eventnotifications.event_notifications_v1 import SourcesPager
 from deploy.clients import Clients
 from shared.errors import PermanentError, RetryableError
 from shared.retry import RetryPolicy, call_with_retry
-from shared.sdk import call_once, call_pages
+from shared.sdk import call_once
 
 WHAT = "register Secrets Manager with Event Notifications"
 # How long a new authorization may take to let Secrets Manager register (see above).
@@ -36,7 +36,7 @@ PROPAGATION = RetryPolicy(attempts=60, total_seconds=60.0, initial_wait=1.0, max
 def secrets_manager_source(clients: Clients, instance: str, crn: str) -> dict[str, Any] | None:
     """The Event Notifications source of the Secrets Manager instance `crn`, or None."""
     pager = SourcesPager(client=clients.event_notifications, instance_id=instance, limit=100)
-    sources = call_pages(pager, what="list Event Notifications sources", policy=clients.policy)
+    sources = clients.pages(pager, "list Event Notifications sources")
     return next((s for s in sources if s.get("id") == crn), None)
 
 

@@ -1,12 +1,16 @@
-"""What people read: the plan as a diff, the apply and destroy progress, the doctor's checklist."""
+"""`plan`, `apply` and `destroy`: what they print (the plan as a diff, the progress, the summary)
+and their exit status."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Sequence
+from typing import TextIO
 
-from deploy.canary_report import CanaryReport
-from deploy.checks import Check, Status
-from deploy.engine import Plan
+from deploy.arguments import EXIT_CHANGES, EXIT_FAILED, EXIT_OK, dump
+from deploy.engine import DeployError, Plan, Session
+from deploy.leftovers import Leftovers, by_hand
 from deploy.model import Action, Change
 
 SYMBOLS = {
@@ -26,18 +30,92 @@ PAST = {
 }
 
 
-def change_line(change: Change) -> str:
-    symbol, action = SYMBOLS[change.action], change.action.value
-    line = f"  {symbol:>3} {action:<8} {change.kind.value} '{change.name}'"
-    if change.detail:
-        line += f" ({change.detail})"
-    return line
+def run_plan(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    session.check_references()
+    planned = session.plan()
+    if args.json:
+        dump(out, {"ok": not planned.conflicts, **planned.to_dict()})
+    else:
+        print(plan_text(planned, header), file=out)
+    if planned.conflicts:
+        return EXIT_FAILED
+    return EXIT_CHANGES if args.detailed_exitcode and planned.writes else EXIT_OK
+
+
+def run_apply(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    session.check_references()
+    planned = session.plan()
+    if not args.json:
+        print(plan_text(planned, header), file=out, flush=True)
+    if planned.conflicts:
+        if args.json:
+            dump(out, {"ok": False, **planned.to_dict()})
+            return EXIT_FAILED
+        raise DeployError("conflicts: nothing changed (see the plan)")
+    if not planned.writes:
+        if args.json:
+            dump(out, {"ok": True, "applied": [], **planned.to_dict()})
+        return EXIT_OK
+    deleting = [c for c in planned.writes if c.action in {Action.DELETE, Action.REPLACE}]
+    if deleting and not args.yes and sys.stdin.isatty():
+        names = ", ".join(f"{c.kind.value} '{c.name}'" for c in deleting)
+        if not confirm(f"This deletes {names}. Go ahead?"):
+            session.progress("Nothing changed.")
+            return EXIT_FAILED
+    done = session.apply(planned, report=lambda c: session.progress(done_line(c)))
+    if args.json:
+        dump(out, {"ok": True, "applied": [c.to_dict() for c in done], **planned.to_dict()})
+    else:
+        print(f"\nApplied {len(done)} change(s).", file=out)
+        if planned.manual:
+            print("Still to do by hand:", file=out)
+            for step in planned.manual:
+                print(f"  - {step}", file=out)
+    return EXIT_OK
+
+
+def run_destroy(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    leftovers = Leftovers(session)
+    own, made_by_runs = session.destroy_plan(), leftovers.changes()
+    changes = [*own, *made_by_runs]
+    manual = by_hand(session)
+    if not args.json:
+        print(destroy_text(changes, header), file=out, flush=True)
+    deleting = [c for c in changes if c.writes]
+    if deleting and not args.yes and not confirm(f"Delete these {len(deleting)} resources?"):
+        session.progress("Nothing deleted.")
+        return EXIT_FAILED
+
+    def report(change: Change) -> None:
+        session.progress(done_line(change))
+
+    session.destroy(own, report=report)
+    for change in made_by_runs:  # after the job: no run of it writes the status record again
+        if change.writes:
+            leftovers.delete(change)
+            report(change)
+    if args.json:
+        dump(out, {"ok": True, "changes": [c.to_dict() for c in changes], "manual": manual})
+    else:
+        print(f"\nDeleted {len(deleting)} resource(s).", file=out)
+        print("Left for you to remove by hand (destroy cannot, or must not):", file=out)
+        for step in manual:
+            print(f"  - {step}", file=out)
+    return EXIT_OK
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal (the question on stderr, so stdout stays the result)."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
 def plan_text(planned: Plan, header: str) -> str:
     lines = [header, ""]
     for change in [*planned.changes, *planned.prune]:
-        lines.append(change_line(change))
+        symbol, action = SYMBOLS[change.action], change.action.value
+        detail = f" ({change.detail})" if change.detail else ""
+        lines.append(f"  {symbol:>3} {action:<8} {change.kind.value} '{change.name}'{detail}")
         if change.action is not Action.KEEP and change.reasons != ("does not exist",):
             lines += [f"          {reason}" for reason in change.reasons]
     if planned.manual:
@@ -75,39 +153,4 @@ def destroy_text(changes: Sequence[Change], header: str) -> str:
         lines.append(f"  {verb} {change.kind.value} '{change.name}'{reason}")
     if not changes:
         lines.append("  nothing certsync created was found")
-    return "\n".join(lines)
-
-
-MARK = {Status.OK: "[ ok ]", Status.WARN: "[warn]", Status.FAIL: "[FAIL]", Status.MANUAL: "[ -- ]"}
-
-
-def doctor_text(checks: Sequence[Check], header: str) -> str:
-    lines = [header, ""]
-    for check in checks:
-        lines.append(f"  {MARK[check.status]} {check.what}")
-        if check.detail:
-            lines.append(f"         {check.detail}")
-        if check.fix and check.status is not Status.OK:
-            for n, fix_line in enumerate(check.fix.splitlines()):
-                lines.append(f"         {'fix: ' if n == 0 else '     '}{fix_line.strip()}")
-    failures = sum(1 for c in checks if c.status is Status.FAIL)
-    warnings = sum(1 for c in checks if c.status is Status.WARN)
-    lines.append("")
-    if failures:
-        lines.append(f"{failures} of {len(checks)} checks failed.")
-    else:
-        lines.append(f"All checks passed ({warnings} warning(s)).")
-    return "\n".join(lines)
-
-
-def canary_text(report: CanaryReport) -> str:
-    """One line per hop: its name, ok or FAIL, and seconds since the rotation; then the detail."""
-    lines = ["", "Canary rotation (seconds since the new version):"]
-    for hop in report.hops:
-        seconds = f"{hop.seconds:6.2f} s" if hop.seconds is not None else "     - s"
-        lines.append(f"  {hop.hop:<12} {'ok' if hop.ok else 'FAIL':<4} {seconds}  {hop.detail}")
-    failing = next((h.hop for h in report.hops if not h.ok), None)
-    lines.append("")
-    passed = "Canary passed: every hop happened."
-    lines.append(passed if failing is None else f"Canary failed at '{failing}'.")
     return "\n".join(lines)

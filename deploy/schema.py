@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from job.settings import VARIABLES as JOB_VARIABLES
 from shared.crn import parse_crn
 from shared.names import close_to, did_you_mean
-from trigger.settings import VARIABLES as TRIGGER_VARIABLES
 
 # A key's value is checked further (a nested mapping of known keys), or is a leaf (None): a
 # scalar, a list or a free mapping (`code_engine.urls`: region -> URL; `mappings`, checked by the
@@ -48,7 +46,6 @@ SCHEMA: dict[str, Any] = {
     "job": SIZE,
     "trigger": {**SIZE, "min_instances": None},
 }
-ENV_VARIABLES = {"job": JOB_VARIABLES, "trigger": TRIGGER_VARIABLES}
 # How close a variable name must be to a known one to be taken for a typo of it, when it does not
 # start with CERTSYNC_ (other variables, `HTTPS_PROXY` say, are the user's own business).
 LOOKALIKE = 0.85
@@ -79,7 +76,14 @@ def _unknown(key: str, path: str, at: str, schema: dict[str, Any]) -> str:
 
 def unknown_variables(component: str, names: list[str]) -> list[str]:
     """A problem for each `env.<component>` name that looks like certsync's but is not one."""
-    known = ENV_VARIABLES[component]
+    if not names:
+        return []
+    # Imported only when there are variables to check: each Settings module brings the job's or
+    # the trigger's dependencies, which most configs (and `inventory`) never need.
+    from job.settings import VARIABLES as JOB_VARIABLES
+    from trigger.settings import VARIABLES as TRIGGER_VARIABLES
+
+    known = {"job": JOB_VARIABLES, "trigger": TRIGGER_VARIABLES}[component]
     problems = []
     for name in names:
         if name in known:

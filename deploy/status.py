@@ -8,22 +8,22 @@ targets in other projects (a mapping's `project`) show their recorded domain che
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from deploy.arguments import EXIT_OK, dump
 from deploy.clients import Clients
 from deploy.config import Config
 from job.code_engine import StatusStore
 from job.status import Record
 from job.status_cli import render_table
 
+if TYPE_CHECKING:
+    from deploy.engine import Session
+
 STATUS_CONFIGMAP = "certsync-status"  # the job's default (job/settings.py)
-
-
-def status_configmap(config: Config) -> str:
-    """Where the job keeps its record: `CERTSYNC_STATUS_CONFIGMAP` in `env.job`, or the default."""
-    return config.job_env.get("CERTSYNC_STATUS_CONFIGMAP") or STATUS_CONFIGMAP
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,30 @@ class Status:
         }
 
 
+def run_status(session: Session, args: argparse.Namespace, header: str, out: TextIO) -> int:
+    status = read_status(session.clients, session.config, session.facts.project_id)
+    if args.json:
+        dump(out, status.to_dict())
+    else:
+        print(status_text(status, header, dt.datetime.now(dt.UTC)), file=out)
+    return EXIT_OK
+
+
+def status_store(clients: Clients, config: Config, project_id: str) -> StatusStore:
+    """The job's status record, where the job keeps it: `CERTSYNC_STATUS_CONFIGMAP` in `env.job`,
+    or the default."""
+    name = config.job_env.get("CERTSYNC_STATUS_CONFIGMAP") or STATUS_CONFIGMAP
+    return StatusStore(clients.code_engine, project_id, name, policy=clients.policy)
+
+
 def read_status(clients: Clients, config: Config, project_id: str) -> Status:
-    name = status_configmap(config)
-    store = StatusStore(clients.code_engine, project_id, name, policy=clients.policy)
+    store = status_store(clients, config, project_id)
     record, tag = store.read()
     targets = sorted({t for t, s in record.items() if not s.project} | _home_targets(config))
     by_secret = _domain_mappings(clients, project_id)
     domains = {t: by_secret.get(t, []) for t in targets}
-    return Status(name, tag is not None, record, domains, _last_run(clients, config, project_id))
+    last_run = _last_run(clients, config, project_id)
+    return Status(store.name, tag is not None, record, domains, last_run)
 
 
 def _home_targets(config: Config) -> set[str]:
@@ -84,15 +100,19 @@ def _domain_mappings(clients: Clients, project_id: str) -> dict[str, list[dict[s
     return by_secret
 
 
-def _last_run(clients: Clients, config: Config, project_id: str) -> LastRun | None:
+def job_runs(clients: Clients, config: Config, project_id: str) -> list[dict[str, Any]]:
     from ibm_code_engine_sdk.code_engine_v2 import JobRunsPager
 
     pager = JobRunsPager(
         client=clients.code_engine, project_id=project_id, job_name=config.job_name, limit=100
     )
+    return clients.pages(pager, f"list the job runs of '{config.job_name}'")
+
+
+def _last_run(clients: Clients, config: Config, project_id: str) -> LastRun | None:
     runs = [  # doctor's dry runs write nothing: the last run is the last that could sync
         r
-        for r in clients.pages(pager, f"list the job runs of '{config.job_name}'")
+        for r in job_runs(clients, config, project_id)
         if "--dry-run" not in (r.get("run_arguments") or [])
     ]
     if not runs:

@@ -9,44 +9,24 @@ its subscriptions and creates them again (README, "The filter").
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploy.clients import Clients
 from deploy.model import Resource
 from shared.errors import PermanentError
 
-
-def create_topic(clients: Clients, instance: str, resource: Resource) -> str:
-    """Create the topic; returns its id."""
-    en, spec = clients.event_notifications, resource.spec
-    body = clients.call(
-        lambda: en.create_topic(
-            instance_id=instance,
-            name=resource.name,
-            description=spec["description"],
-            sources=spec["sources"],
-        ),
-        f"create Event Notifications topic '{resource.name}'",
-    )
-    return str(body["id"])
+if TYPE_CHECKING:
+    from deploy.events import Events
 
 
-def update_topic(
-    clients: Clients,
-    instance: str,
-    resource: Resource,
-    ident: str,
-    progress: Callable[[str], None],
-) -> str:
+def update_topic(events: Events, resource: Resource, ident: str) -> str:
     """Give topic `ident` the resource's description and sources; returns its id (a new one when
     it had to be created again)."""
-    en, spec = clients.event_notifications, resource.spec
+    clients, instance, spec = events.clients, events.instance, resource.spec
     steps: list[list[dict[str, Any]]] = [[], spec["sources"]]
     try:
         for sources in steps:
             clients.call(
-                lambda sources=sources: en.replace_topic(
+                lambda sources=sources: clients.event_notifications.replace_topic(
                     instance_id=instance,
                     id=ident,
                     name=resource.name,
@@ -59,15 +39,15 @@ def update_topic(
     except PermanentError as exc:
         if exc.status != 400:  # only a refused request: not a missing topic, not a 403
             raise
-        progress(
+        events.progress(
             f"topic '{resource.name}': {exc}; deleting it and its subscriptions and creating "
             "them again"
         )
-    return _recreate(clients, instance, resource, ident)
+    return _recreate(events, resource, ident)
 
 
-def _recreate(clients: Clients, instance: str, resource: Resource, ident: str) -> str:
-    en = clients.event_notifications
+def _recreate(events: Events, resource: Resource, ident: str) -> str:
+    clients, instance, en = events.clients, events.instance, events.clients.event_notifications
     topic = clients.call(
         lambda: en.get_topic(instance_id=instance, id=ident),
         f"get Event Notifications topic '{resource.name}'",
@@ -88,21 +68,21 @@ def _recreate(clients: Clients, instance: str, resource: Resource, ident: str) -
         lambda: en.delete_topic(instance_id=instance, id=ident),
         f"delete Event Notifications topic '{resource.name}'",
     )
-    new = create_topic(clients, instance, resource)
+    new = str(events.create(resource, {}).handle["id"])
     for subscription in subscriptions:
-        _resubscribe(clients, instance, subscription, new)
+        _resubscribe(events, subscription, new)
     return new
 
 
-def _resubscribe(clients: Clients, instance: str, subscription: dict[str, Any], topic: str) -> None:
+def _resubscribe(events: Events, subscription: dict[str, Any], topic: str) -> None:
     """The subscription again, on the new topic: its name, description, destination and a
     webhook's `signing_enabled`. Other attributes (an email list's recipients, ...) are not carried
     over; the progress line names the topic to check."""
     signing = (subscription.get("attributes") or {}).get("signing_enabled")
     name = str(subscription["name"])
-    clients.call(
-        lambda: clients.event_notifications.create_subscription(
-            instance_id=instance,
+    events.clients.call(
+        lambda: events.clients.event_notifications.create_subscription(
+            instance_id=events.instance,
             name=name,
             topic_id=topic,
             destination_id=subscription["destination_id"],

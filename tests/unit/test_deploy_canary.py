@@ -6,32 +6,31 @@ import datetime as dt
 
 from cryptography import x509
 
-from deploy import canary_cert
-from deploy.canary_report import HOPS, CanaryReport, Hop
-from deploy.render import canary_text
+from deploy import canary_setup as canary_cert
+from deploy.canary_report import HOPS, CanaryReport, Hop, canary_text
 
 NOW = dt.datetime(2026, 12, 8, 12, 0, tzinfo=dt.UTC)
 
 
 def test_the_canary_certificate_is_short_lived_self_signed_and_new_each_time() -> None:
-    first, key = canary_cert.make("certsync-canary", NOW)
-    second, _ = canary_cert.make("certsync-canary", NOW)
+    first, key = canary_cert.make_certificate("certsync-canary", NOW)
+    second, _ = canary_cert.make_certificate("certsync-canary", NOW)
     cert = x509.load_pem_x509_certificate(first.encode())
     assert cert.subject == cert.issuer
     assert cert.not_valid_before_utc < NOW < cert.not_valid_after_utc
     assert cert.not_valid_after_utc - NOW == canary_cert.LIFETIME
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == ["certsync-canary.certsync.invalid"]
-    assert canary_cert.serial(first) != canary_cert.serial(second)
-    assert canary_cert.serial(first) == format(cert.serial_number, "x")
+    assert canary_cert.serial_of(first) != canary_cert.serial_of(second)
+    assert canary_cert.serial_of(first) == format(cert.serial_number, "x")
     assert "PRIVATE KEY" in key
 
 
 def test_destroy_recognises_only_the_canarys_own_certificate() -> None:
-    pem, _ = canary_cert.make("certsync-canary", NOW)
+    pem, _ = canary_cert.make_certificate("certsync-canary", NOW)
     assert canary_cert.is_canary(pem, "certsync-canary")
     assert not canary_cert.is_canary(pem, "other-canary")
-    user, _ = canary_cert.make("certsync-canary-x", NOW)  # another name, same shape
+    user, _ = canary_cert.make_certificate("certsync-canary-x", NOW)  # another name, same shape
     assert not canary_cert.is_canary(user, "certsync-canary")
     assert not canary_cert.is_canary("not a certificate", "certsync-canary")
     assert not canary_cert.is_canary("", "certsync-canary")
