@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from ibm_cloud_sdk_core import ApiException
+if TYPE_CHECKING:  # only named in signatures: whoever reads ConfigError need not load them
+    import requests
+    from ibm_cloud_sdk_core import ApiException
 
 
 class CertsyncError(Exception):
