@@ -12,24 +12,48 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 
-from job.code_engine import DomainMapping, DomainMappings
-from job.outcome import DomainCheck
-from job.served import ServedCertificates
+from job.status import DomainCheck
 from shared.errors import CertsyncError
 from shared.retry import Waits, poll
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class DomainMapping:
+    name: str  # the domain itself, e.g. www.example.com
+    tls_secret: str
+    entity_tag: str
+    status: str  # ready, deploying, failed
+    reason: str | None = None
+
+
+class DomainMappings(Protocol):
+    """A project's custom domains (`job.code_engine.DomainMappings`)."""
+
+    def for_secret(self, tls_secret: str) -> tuple[DomainMapping, ...]: ...
+
+    def get(self, name: str) -> DomainMapping: ...
+
+    def refresh(self, mapping: DomainMapping) -> DomainMapping: ...
+
+
+class Served(Protocol):
+    """What a domain serves (`job.served.ServedCertificates`)."""
+
+    def leaf(self, domain: str) -> x509.Certificate: ...
+
+
 class Rollout:
     def __init__(
         self,
         mappings: DomainMappings,
-        served: ServedCertificates,
+        served: Served,
         *,
         timeout: float,
         sleep: Callable[[float], None] = time.sleep,

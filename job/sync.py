@@ -20,9 +20,9 @@ from cryptography import x509
 from job.certs import CertificateRejected, SourceCertificate, TlsBundle, build_bundle
 from job.domains import check_names, check_trusted
 from job.mappings import SecretMapping
-from job.outcome import DomainCheck, Outcome, Result
 from job.plan import Action, CurrentTarget, Plan, plan
 from job.rollout import Rollout
+from job.status import DomainCheck, Outcome, Result
 from shared.errors import CertsyncError, ConflictError
 
 log = structlog.get_logger("certsync.job")
