@@ -2,7 +2,7 @@
 
 certsync is an Event Notifications *custom source*; users route its events to Slack, Teams,
 PagerDuty, webhooks or email with the subscriptions they already have. Each alert is a CloudEvent
-whose `type` names its condition (`job.outcome.Condition`, stable), about one target, with the
+whose `type` names its condition (`job.status.Condition`, stable), about one target, with the
 facts in `data`. Which alerts are due is decided here (`alerts_for`, `due`); publishing is
 `job.event_notifications.Notifier`, best effort: a failure is logged by the caller and never
 changes what was synced.

@@ -1,9 +1,6 @@
 """Code Engine adapter: a project's TLS secrets, its custom domains (domain mappings) and the
-status record's config map, translated into our own types; and where targets live (`Sites`).
-
-A mapping names its project and region, or neither ("": the job's own, CE_PROJECT_ID and
-CODE_ENGINE_URL). A region's API base is `Settings.code_engine_url_for`. Clients are built on
-first use, one per region, so a run whose mappings are all at home builds one.
+status record's config map, translated into our own types; and where targets live (`Sites`:
+one client per region, built on first use).
 
 A domain-mapping refresh is a merge-patch of the mapping's own `tls_secret` with `If-Match`: Code
 Engine's docs say to edit the TLS secret on renewal, yet their CLI walkthrough also runs
@@ -42,8 +39,7 @@ MAX_CONFLICTS = 5  # config-map writes in a row that met another run's write
 
 
 class _Adapter:
-    """One project's calls (on a CodeEngineV2, or anything with its methods), each under the
-    retry policy."""
+    """One project's calls (on a CodeEngineV2), each under the retry policy."""
 
     def __init__(self, api: Any, project_id: str, *, policy: RetryPolicy) -> None:
         self._api = api
@@ -72,7 +68,7 @@ class TargetStore(_Adapter):
         data = body.get("data") or {}
         return CurrentTarget(
             name=name,
-            entity_tag=str(body.get("entity_tag") or ""),
+            entity_tag=_tag(body),
             format=str(body.get("format") or ""),
             tls_cert=data.get("tls_cert"),
             tls_key=data.get("tls_key"),
@@ -86,7 +82,7 @@ class TargetStore(_Adapter):
                 project_id=self._project, format="tls", name=name, data=_data(bundle)
             ),
         )
-        return str(body.get("entity_tag") or "")
+        return _tag(body)
 
     def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str:
         """Replace the TLS secret if it still carries `if_match` (else ConflictError); returns
@@ -101,11 +97,10 @@ class TargetStore(_Adapter):
                 data=_data(bundle),
             ),
         )
-        return str(body.get("entity_tag") or "")
+        return _tag(body)
 
     def list_tags(self) -> dict[str, str]:
-        """name -> entity tag of every TLS secret in the project, so whether a target changed is
-        known without reading it."""
+        """name -> entity tag of every TLS secret in the project."""
         pager = SecretsPager(
             client=self._api, project_id=self._project, format="tls", limit=PAGE_SIZE
         )
@@ -120,12 +115,16 @@ def _data(bundle: TlsBundle) -> SecretDataTLSSecretData:
     return SecretDataTLSSecretData(tls_cert=bundle.cert_pem, tls_key=bundle.key_pem)
 
 
+def _tag(body: dict[str, Any]) -> str:
+    return str(body.get("entity_tag") or "")
+
+
 def _domain_mapping(body: dict[str, Any]) -> DomainMapping:
     details = body.get("status_details") or {}
     return DomainMapping(
         name=str(body.get("name") or ""),
         tls_secret=str(body.get("tls_secret") or ""),
-        entity_tag=str(body.get("entity_tag") or ""),
+        entity_tag=_tag(body),
         status=str(body.get("status") or ""),
         reason=details.get("reason"),
     )
@@ -190,7 +189,7 @@ class StatusStore(_Adapter):
             )
         except NotFoundError:
             return {}, None
-        return from_data(body.get("data")), str(body.get("entity_tag") or "")
+        return from_data(body.get("data")), _tag(body)
 
     def update(
         self, change: Callable[[Record], Record], *, first: tuple[Record, str | None] | None = None
@@ -237,8 +236,8 @@ class Sites:
         policy: RetryPolicy,
         rollout: Callable[[DomainMappings], Rollout] | None = None,
     ) -> None:
-        """`client(url)` builds a CodeEngineV2 for an API base; `rollout(domain_mappings)` the
-        custom-domain checks of one project (None: CERTSYNC_VERIFY=off)."""
+        """`client(url)` builds a CodeEngineV2; `rollout(domain_mappings)` the custom-domain
+        checks of one project (None: CERTSYNC_VERIFY=off)."""
         self._project = project_id
         self._url_for = url_for
         self._client = client

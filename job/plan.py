@@ -216,7 +216,7 @@ def _read_current(
         if clean_key_pem(current.tls_key) == bundle.key_pem:
             key_der = bundle.key_der
         else:
-            _, key_der = parse_private_key(current.tls_key, "current")
+            key_der = parse_private_key(current.tls_key, "current")[2]
     except CertificateRejected:
         return None
     return chain, key_der

@@ -85,10 +85,8 @@ class Rollout:
             served = self._probe(mapping.name)
             if isinstance(served, str):
                 checks.append(self._result(mapping.name, started, None, served))
-            elif served == leaf:
-                checks.append(self._result(mapping.name, started, served, None))
             else:
-                why = f"serves serial {format(served.serial_number, 'x')} now"
+                why = None if served == leaf else f"serves serial {_serial(served)} now"
                 checks.append(self._result(mapping.name, started, served, why))
         return checks
 
@@ -144,7 +142,7 @@ class Rollout:
             return self._result(mapping.name, started, leaf, None)
         served = last[0] if last else "nothing was read"
         if isinstance(served, x509.Certificate):
-            why = f"still serves serial {format(served.serial_number, 'x')}"
+            why = f"still serves serial {_serial(served)}"
             return self._result(mapping.name, started, served, why)
         return self._result(mapping.name, started, None, served)
 
@@ -179,7 +177,11 @@ class Rollout:
             domain=domain,
             verified=reason is None,
             seconds=round(self._clock() - started, 3),
-            served_serial=format(served.serial_number, "x") if served is not None else None,
+            served_serial=_serial(served) if served is not None else None,
             served_not_after=served.not_valid_after_utc if served is not None else None,
             reason=reason,
         )
+
+
+def _serial(cert: x509.Certificate) -> str:
+    return format(cert.serial_number, "x")

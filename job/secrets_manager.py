@@ -33,7 +33,18 @@ class SecretSource:
             what=f"get Secrets Manager secret {secret_id!r}",
             policy=self._policy,
         )
-        return to_source(secret_id, body)
+        chain = body.get("ca_chain") or ()
+        return SourceCertificate(
+            secret_id=secret_id,
+            name=str(body.get("name") or secret_id),
+            secret_type=str(body.get("secret_type") or "unknown"),
+            certificate=str(body.get("certificate") or ""),
+            private_key=body.get("private_key"),
+            intermediate=body.get("intermediate"),
+            issuing_ca=body.get("issuing_ca"),
+            ca_chain=tuple(str(c) for c in chain) if isinstance(chain, list) else (),
+            version=version_of(body),
+        )
 
     def list_certificates(self, labels: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The metadata of every certificate secret (with all of `labels`), page by page; the
@@ -49,21 +60,6 @@ class SecretSource:
         )
         listed = call_pages(pager, what="list Secrets Manager secrets", policy=self._policy)
         return [s for s in listed if isinstance(s, dict)]
-
-
-def to_source(secret_id: str, body: dict[str, Any]) -> SourceCertificate:
-    chain = body.get("ca_chain") or ()
-    return SourceCertificate(
-        secret_id=secret_id,
-        name=str(body.get("name") or secret_id),
-        secret_type=str(body.get("secret_type") or "unknown"),
-        certificate=str(body.get("certificate") or ""),
-        private_key=body.get("private_key"),
-        intermediate=body.get("intermediate"),
-        issuing_ca=body.get("issuing_ca"),
-        ca_chain=tuple(str(c) for c in chain) if isinstance(chain, list) else (),
-        version=version_of(body),
-    )
 
 
 class FetchOnce:

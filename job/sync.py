@@ -81,7 +81,7 @@ class Syncer:
     ) -> None:
         """`sites`: where each mapping's target lives (its project's secrets, and its custom
         domains: a site's `rollout` None is CERTSYNC_VERIFY=off). `unchanged`: the outcome of a
-        target known to be current without reading it (`job.unchanged`), or None."""
+        target known to be current without reading it (`job.plan.Snapshot`), or None."""
         self._fetch = fetch
         self._sites = sites
         self._clock = clock
