@@ -16,14 +16,13 @@ from typing import Any
 
 import structlog
 
-from job.code_engine import DomainMappings, StatusStore
+from job.code_engine import DomainMappings, Sites, StatusStore
 from job.event_notifications import Notifier
 from job.rollout import Rollout
 from job.run import Services, execute, plan_run
 from job.secrets_manager import SecretSource
 from job.served import ServedCertificates
 from job.settings import Settings
-from job.sites import Sites
 from job.status_cli import show_status
 from shared import __version__
 from shared.clients import (

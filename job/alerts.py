@@ -2,21 +2,30 @@
 
 certsync is an Event Notifications *custom source*; users route its events to Slack, Teams,
 PagerDuty, webhooks or email with the subscriptions they already have. Each alert is a CloudEvent
-whose `type` names its condition (`job.outcome.Condition`, stable), about one target, with the
+whose `type` names its condition (`job.status.Condition`, stable), about one target, with the
 facts in `data`. Which alerts are due is decided here (`alerts_for`, `due`); publishing is
 `job.event_notifications.Notifier`, best effort: a failure is logged by the caller and never
 changes what was synced.
+
+With `CERTSYNC_WATCH_UNMANAGED=true`, a TLS secret no mapping manages raises
+`certificate_expiring` within the warning window too, naming it as unmanaged: nothing renews it.
+Its alert is claimed in the status record like any other, under the key a mapping of that secret
+would have (`SecretMapping.key`), so adopting it later keeps its history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from job.outcome import Condition, Outcome
-from job.status import Record
+from job.mappings import SecretMapping
+from job.status import Condition, Outcome, Record, TargetStatus, iso
 from shared.expiry import days_left, expiring
+
+UNMANAGED = "unmanaged"  # the status record's outcome for a TLS secret no mapping manages
+UNMANAGED_REASON = "no certsync mapping manages this TLS secret: nothing renews it"
 
 
 @dataclass(frozen=True)
@@ -127,3 +136,77 @@ def _expiring(
 def _simple(condition: Condition, target: str, outcome: Outcome, facts: dict[str, Any]) -> Alert:
     short = f"certsync: {condition.summary} for '{target}'"
     return Alert(condition, target, short, outcome.reason, facts)
+
+
+@dataclass(frozen=True)
+class UnmanagedSecret:
+    name: str
+    project: str  # "" for both: the job's own project and region
+    region: str
+    serial: str
+    not_after: dt.datetime
+    certificate: str  # `job.certs.describe`: CN and serial
+
+    @property
+    def key(self) -> str:
+        return SecretMapping("", self.name, project=self.project, region=self.region).key
+
+
+def unmanaged_expiring(
+    found: Iterable[UnmanagedSecret], now: dt.datetime, warn_days: int
+) -> list[tuple[UnmanagedSecret, int]]:
+    """The unmanaged secrets within the warning window, with their days left."""
+    out = []
+    for secret in found:
+        left = days_left(secret.not_after, now)
+        if left is not None and expiring(left, warn_days):
+            out.append((secret, left))
+    return out
+
+
+def unmanaged_alerts(found: Iterable[tuple[UnmanagedSecret, int]]) -> list[Alert]:
+    return [_unmanaged_alert(secret, left) for secret, left in found]
+
+
+def _unmanaged_alert(secret: UnmanagedSecret, left: int) -> Alert:
+    when = secret.not_after.isoformat()
+    short = f"certsync: the unmanaged TLS secret '{secret.name}' expires in {left} days ({when})"
+    long = (
+        f"{short.removeprefix('certsync: ')}; {UNMANAGED_REASON}. Renew it by hand, or let "
+        "certsync manage it: python -m deploy adopt --config certsync.yaml --write, then plan "
+        "and apply"
+    )
+    data = {
+        "target": secret.key,
+        "unmanaged": True,
+        "serial": secret.serial,
+        "not_after": when,
+        "days_left": left,
+        "certificate": secret.certificate,
+        **{k: v for k, v in (("project", secret.project), ("region", secret.region)) if v},
+    }
+    return Alert(Condition.CERTIFICATE_EXPIRING, secret.key, short, long, data)
+
+
+def note_unmanaged(
+    record: Record, found: Iterable[tuple[UnmanagedSecret, int]], now: dt.datetime
+) -> Record:
+    """`record` with an entry for each expiring unmanaged secret (where its alerts are claimed);
+    an entry a mapping wrote is left alone."""
+    updated = dict(record)
+    for secret, _ in found:
+        before = updated.get(secret.key)
+        if before is not None and before.outcome != UNMANAGED:
+            continue
+        updated[secret.key] = TargetStatus(
+            secret_id="",
+            serial=secret.serial,
+            not_after=secret.not_after.isoformat(),
+            outcome=UNMANAGED,
+            reason=UNMANAGED_REASON,
+            checked_at=iso(now),
+            alerted=dict(before.alerted) if before else {},
+            project=secret.project,
+            region=secret.region,
+        )
+    return updated

@@ -1,7 +1,7 @@
 """Pure certificate handling: build the TLS chain from a Secrets Manager secret and validate it.
 
-No I/O and no logging; `now` is a parameter. A `CertificateRejected` message says what is wrong
-and with which certificate (by subject and serial), never the material itself.
+`now` is a parameter. A `CertificateRejected` message says what is wrong and with which
+certificate (by subject and serial), never the material itself.
 """
 
 from __future__ import annotations
@@ -23,13 +23,6 @@ from cryptography.hazmat.primitives.asymmetric import (
 from shared.errors import PermanentError
 
 CERT_TYPES = ("imported_cert", "public_cert", "private_cert")
-_PRIVATE_KEYS = (
-    rsa.RSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-    dsa.DSAPrivateKey,
-)
 PrivateKey = (
     rsa.RSAPrivateKey
     | ec.EllipticCurvePrivateKey
@@ -45,7 +38,7 @@ class CertificateRejected(PermanentError):
 
 @dataclass(frozen=True)
 class SourceCertificate:
-    """What Secrets Manager holds for one certificate secret (as the adapter read it)."""
+    """What Secrets Manager holds for one certificate secret."""
 
     secret_id: str
     name: str
@@ -55,7 +48,7 @@ class SourceCertificate:
     intermediate: str | None = None  # imported_cert, public_cert
     issuing_ca: str | None = None  # private_cert
     ca_chain: tuple[str, ...] = ()  # private_cert
-    version: str | None = None  # `job.unchanged.version_of` its metadata: what changes on rotation
+    version: str | None = None  # `job.plan.version_of` its metadata: what changes on rotation
 
 
 @dataclass(frozen=True)
@@ -100,16 +93,10 @@ def parse_certificates(pem: str, what: str) -> list[x509.Certificate]:
         raise CertificateRejected(f"{what} is not a valid PEM certificate") from None
 
 
-def parse_private_key(pem: str | None, what: str) -> tuple[str, bytes]:
-    """The key as clean PEM text and as PKCS8 DER; rejects missing, encrypted or invalid keys."""
-    _, key_pem, der = _load_private_key(pem, what)
-    return key_pem, der
-
-
-def _load_private_key(pem: str | None, what: str) -> tuple[PrivateKey, str, bytes]:
-    """`parse_private_key` and the loaded key. Loading is the costly part, once per key: for RSA,
-    cryptography checks the key's consistency (primes included) on every load, ~60-80 ms of CPU
-    for 2048 bits."""
+def parse_private_key(pem: str | None, what: str) -> tuple[PrivateKey, str, bytes]:
+    """The key, as clean PEM text and as PKCS8 DER; rejects missing, encrypted or invalid keys.
+    Loading is the costly part, once per key: for RSA, cryptography checks the key's consistency
+    (primes included) on every load, ~60-80 ms of CPU for 2048 bits."""
     if not pem or not pem.strip():
         raise CertificateRejected(f"{what} has no private key")
     try:
@@ -118,7 +105,7 @@ def _load_private_key(pem: str | None, what: str) -> tuple[PrivateKey, str, byte
         raise CertificateRejected(f"{what} has an encrypted private key") from None
     except ValueError:
         raise CertificateRejected(f"{what} has a private key that is not valid PEM") from None
-    if not isinstance(key, _PRIVATE_KEYS):
+    if not isinstance(key, PrivateKey):
         raise CertificateRejected(f"{what} has a private key of an unsupported type")
     der = key.private_bytes(
         serialization.Encoding.DER,
@@ -129,7 +116,6 @@ def _load_private_key(pem: str | None, what: str) -> tuple[PrivateKey, str, byte
 
 
 def clean_key_pem(pem: str) -> str:
-    """A key's PEM text as `parse_private_key` returns it."""
     return pem.strip() + "\n"
 
 
@@ -142,36 +128,30 @@ def build_bundle(source: SourceCertificate, now: dt.datetime) -> TlsBundle:
         )
     given = parse_certificates(source.certificate, f"{what} certificate")
     leaf, pool = given[0], given[1:]
-    for index, pem in enumerate(_intermediate_pems(source)):
-        pool += parse_certificates(pem, f"{what} {_field(source, index)}")
+    for field, pem in _intermediates(source):
+        pool += parse_certificates(pem, f"{what} {field}")
     chain = order_chain(leaf, pool, what)
-    key, key_pem, key_der = _load_private_key(source.private_key, what)
+    key, key_pem, key_der = parse_private_key(source.private_key, what)
     check_key_matches(leaf, key, what)
     check_validity(chain, now, what)
     return TlsBundle(chain=chain, key_pem=key_pem, key_der=key_der)
 
 
-def _intermediate_pems(source: SourceCertificate) -> list[str]:
-    if source.secret_type == "private_cert":
-        return [*source.ca_chain, *([source.issuing_ca] if source.issuing_ca else [])]
-    return [source.intermediate] if source.intermediate else []
-
-
-def _field(source: SourceCertificate, index: int) -> str:
+def _intermediates(source: SourceCertificate) -> list[tuple[str, str]]:
+    """(field, PEM) of each certificate besides the leaf."""
     if source.secret_type != "private_cert":
-        return "intermediate"
-    return f"ca_chain[{index}]" if index < len(source.ca_chain) else "issuing_ca"
+        return [("intermediate", source.intermediate)] if source.intermediate else []
+    fields = [(f"ca_chain[{i}]", pem) for i, pem in enumerate(source.ca_chain)]
+    return fields + ([("issuing_ca", source.issuing_ca)] if source.issuing_ca else [])
 
 
 def order_chain(
     leaf: x509.Certificate, pool: list[x509.Certificate], what: str
 ) -> tuple[x509.Certificate, ...]:
-    """Leaf first, then each certificate's issuer from `pool`; self-signed roots are dropped.
-
-    Duplicates are ignored. A pool certificate that does not fit the path from the leaf means the
-    chain belongs to something else: rejected.
-    """
-    unique = _dedupe([c for c in pool if not _self_signed(c) and c != leaf])
+    """Leaf first, then each certificate's issuer from `pool`; self-signed roots and duplicates
+    are dropped. A pool certificate that does not fit the path from the leaf means the chain
+    belongs to something else: rejected."""
+    unique = list(dict.fromkeys(c for c in pool if not _self_signed(c) and c != leaf))
     chain = [leaf]
     while unique:
         issuer = next((c for c in unique if _issued_by(chain[-1], c)), None)
@@ -218,11 +198,3 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def _self_signed(cert: x509.Certificate) -> bool:
     return cert.subject == cert.issuer and _issued_by(cert, cert)
-
-
-def _dedupe(certs: list[x509.Certificate]) -> list[x509.Certificate]:
-    seen: list[x509.Certificate] = []
-    for cert in certs:
-        if cert not in seen:
-            seen.append(cert)
-    return seen

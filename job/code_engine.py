@@ -1,5 +1,6 @@
 """Code Engine adapter: a project's TLS secrets, its custom domains (domain mappings) and the
-status record's config map, translated into our own types.
+status record's config map, translated into our own types; and where targets live (`Sites`:
+one client per region, built on first use).
 
 A domain-mapping refresh is a merge-patch of the mapping's own `tls_secret` with `If-Match`: Code
 Engine's docs say to edit the TLS secret on renewal, yet their CLI walkthrough also runs
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ibm_code_engine_sdk.code_engine_v2 import (
@@ -26,8 +26,11 @@ from ibm_code_engine_sdk.code_engine_v2 import (
 )
 
 from job.certs import TlsBundle
+from job.mappings import SecretMapping
 from job.plan import CurrentTarget
+from job.rollout import DomainMapping, Rollout
 from job.status import Record, from_data, to_data
+from job.sync import Site
 from shared.errors import ConflictError, NotFoundError
 from shared.retry import RetryPolicy
 from shared.sdk import PAGE_SIZE, Pager, call_api, call_pages
@@ -36,8 +39,7 @@ MAX_CONFLICTS = 5  # config-map writes in a row that met another run's write
 
 
 class _Adapter:
-    """One project's calls (on a CodeEngineV2, or anything with its methods), each under the
-    retry policy."""
+    """One project's calls (on a CodeEngineV2), each under the retry policy."""
 
     def __init__(self, api: Any, project_id: str, *, policy: RetryPolicy) -> None:
         self._api = api
@@ -66,7 +68,7 @@ class TargetStore(_Adapter):
         data = body.get("data") or {}
         return CurrentTarget(
             name=name,
-            entity_tag=str(body.get("entity_tag") or ""),
+            entity_tag=_tag(body),
             format=str(body.get("format") or ""),
             tls_cert=data.get("tls_cert"),
             tls_key=data.get("tls_key"),
@@ -80,7 +82,7 @@ class TargetStore(_Adapter):
                 project_id=self._project, format="tls", name=name, data=_data(bundle)
             ),
         )
-        return str(body.get("entity_tag") or "")
+        return _tag(body)
 
     def replace(self, name: str, bundle: TlsBundle, if_match: str) -> str:
         """Replace the TLS secret if it still carries `if_match` (else ConflictError); returns
@@ -95,11 +97,10 @@ class TargetStore(_Adapter):
                 data=_data(bundle),
             ),
         )
-        return str(body.get("entity_tag") or "")
+        return _tag(body)
 
     def list_tags(self) -> dict[str, str]:
-        """name -> entity tag of every TLS secret in the project, so whether a target changed is
-        known without reading it."""
+        """name -> entity tag of every TLS secret in the project."""
         pager = SecretsPager(
             client=self._api, project_id=self._project, format="tls", limit=PAGE_SIZE
         )
@@ -114,24 +115,19 @@ def _data(bundle: TlsBundle) -> SecretDataTLSSecretData:
     return SecretDataTLSSecretData(tls_cert=bundle.cert_pem, tls_key=bundle.key_pem)
 
 
-@dataclass(frozen=True)
-class DomainMapping:
-    name: str  # the domain itself, e.g. www.example.com
-    tls_secret: str
-    entity_tag: str
-    status: str  # ready, deploying, failed
-    reason: str | None = None
+def _tag(body: dict[str, Any]) -> str:
+    return str(body.get("entity_tag") or "")
 
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> DomainMapping:
-        details = body.get("status_details") or {}
-        return cls(
-            name=str(body.get("name") or ""),
-            tls_secret=str(body.get("tls_secret") or ""),
-            entity_tag=str(body.get("entity_tag") or ""),
-            status=str(body.get("status") or ""),
-            reason=details.get("reason"),
-        )
+
+def _domain_mapping(body: dict[str, Any]) -> DomainMapping:
+    details = body.get("status_details") or {}
+    return DomainMapping(
+        name=str(body.get("name") or ""),
+        tls_secret=str(body.get("tls_secret") or ""),
+        entity_tag=_tag(body),
+        status=str(body.get("status") or ""),
+        reason=details.get("reason"),
+    )
 
 
 class DomainMappings(_Adapter):
@@ -151,7 +147,7 @@ class DomainMappings(_Adapter):
                 )
                 found: dict[str, list[DomainMapping]] = {}
                 for body in self._pages(pager, "list domain mappings"):
-                    mapping = DomainMapping.from_body(body)
+                    mapping = _domain_mapping(body)
                     found.setdefault(mapping.tls_secret, []).append(mapping)
                 self._listed = {secret: tuple(ms) for secret, ms in found.items()}
             return self._listed.get(tls_secret, ())
@@ -161,7 +157,7 @@ class DomainMappings(_Adapter):
             f"get domain mapping {name!r}",
             functools.partial(self._api.get_domain_mapping, self._project, name),
         )
-        return DomainMapping.from_body(body)
+        return _domain_mapping(body)
 
     def refresh(self, mapping: DomainMapping) -> DomainMapping:
         """Patch the mapping with its own TLS secret, if it is still the version read."""
@@ -175,7 +171,7 @@ class DomainMappings(_Adapter):
                 {"tls_secret": mapping.tls_secret},
             ),
         )
-        return DomainMapping.from_body(body)
+        return _domain_mapping(body)
 
 
 class StatusStore(_Adapter):
@@ -193,7 +189,7 @@ class StatusStore(_Adapter):
             )
         except NotFoundError:
             return {}, None
-        return from_data(body.get("data")), str(body.get("entity_tag") or "")
+        return from_data(body.get("data")), _tag(body)
 
     def update(
         self, change: Callable[[Record], Record], *, first: tuple[Record, str | None] | None = None
@@ -225,3 +221,60 @@ class StatusStore(_Adapter):
 
     def _map_call(self, verb: str, request: Callable[[], Any]) -> dict[str, Any]:
         return self._call(f"{verb} Code Engine config map {self.name!r}", request)
+
+
+class Sites:
+    """One Code Engine client per region, and per (project, region) the adapters of its secrets
+    and its custom domains."""
+
+    def __init__(
+        self,
+        *,
+        project_id: str,
+        url_for: Callable[[str], str],
+        client: Callable[[str], Any],
+        policy: RetryPolicy,
+        rollout: Callable[[DomainMappings], Rollout] | None = None,
+    ) -> None:
+        """`client(url)` builds a CodeEngineV2; `rollout(domain_mappings)` the custom-domain
+        checks of one project (None: CERTSYNC_VERIFY=off)."""
+        self._project = project_id
+        self._url_for = url_for
+        self._client = client
+        self._policy = policy
+        self._rollout = rollout
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._sites: dict[tuple[str, str], tuple[TargetStore, Site]] = {}
+
+    def client(self, region: str = "") -> Any:
+        """The Code Engine client of a region ("" the job's own)."""
+        with self._lock:
+            return self._client_locked(region)
+
+    def site(self, mapping: SecretMapping) -> Site:
+        return self._at(mapping.project, mapping.region)[1]
+
+    def targets(self, project: str, region: str) -> TargetStore:
+        """The TLS secrets of a project in a region ("" for both: the job's own)."""
+        return self._at(project, region)[0]
+
+    def _at(self, project: str, region: str) -> tuple[TargetStore, Site]:
+        key = (project, region)
+        with self._lock:
+            found = self._sites.get(key)
+            if found is None:
+                api = self._client_locked(region)
+                project_id = project or self._project
+                rollout = None
+                if self._rollout is not None:
+                    rollout = self._rollout(DomainMappings(api, project_id, policy=self._policy))
+                store = TargetStore(api, project_id, policy=self._policy)
+                found = self._sites[key] = (store, Site(store, rollout))
+            return found
+
+    def _client_locked(self, region: str) -> Any:
+        url = self._url_for(region)
+        if url not in self._clients:
+            self._clients[url] = self._client(url)
+        return self._clients[url]

@@ -17,7 +17,6 @@ from typing import Any
 
 from job.mappings import TARGET_KEYS, SecretMapping, parse_target
 
-DEFAULT_LABEL = "certsync"
 METADATA_KEY = "certsync_targets"
 MAX_TARGETS = 100  # a Code Engine project holds at most 100 secrets
 

@@ -12,24 +12,48 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 
-from job.code_engine import DomainMapping, DomainMappings
-from job.outcome import DomainCheck
-from job.served import ServedCertificates
+from job.status import DomainCheck
 from shared.errors import CertsyncError
 from shared.retry import Waits, poll
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class DomainMapping:
+    name: str  # the domain itself, e.g. www.example.com
+    tls_secret: str
+    entity_tag: str
+    status: str  # ready, deploying, failed
+    reason: str | None = None
+
+
+class DomainMappings(Protocol):
+    """A project's custom domains (`job.code_engine.DomainMappings`)."""
+
+    def for_secret(self, tls_secret: str) -> tuple[DomainMapping, ...]: ...
+
+    def get(self, name: str) -> DomainMapping: ...
+
+    def refresh(self, mapping: DomainMapping) -> DomainMapping: ...
+
+
+class Served(Protocol):
+    """What a domain serves (`job.served.ServedCertificates`)."""
+
+    def leaf(self, domain: str) -> x509.Certificate: ...
+
+
 class Rollout:
     def __init__(
         self,
         mappings: DomainMappings,
-        served: ServedCertificates,
+        served: Served,
         *,
         timeout: float,
         sleep: Callable[[float], None] = time.sleep,
@@ -61,10 +85,8 @@ class Rollout:
             served = self._probe(mapping.name)
             if isinstance(served, str):
                 checks.append(self._result(mapping.name, started, None, served))
-            elif served == leaf:
-                checks.append(self._result(mapping.name, started, served, None))
             else:
-                why = f"serves serial {format(served.serial_number, 'x')} now"
+                why = None if served == leaf else f"serves serial {_serial(served)} now"
                 checks.append(self._result(mapping.name, started, served, why))
         return checks
 
@@ -120,7 +142,7 @@ class Rollout:
             return self._result(mapping.name, started, leaf, None)
         served = last[0] if last else "nothing was read"
         if isinstance(served, x509.Certificate):
-            why = f"still serves serial {format(served.serial_number, 'x')}"
+            why = f"still serves serial {_serial(served)}"
             return self._result(mapping.name, started, served, why)
         return self._result(mapping.name, started, None, served)
 
@@ -155,7 +177,11 @@ class Rollout:
             domain=domain,
             verified=reason is None,
             seconds=round(self._clock() - started, 3),
-            served_serial=format(served.serial_number, "x") if served is not None else None,
+            served_serial=_serial(served) if served is not None else None,
             served_not_after=served.not_valid_after_utc if served is not None else None,
             reason=reason,
         )
+
+
+def _serial(cert: x509.Certificate) -> str:
+    return format(cert.serial_number, "x")

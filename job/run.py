@@ -1,8 +1,8 @@
 """One run of the job, from the selection to the exit code: discover and select the mappings;
-take the snapshot (what the run knows without reading any single secret: the status record, the
-secrets' list metadata, the targets' entity tags, for `job.unchanged`); sync (or plan) each;
-watch expiry, record the status and send the alerts that are due; prune the job's own finished
-runs. Exit 0 (all in sync) or 1 (any failed).
+take the snapshot (what the run knows without reading any single secret, `job.plan.Snapshot`);
+sync (or plan) each, concurrently, one log line each; watch expiry, record the status and send
+the alerts that are due; prune the job's own finished runs. Exit 0 (all in sync) or 1 (any
+failed).
 
 Each listing of the snapshot is a few pages for the whole run; one that fails costs nothing but
 the shortcut: every mapping is then read as before (`snapshot_skipped`)."""
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,26 +19,24 @@ from typing import Any, TypeVar
 
 import structlog
 
-from job.code_engine import StatusStore
-from job.discovery import Discovered, Problem, combine, discover
+from job.alerts import UnmanagedSecret
+from job.code_engine import Sites, StatusStore
+from job.discovery import Problem, combine, discover
 from job.domains import public_roots
 from job.event_notifications import Notifier
 from job.mappings import SecretMapping, SelectedBy, Selection, select
-from job.outcome import Outcome, Result
-from job.report import Reporting, report, watch_expiry, watch_unmanaged
-from job.runner import FetchOnce, Lines, run_all
-from job.secrets_manager import SecretSource
+from job.plan import Snapshot
+from job.report import Lines, Reporting, find_unmanaged, report, watch_expiry, watch_unmanaged
+from job.secrets_manager import FetchOnce, SecretSource
 from job.settings import Settings
-from job.sites import Sites
-from job.status import Record
+from job.status import Outcome, Record, Result
 from job.sync import Rules, Syncer
-from job.unchanged import Snapshot
-from job.unmanaged import UnmanagedSecret, find_unmanaged
 from shared.errors import CertsyncError, ConfigError
 from shared.runs import RunHistory
 
 log = structlog.get_logger("certsync.job")
 T = TypeVar("T")
+DONE = Lines()  # each mapping's line says what was done, with the mapping's own place
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,12 @@ def plan_run(settings: Settings, services: Services) -> Plan:
     failed = False
     if settings.discover:  # with discovery, what the secrets declare is known only now
         try:
-            found, listed = find_declared(services.source, settings.discovery_label)
+            listed = services.source.list_certificates(labels=[settings.discovery_label])
         except CertsyncError as exc:
             log.error("discovery_failed", label=settings.discovery_label, error=str(exc))
             failed = True
         else:
+            found = discover(listed)
             declared = settings.localize(found.mappings)
             mappings, clashes = combine(settings.mappings, declared)
             conflicts = tuple(Outcome(m, Result.FAILED, why, 0.0) for m, why in clashes)
@@ -142,13 +142,6 @@ def execute(settings: Settings, services: Services, run: Plan, *, dry_run: bool)
     return exit_code
 
 
-def find_declared(source: SecretSource, label: str) -> tuple[Discovered, list[dict[str, Any]]]:
-    """The mappings the certificates labelled `label` declare, and their list metadata; raises
-    CertsyncError when they cannot be listed."""
-    listed = source.list_certificates(labels=[label])
-    return discover(listed), listed
-
-
 def take_snapshot(
     mappings: Sequence[SecretMapping],
     services: Services,
@@ -157,8 +150,7 @@ def take_snapshot(
     concurrency: int = 1,
 ) -> tuple[Snapshot | None, tuple[Record, str | None] | None]:
     """The snapshot (None when a listing failed) and the status record as read (None when it
-    could not be read), from the services' source, sites and store. `listed`: metadata already
-    in hand (from discovery). The listings are
+    could not be read). `listed`: metadata already in hand (from discovery). The listings are
     independent, so up to `concurrency` of them are in flight at once: a run over ten projects
     waits for about one round trip here, not eleven."""
     known = {str(s.get("id")): s for s in listed}
@@ -232,7 +224,7 @@ def _unmanaged(
         *run.selection.mappings,
         *(o.mapping for o in run.conflicts),
     )
-    found, problems = find_unmanaged(services.sites, managed)
+    found, problems = find_unmanaged(services.sites.targets, managed)
     for problem in problems:
         log.warning("unmanaged_skipped", reason=problem)
     log.info("unmanaged_listed", secrets=len(found))
@@ -247,3 +239,55 @@ def _prune_runs(history: RunHistory, current: str | None) -> None:
         log.warning("runs_prune_failed", error=str(exc), status=getattr(exc, "status", None))
         return
     log.info("runs_pruned", deleted=len(pruned.deleted), kept=pruned.kept)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(o.ok for o in self.outcomes) else 1
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((r.value for r in Result), 0)
+        for outcome in self.outcomes:
+            counts[outcome.result.value] += 1
+        return counts
+
+
+def run_all(
+    mappings: Sequence[SecretMapping],
+    syncer: Syncer,
+    *,
+    concurrency: int,
+    failed: Sequence[Outcome] = (),
+    lines: Lines = DONE,
+) -> RunResult:
+    """Sync (or with `lines.dry_run`, plan) each mapping; one log line each. `failed`: outcomes
+    decided before any sync (a target with two sources), logged and counted the same way."""
+    started = time.monotonic()
+    done = []
+    for outcome in failed:
+        with lines.bound(outcome.mapping):
+            done.append(lines.emit(outcome))
+    if not mappings:
+        return RunResult(tuple(done), 0.0)
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(mappings))) as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, _sync_and_log, syncer, m, lines)
+            for m in mappings
+        ]
+        outcomes = tuple(f.result() for f in futures)
+    return RunResult((*done, *outcomes), round(time.monotonic() - started, 3))
+
+
+def _sync_and_log(syncer: Syncer, mapping: SecretMapping, lines: Lines) -> Outcome:
+    with lines.bound(mapping):
+        try:
+            outcome = syncer.sync(mapping)
+        except Exception as exc:  # a bug must not stop the other mappings
+            outcome = Outcome(mapping, Result.FAILED, f"unexpected {type(exc).__name__}", 0.0)
+            log.exception("mapping_crashed")
+        return lines.emit(outcome)

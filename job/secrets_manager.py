@@ -1,13 +1,15 @@
-"""Secrets Manager adapter: fetch one certificate secret, and list certificates' metadata,
-translated into our own types."""
+"""Secrets Manager adapter: fetch one certificate secret (once per run: `FetchOnce`), and list
+certificates' metadata, translated into our own types."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any, Protocol
 
 from job.certs import CERT_TYPES, SourceCertificate
-from job.unchanged import version_of
+from job.plan import version_of
 from shared.retry import RetryPolicy
 from shared.sdk import SECRETS_MANAGER_PAGE_SIZE, call_api, call_pages
 
@@ -31,7 +33,18 @@ class SecretSource:
             what=f"get Secrets Manager secret {secret_id!r}",
             policy=self._policy,
         )
-        return to_source(secret_id, body)
+        chain = body.get("ca_chain") or ()
+        return SourceCertificate(
+            secret_id=secret_id,
+            name=str(body.get("name") or secret_id),
+            secret_type=str(body.get("secret_type") or "unknown"),
+            certificate=str(body.get("certificate") or ""),
+            private_key=body.get("private_key"),
+            intermediate=body.get("intermediate"),
+            issuing_ca=body.get("issuing_ca"),
+            ca_chain=tuple(str(c) for c in chain) if isinstance(chain, list) else (),
+            version=version_of(body),
+        )
 
     def list_certificates(self, labels: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The metadata of every certificate secret (with all of `labels`), page by page; the
@@ -49,16 +62,23 @@ class SecretSource:
         return [s for s in listed if isinstance(s, dict)]
 
 
-def to_source(secret_id: str, body: dict[str, Any]) -> SourceCertificate:
-    chain = body.get("ca_chain") or ()
-    return SourceCertificate(
-        secret_id=secret_id,
-        name=str(body.get("name") or secret_id),
-        secret_type=str(body.get("secret_type") or "unknown"),
-        certificate=str(body.get("certificate") or ""),
-        private_key=body.get("private_key"),
-        intermediate=body.get("intermediate"),
-        issuing_ca=body.get("issuing_ca"),
-        ca_chain=tuple(str(c) for c in chain) if isinstance(chain, list) else (),
-        version=version_of(body),
-    )
+class FetchOnce:
+    """Memoises a fetch per secret id, so N targets of one secret cost one Secrets Manager read."""
+
+    def __init__(self, fetch: Callable[[str], SourceCertificate]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[SourceCertificate]] = {}
+
+    def __call__(self, secret_id: str) -> SourceCertificate:
+        with self._lock:
+            future = self._futures.get(secret_id)
+            owner = future is None
+            if future is None:
+                future = self._futures[secret_id] = Future()
+        if owner:
+            try:
+                future.set_result(self._fetch(secret_id))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()

@@ -1,10 +1,8 @@
 """What a custom domain actually serves: a TLS handshake with SNI, and the leaf it presents.
 
-`CERTSYNC_CONNECT_TO` redirects the connection for a name, in curl's `--connect-to` form
-`HOST:PORT:CONNECT_TO_HOST:CONNECT_TO_PORT` (comma-separated entries; an empty HOST or PORT
-matches any, an empty CONNECT_TO_HOST or CONNECT_TO_PORT keeps the original; IPv6 addresses in
-brackets). The SNI and the name checked stay HOST. Without a matching entry the domain is resolved
-as usual, port 443.
+`CERTSYNC_CONNECT_TO` (`job.variables.ConnectTo`) redirects the connection for a name; the SNI
+and the name checked stay the domain. Without a matching entry the domain is resolved as usual,
+port 443.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from dataclasses import asdict
 from typing import TextIO
 
 from job.code_engine import StatusStore
-from job.outcome import in_sync
 from job.settings import VARIABLES
 from job.status import Record
 from shared.clients import code_engine_client
@@ -88,5 +87,5 @@ def render_table(record: Record, now: dt.datetime) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    reasons = [f"  {t}: {s.reason}" for t, s in sorted(record.items()) if not in_sync(s.outcome)]
+    reasons = [f"  {t}: {s.reason}" for t, s in sorted(record.items()) if not s.in_sync]
     return "\n".join(lines + (["", "Not in sync:", *reasons] if reasons else []))

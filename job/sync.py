@@ -20,9 +20,9 @@ from cryptography import x509
 from job.certs import CertificateRejected, SourceCertificate, TlsBundle, build_bundle
 from job.domains import check_names, check_trusted
 from job.mappings import SecretMapping
-from job.outcome import DomainCheck, Outcome, Result
 from job.plan import Action, CurrentTarget, Plan, plan
 from job.rollout import Rollout
+from job.status import DomainCheck, Outcome, Result
 from shared.errors import CertsyncError, ConflictError
 
 log = structlog.get_logger("certsync.job")
@@ -81,7 +81,7 @@ class Syncer:
     ) -> None:
         """`sites`: where each mapping's target lives (its project's secrets, and its custom
         domains: a site's `rollout` None is CERTSYNC_VERIFY=off). `unchanged`: the outcome of a
-        target known to be current without reading it (`job.unchanged`), or None."""
+        target known to be current without reading it (`job.plan.Snapshot`), or None."""
         self._fetch = fetch
         self._sites = sites
         self._clock = clock

@@ -2,8 +2,7 @@ import datetime as dt
 
 from job.alerts import alerts_for, due
 from job.mappings import SecretMapping
-from job.outcome import Condition, DomainCheck, Outcome, Result
-from job.status import merge, with_alerts_sent
+from job.status import Condition, DomainCheck, Outcome, Result, merge, with_alerts_sent
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from job.code_engine import Sites
 from job.mappings import SecretMapping, parse_mappings
 from job.settings import Settings
-from job.sites import Sites
 from shared.errors import ConfigError
 from shared.retry import RetryPolicy
 from tests.builders import with_changes

@@ -1,7 +1,6 @@
 from dataclasses import replace
 
-from job.code_engine import DomainMapping
-from job.rollout import Rollout
+from job.rollout import DomainMapping, Rollout
 from shared.errors import PermanentError, RetryableError
 from tests.builders import FakeClock
 from tests.pki import make_chain, renew

@@ -3,8 +3,16 @@ import datetime as dt
 import json
 
 from job.mappings import SecretMapping
-from job.outcome import DomainCheck, Outcome, Result
-from job.status import MAX_REASON, from_data, merge, to_data, with_alerts_sent
+from job.status import (
+    MAX_REASON,
+    DomainCheck,
+    Outcome,
+    Result,
+    from_data,
+    merge,
+    to_data,
+    with_alerts_sent,
+)
 from job.status_cli import render_table
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -4,9 +4,10 @@ import pytest
 
 from job.certs import TlsBundle
 from job.mappings import SecretMapping
-from job.outcome import Result
 from job.plan import CurrentTarget
-from job.runner import FetchOnce, run_all
+from job.run import run_all
+from job.secrets_manager import FetchOnce
+from job.status import Result
 from job.sync import Site, Syncer
 from shared.errors import ConflictError, NotFoundError
 from tests.builders import SECRET_ID, source_certificate

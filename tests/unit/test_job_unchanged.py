@@ -6,9 +6,8 @@ import datetime as dt
 import pytest
 
 from job.mappings import SecretMapping
-from job.outcome import Result
-from job.status import TargetStatus
-from job.unchanged import Snapshot
+from job.plan import Snapshot
+from job.status import Result, TargetStatus
 
 NOW = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
 MAPPING = SecretMapping("id-1", "tls-a")
