@@ -7,8 +7,7 @@ name (63 characters): `<job>[-<purpose>]-<hash>[-<part>]`, the job's name shorte
 
 - The trigger's rotation runs (`ROTATION`, no purpose word) hash the notification's key, so a
   redelivery maps to the same names and Code Engine answers 409 instead of starting a second run.
-- `deploy doctor`'s dry run (`DOCTOR`) and `doctor --canary`'s run (`CANARY`) hash a key the
-  caller picks (a fresh token, or what the run is about).
+- `deploy doctor`'s dry run (`DOCTOR`) hashes a fresh token, so each check is a new run.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ HASH_CHARS = 12  # 48 bits of sha256: collisions between notifications are not a
 MAX_PARTS = 100  # a notification names at most 100 secrets, so it never needs more runs
 ROTATION = ""  # the trigger's runs carry no purpose word: their names are those of earlier versions
 DOCTOR = "doctor"
-CANARY = "canary"
 _PART_CHARS = len(f"-{MAX_PARTS}")
 _PURPOSE = re.compile(r"^[a-z]{0,10}$")
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
