@@ -13,9 +13,13 @@ $(STAMP): requirements.lock requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
 	touch $(STAMP)
 
-# The tests mostly wait (processes starting, TLS, polling), so four workers share two cores well.
+# Three workers: the tests wait often (processes starting, TLS, polling), but each worker costs
+# its own start and collection, so on two cores three beat four (and two leave cores idle).
+# worksteal keeps the long scenarios from piling up at the end of one worker's share.
+# The workers keep what they compile (the tests' bytecode, pytest's assertion rewriting) even
+# where the environment sets PYTHONDONTWRITEBYTECODE; it is all under the ignored __pycache__.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 4
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 3 --dist worksteal
 
 # The unit tests with the property tests at full strength (thousands of examples); CI runs it.
 .PHONY: test-deep

@@ -74,8 +74,9 @@ def test_the_canary_follows_a_rotation_into_code_engine_and_cleans_up(account: A
     # ... and the job's status record lists only the user's targets.
     record = ce.get_config_map(account.cloud.identity.project_id, "certsync-status").get_result()
     assert record.get("data", {}) == {}  # the canary was its only target
-    assert account.deploy("plan", "--json").returncode == 0
-    plan = json.loads(account.deploy("plan", "--json").stdout)
+    done = account.deploy("plan", "--json")
+    assert done.returncode == 0
+    plan = json.loads(done.stdout)
     assert [c for c in plan["changes"] if c["action"] != "keep"] == []
 
     # A second canary reuses the certificate (a new version) and plain doctor stops suggesting it.
