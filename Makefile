@@ -19,7 +19,7 @@ $(STAMP): requirements.lock requirements-dev.lock
 # The workers keep what they compile (the tests' bytecode, pytest's assertion rewriting) even
 # where the environment sets PYTHONDONTWRITEBYTECODE; it is all under the ignored __pycache__.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 3 --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 4 --dist worksteal
 
 # The unit tests with the property tests at full strength (thousands of examples); CI runs it.
 .PHONY: test-deep

@@ -1,13 +1,12 @@
 """`python -m deploy` against the local IBM Cloud: the config that points it there, the images its
-Code Engine runs, and running deploy as its own process (as a user would). Used by the tests and
-`make demo`.
+Code Engine runs, and running deploy. Used by the tests and `make demo`.
 """
 
 from __future__ import annotations
 
+import io
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +78,19 @@ def admin_key(cloud: LocalCloud) -> str:
 
 
 def run_deploy(
-    verb: str, config: Path, apikey: str, *args: str, timeout: float = 300
+    verb: str, config: Path, apikey: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deploy", verb, "--config", str(config), *args],
-        cwd=ROOT,
-        env={**base_env(), "IBMCLOUD_API_KEY": apikey},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """`python -m deploy <verb> --config <config> <args>` with the key in a container-like
+    environment: its exit code, stdout and stderr. It runs `deploy.__main__.main` in this process
+    (its argv, environment and streams are parameters): a process of its own would repeat about
+    0.5 s of imports each time, and the tests run deploy over a hundred times. `tests/integration/
+    test_cli.py`, `test_inventory.py` and `test_demo.py` start it as a process, as a user does."""
+    from deploy.__main__ import main
+
+    argv = [verb, "--config", str(config), *args]
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(argv, {**base_env(), "IBMCLOUD_API_KEY": apikey}, out, err)
+    except SystemExit as exc:  # argparse refusing the arguments, as the process would exit
+        code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(["deploy", *argv], code, out.getvalue(), err.getvalue())

@@ -55,9 +55,14 @@ def add_message(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutabl
 
 
 def configure_logging(
-    stream: TextIO | None = None, *, json: bool | None = None, level: int = logging.INFO
+    stream: TextIO | None = None,
+    *,
+    json: bool | None = None,
+    level: int = logging.INFO,
 ) -> None:
-    """Configure structlog once per process. `json=None` picks JSON unless `stream` is a TTY."""
+    """Configure structlog. `json=None` picks JSON unless `stream` is a TTY. Loggers are not
+    cached on first use, so a later call applies to every logger: `deploy.__main__.main` is a
+    function that scripts and tests call many times in one process, each with its own streams."""
     out = stream or sys.stdout
     use_json = json if json is not None else not out.isatty()
     rendering: list[Any] = (
@@ -75,7 +80,7 @@ def configure_logging(
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=out),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
     # The SDKs log through stdlib logging; keep them quiet (their debug output includes headers).
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

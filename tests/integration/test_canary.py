@@ -1,6 +1,6 @@
 """`python -m deploy doctor --canary`: one real rotation through the installed path, hop by hop.
 
-The same local account as `test_deploy.py` (a real `python -m deploy` process, the SDKs, the
+The same local account as `test_deploy.py` (deploy's `main` as `run_deploy` calls it, the SDKs, the
 emulated Code Engine running the trigger and the job). Each failure test breaks one link the
 way a real account can and expects the canary to name that hop.
 """

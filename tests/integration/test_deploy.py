@@ -1,4 +1,5 @@
-"""`python -m deploy` as a user runs it: a real process, the official SDKs, the local IBM Cloud.
+"""`python -m deploy` as a user runs it (its `main`, in this process: `deploy_local.run_deploy`),
+the official SDKs, the local IBM Cloud; test_cli.py runs it as a process.
 
 After `apply` on an empty account, the emulated Code Engine runs the trigger app and the job from
 their images, authenticated as the trusted profile `apply` created (no API key), and a rotation in

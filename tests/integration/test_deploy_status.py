@@ -1,6 +1,6 @@
 """`python -m deploy status`: what an operator looks at, read with their own key and the config (no
 `CE_PROJECT_ID`): the job's status table, each target's domain mappings and the job's last run.
-A real `python -m deploy` process against the local IBM Cloud, as in test_deploy.py."""
+`python -m deploy` against the local IBM Cloud, as in test_deploy.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`python -m deploy destroy` says what it leaves: it also removes what certsync's own runs made
 (the job's status record, `doctor --canary`'s certificate and TLS secret) and prints what it
 cannot remove (the cron subscription made by hand, the TLS secrets the job wrote for the user's
-mappings) with the command that removes each. A real process against the local IBM Cloud."""
+mappings) with the command that removes each. Against the local IBM Cloud, as in test_deploy.py."""
 
 from __future__ import annotations
 
