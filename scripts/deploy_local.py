@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import secrets
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +79,19 @@ def admin_key(cloud: LocalCloud) -> str:
 
 
 def run_deploy(
-    verb: str, config: Path, apikey: str, *args: str
+    verb: str, config: Path, apikey: str, *args: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m deploy <verb> --config <config> <args>` with the key in a container-like
-    environment: its exit code, stdout and stderr. It runs `deploy.__main__.main` in this process
-    (its argv, environment and streams are parameters): a process of its own would repeat about
-    0.5 s of imports each time, and the tests run deploy over a hundred times. `tests/integration/
-    test_cli.py`, `test_inventory.py` and `test_demo.py` start it as a process, as a user does."""
+    """`python -m deploy <verb> --config <config> <args>` with the key (and `env`) in a
+    container-like environment: its exit code, stdout and stderr. It runs `deploy.__main__.main`
+    in this process (its argv, environment and streams are parameters): a process of its own
+    would repeat about 0.5 s of imports each time, and the tests run deploy over a hundred times.
+    `tests/integration/test_cli.py` and `test_demo.py` start it as a process, as a user does."""
     from deploy.__main__ import main
 
     argv = [verb, "--config", str(config), *args]
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(argv, {**base_env(), "IBMCLOUD_API_KEY": apikey}, out, err)
+        code = main(argv, {**base_env(), "IBMCLOUD_API_KEY": apikey, **(env or {})}, out, err)
     except SystemExit as exc:  # argparse refusing the arguments, as the process would exit
         code = exc.code if isinstance(exc.code, int) else 1
     return subprocess.CompletedProcess(["deploy", *argv], code, out.getvalue(), err.getvalue())

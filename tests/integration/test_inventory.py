@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,8 +17,13 @@ from localcloud import LocalCloud
 from localcloud.code_engine.project_space import ProjectSpace
 from localcloud.code_engine.router import STALE
 from localcloud.pki import Chain, Profile, issue, make_chain, renew
-from scripts.deploy_local import admin_key, local_config, register_images, write_config
-from scripts.processes import ROOT, base_env
+from scripts.deploy_local import (
+    admin_key,
+    local_config,
+    register_images,
+    run_deploy,
+    write_config,
+)
 from tests.support import assert_no_secret_material, seed_certificate, wait_until
 
 pytestmark = pytest.mark.integration
@@ -113,20 +117,8 @@ class Estate:
 
     def deploy(self, verb: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         connect_to = ",".join(f"{d}:443:127.0.0.1:{p}" for d, p in self.domains.items())
-        done = subprocess.run(
-            [sys.executable, "-m", "deploy", verb, "--config", str(self.path), *args],
-            cwd=ROOT,
-            env={
-                **base_env(),
-                "IBMCLOUD_API_KEY": self.apikey,
-                "CERTSYNC_CONNECT_TO": connect_to,
-                **env,
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        extra = {"CERTSYNC_CONNECT_TO": connect_to, **env}
+        done = run_deploy(verb, self.path, self.apikey, *args, env=extra)
         assert_no_secret_material(done.stdout + done.stderr, self.apikey)
         return done
 
