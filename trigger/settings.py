@@ -1,16 +1,7 @@
 """The trigger's settings, read once from an injected environment mapping.
 
-| Variable                         | Meaning                                                       |
-|----------------------------------|---------------------------------------------------------------|
-| `PORT`                           | port to listen on (default 8080; Code Engine sets it)         |
-| `CE_PROJECT_ID`                  | the Code Engine project that holds the job (required)         |
-| `CODE_ENGINE_URL`                | API endpoint; default from `CE_API_BASE_URL` or `CE_REGION`   |
-| `CODE_ENGINE_AUTH_TYPE` & co.    | Code Engine credentials, as for the job (`shared.clients`)    |
-| `CERTSYNC_JOB_NAME`              | the job to run for each rotation (required)                   |
-| `CERTSYNC_WEBHOOK_TOKEN`         | the bearer token Event Notifications sends (16+ characters)   |
-| `CERTSYNC_ALLOW_UNAUTHENTICATED` | `true` to run without a token (refused otherwise)             |
-| `CERTSYNC_ALLOWED_SOURCES`       | comma-separated Secrets Manager instance CRNs (default: any)  |
-| `CERTSYNC_KEEP_RUNS` & co.       | the job's run retention, used when the run quota is full      |
+`VARIABLES` lists what it reads; the README's trigger section documents each (a unit test keeps
+the two in step).
 
 Allowed sources are matched against the notification's `data.source_instance_crn`, the instance
 Secrets Manager itself names in the event (and the job acts on), compared on the instance part
