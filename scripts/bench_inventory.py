@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from localcloud import LocalCloud
+from localcloud import LocalCloud, zygote
 from localcloud.code_engine.project_space import ProjectSpace
 from localcloud.pki import Profile, issue, make_chain
 from localcloud.secrets_manager.model import CertificateParts
@@ -131,6 +132,7 @@ def bench(projects: int, secrets: int, domains: int, latency: float) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ[zygote.SWITCH] = "0"  # every process exec'd: what is measured includes its start
     parser = argparse.ArgumentParser(prog="python -m scripts.bench_inventory")
     parser.add_argument("--projects", type=int, default=10)
     parser.add_argument("--secrets", type=int, default=100)

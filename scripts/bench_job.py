@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from localcloud import LocalCloud
+from localcloud import LocalCloud, zygote
 from localcloud.pki import Profile, issue, make_chain
 from localcloud.secrets_manager.model import CertificateParts
 from scripts import loadgen
@@ -278,6 +278,7 @@ def _with_cpu(run: Run, cpu: float, server_cpu: float) -> Run:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ[zygote.SWITCH] = "0"  # every process exec'd: what is measured includes its start
     parser = argparse.ArgumentParser(prog="python -m scripts.bench_job")
     parser.add_argument("--mappings", type=int, default=1000)
     parser.add_argument("--projects", type=int, default=1)

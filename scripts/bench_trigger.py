@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from localcloud import zygote
 from scripts.loadgen import Result, Target, closed_loop, encode_post, open_loop
 from scripts.processes import ROOT, Trigger, base_env, free_port
 
@@ -375,6 +376,7 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ[zygote.SWITCH] = "0"  # every process exec'd: what is measured includes its start
     parser = argparse.ArgumentParser(prog="python -m scripts.bench_trigger")
     parser.add_argument("--requests", type=int, default=2000, help="closed loop: POSTs per phase")
     parser.add_argument("--clients", type=int, default=50)

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 
 import requests
 
-from localcloud import LocalCloud
+from localcloud import LocalCloud, zygote
 
 ROOT = Path(__file__).resolve().parent.parent
 APIKEY = "certsync-test-apikey-0123456789abcdef"
@@ -72,7 +71,7 @@ def job_env(cloud: LocalCloud, mappings: list[dict[str, str]], **extra: str) -> 
 
 
 def run_job(env: dict[str, str], *args: str, timeout: float = 120) -> JobResult:
-    proc = subprocess.run(
+    proc = zygote.run(
         [sys.executable, "-m", "job", *args],
         cwd=ROOT,
         env=env,
@@ -103,7 +102,7 @@ class Trigger:
         self.url = f"http://127.0.0.1:{self.port}"
         self.out_path, self.err_path = tmp_path / f"{module}.out", tmp_path / f"{module}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(
+            self.process = zygote.popen(
                 [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=err
             )
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.code_engine.clock import iso
 from localcloud.code_engine.model import Project, computed_env
+from localcloud.zygote import Process
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Revision:
     reason: str = "deploying"
     ever_ready: bool = False
     stopped: bool = False  # stopped on purpose (an update or a delete): its exit is no failure
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     started_at: dt.datetime | None = None
     exit_code: int | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from localcloud import zygote
 from localcloud.code_engine import app_settings
 from localcloud.code_engine.app_model import App, AppSpec, Revision, injected
 from localcloud.code_engine.checks import JOB_NAME, check_if_match, check_name, conflict, not_found
@@ -51,6 +52,7 @@ from localcloud.code_engine.plan import process, resolve_env
 from localcloud.code_engine.pulls import pull_failure
 from localcloud.code_engine.runner import JOIN_TIMEOUT, START_ERROR, base_env, exec_error
 from localcloud.code_engine.scope import Runtime, Scope
+from localcloud.zygote import Process
 
 SEEDED_IMAGE = "icr.io/codeengine/helloworld"  # what a seeded app shows; it runs nothing
 POLL_SECONDS = 0.02
@@ -242,7 +244,7 @@ class Apps:
         argv = process(image, spec.run_commands, spec.run_arguments)
         with self._log(app.name, revision.name).open("ab") as log:
             try:
-                revision.proc = subprocess.Popen(
+                revision.proc = zygote.popen(
                     argv, cwd=image.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                     stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
@@ -327,7 +329,7 @@ def _container_code(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _signal(proc: Process, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 

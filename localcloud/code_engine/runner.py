@@ -29,6 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud import zygote
+from localcloud.zygote import Process
+
 JOIN_TIMEOUT = 10.0
 # "Instances (active): The number of app instances, function instances, running job instances,
 # and running build instances cannot exceed 250" (docs `limits.md` "Project quotas").
@@ -97,7 +100,7 @@ class Execution:
     finished: dict[int, dt.datetime] = field(default_factory=dict)
     start_time: dt.datetime | None = None
     completion_time: dt.datetime | None = None
-    procs: dict[int, subprocess.Popen[str]] = field(default_factory=dict)
+    procs: dict[int, Process] = field(default_factory=dict)
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
@@ -249,7 +252,7 @@ class Runner:
             if plan.error is not None or plan.argv is None:
                 return Attempt(index, retry, None, "", plan.error or "image not found")
             try:
-                proc = subprocess.Popen(
+                proc = zygote.popen(
                     plan.argv, cwd=plan.cwd, env=env, stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                     errors="replace", start_new_session=True,
@@ -275,7 +278,7 @@ def exec_error(command: str, exc: OSError) -> str:
     return f'exec: "{command}": {exc.strerror or exc}\n'
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
+def _kill(proc: Process) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 

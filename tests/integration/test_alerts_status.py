@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localcloud import Fault, LocalCloud
+from localcloud import Fault, LocalCloud, zygote
 from localcloud.event_notifications import Rule
 from localcloud.pki import make_chain
 from tests.support import APIKEY, ROOT, job_env, run_job, seed_certificate, wait_until
@@ -81,7 +81,7 @@ def alerting_env(cloud: LocalCloud, mappings: list[dict[str, str]], **extra: str
 
 
 def status(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return zygote.run(
         [sys.executable, "-m", "job", "status", *args],
         cwd=ROOT,
         env=env,
