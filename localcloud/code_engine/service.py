@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from localcloud.account import Site
 from localcloud.code_engine.clock import Clock, EntityTags
@@ -115,9 +116,11 @@ class CodeEngine(ProjectSpace):
             space.router.start(host)
 
     def shutdown(self) -> None:
-        """Every project's shutdown (`ProjectSpace.shutdown`)."""
+        """Every project's shutdown (`ProjectSpace.shutdown`), side by side: each waits for its
+        router's serve loop to notice (up to its 0.05 s poll), which a hundred projects in turn
+        make seconds."""
         with self._projects_lock:
             spaces = list(self._projects.values())
             self._router_host = None
-        for space in spaces:
-            ProjectSpace.shutdown(space)
+        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="localcloud-stop") as pool:
+            list(pool.map(ProjectSpace.shutdown, spaces))
