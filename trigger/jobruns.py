@@ -85,13 +85,10 @@ class CodeEngineJobRuns:
         workers: int = 4,
         timing: Timing = Timing(),
     ) -> None:
-        self._client = job.client
-        self._project_id = job.project_id
-        self._job_name = job.name
+        self._job = job
         self._policy = policy
         self._history = history
-        self._clock = timing.now
-        self._sleep = timing.sleep
+        self._timing = timing
         # The SDK's calls block: each runs in one of these threads (the client's connection pool
         # is sized to match in trigger/__main__.py).
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="certsync-submit")
@@ -104,8 +101,10 @@ class CodeEngineJobRuns:
             attempts += 1
             return await self._create(name, notification_json, attempts)
 
-        what = f"create job run {name!r} of job {self._job_name!r}"
-        return await call_with_retry_async(attempt, self._policy, operation=what, sleep=self._sleep)
+        what = f"create job run {name!r} of job {self._job.name!r}"
+        return await call_with_retry_async(
+            attempt, self._policy, operation=what, sleep=self._timing.sleep
+        )
 
     def close(self) -> None:
         """Let the worker threads end (calls already started finish first)."""
@@ -114,14 +113,14 @@ class CodeEngineJobRuns:
     async def _create(
         self, name: str, notification_json: str, attempts: int
     ) -> Submitted | AlreadyExists:
-        what = f"create job run {name!r} of job {self._job_name!r}"
+        what = f"create job run {name!r} of job {self._job.name!r}"
         variable = EnvVarPrototype(
             type="literal", name=NOTIFICATION_VARIABLE, value=notification_json
         )
         request = functools.partial(
-            self._client.create_job_run,
-            self._project_id,
-            job_name=self._job_name,
+            self._job.client.create_job_run,
+            self._job.project_id,
+            job_name=self._job.name,
             name=name,
             run_env_variables=[variable],
         )
@@ -137,12 +136,14 @@ class CodeEngineJobRuns:
 
     async def _make_room(self, refused: QuotaExceededError) -> CertsyncError:
         try:
-            pruned = await self._in_thread(functools.partial(self._history.prune, self._clock()))
+            pruned = await self._in_thread(
+                functools.partial(self._history.prune, self._timing.now())
+            )
         except CertsyncError as exc:
             return RetryableError(f"{refused}; deleting finished job runs failed too: {exc}")
         return RetryableError(
             f"{refused}; deleted {len(pruned.deleted)} finished run(s) of job "
-            f"{self._job_name!r} to make room",
+            f"{self._job.name!r} to make room",
             status=refused.status,
         )
 
